@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct CueCast: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cuecast",
+        abstract: "Livestream ingest and relay server for live commerce.",
+        discussion: """
+            Streamers publish RTMP to rtmp://HOST:1935/<app> with a stream key; operators use the HTTP API.
+            Start with `cuecast keys add live/demo`, then `cuecast serve`.
+            """,
+        subcommands: [Serve.self, Keys.self, Sessions.self]
+    )
+}

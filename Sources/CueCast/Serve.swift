@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Server
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server: RTMP ingest and the HTTP API.",
+        discussion: """
+            Settings come from, in rising precedence: defaults, --config FILE (a JSON object whose keys are the \
+            flag names, e.g. {"rtmp-port": 1935}), CUECAST_* environment variables (CUECAST_RTMP_PORT, …), flags.
+
+            The API needs `Authorization: Bearer <admin token>`. The token is CUECAST_ADMIN_TOKEN, or is generated \
+            on first start, stored in <data-dir>/admin-token and printed.
+            """)
+
+    @Option(help: "RTMP listen port (default 1935).") var rtmpPort: Int?
+    @Option(help: "HTTP listen port (default 8080).") var httpPort: Int?
+    @Option(help: "Directory for the SQLite database and admin token (default ./data).") var dataDir: String?
+    @Option(help: "JSON config file; keys are the flag names without dashes' prefix.") var config: String?
+    @Option(help: "Host name used in printed publish and playback URLs (default localhost).") var publicHost: String?
+    @Option(help: "Seconds to finish the RTMP handshake (default 10).") var handshakeTimeout: Int?
+    @Option(help: "Seconds without data before an RTMP connection is closed (default 30).") var idleTimeout: Int?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error (default info).") var logLevel: String?
+
+    func run() async throws {
+        var settings = ServerConfiguration()
+        do {
+            if let config { try settings.apply(configFile: config) }
+            try settings.apply(environment: ProcessInfo.processInfo.environment)
+            let flags: [(String, String?)] = [
+                ("rtmp-port", rtmpPort.map(String.init)), ("http-port", httpPort.map(String.init)),
+                ("data-dir", dataDir), ("public-host", publicHost),
+                ("handshake-timeout", handshakeTimeout.map(String.init)),
+                ("idle-timeout", idleTimeout.map(String.init)), ("log-level", logLevel),
+            ]
+            for (name, value) in flags {
+                if let value { try settings.set(name, to: value) }
+            }
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+
+        let level = settings.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "cuecast")
+        let tokenWasCreated = !FileManager.default.fileExists(atPath: (settings.dataDir as NSString).appendingPathComponent(AdminToken.fileName)) && settings.adminToken == nil
+        let server = try CueCastServer(configuration: settings, logger: logger)
+        if tokenWasCreated {
+            print("Admin token (stored in \(settings.dataDir)/\(AdminToken.fileName)): \(server.adminToken)")
+        }
+        print("RTMP ingest:  \(server.rtmpBaseURL)/<app>   (stream key from `cuecast keys add <app>/<name>`)")
+        print("HTTP API:     http://\(settings.publicHost):\(settings.httpPort)/api/v1/streams")
+        try await server.run()
+    }
+}

@@ -1,0 +1,88 @@
+import Logging
+import Media
+import RTMP
+import Store
+import StreamHub
+import Synchronization
+
+/// The ingest's view of one RTMP connection: logs its life, authorizes its publish and claims the stream.
+final class IngestConnection: RTMPConnectionDelegate {
+    let remoteAddress: String
+    let authorizer: PublishAuthorizer
+    let hub: StreamHub
+    let sessionLog: PublishSessionLog
+    let counters: IngestServerCounters
+    let logger: Logger
+
+    init(
+        remoteAddress: String, authorizer: PublishAuthorizer, hub: StreamHub, sessionLog: PublishSessionLog,
+        counters: IngestServerCounters, logger: Logger
+    ) {
+        self.remoteAddress = remoteAddress
+        self.authorizer = authorizer
+        self.hub = hub
+        self.sessionLog = sessionLog
+        self.counters = counters
+        var logger = logger
+        logger[metadataKey: "remote"] = "\(remoteAddress)"
+        self.logger = logger
+        logger.info("connection opened")
+    }
+
+    func handshakeCompleted(clientKind: Handshake.ClientKind) {
+        logger.debug("handshake completed", metadata: ["client": "\(clientKind == .simple ? "simple" : "digest")"])
+    }
+
+    func connected(app: String, tcURL: String?, flashVersion: String?) {
+        logger.info("connect", metadata: ["app": "\(app)", "flashVer": "\(flashVersion ?? "-")"])
+    }
+
+    func authorize(_ request: PublishRequest) async -> Result<any PublishSink, PublishRefusal> {
+        switch await authorizer.streamPath(for: request) {
+        case .failure(let refusal):
+            counters.refusedPublishes.add(1, ordering: .relaxed)
+            logger.warning("publish refused", metadata: ["app": "\(request.app)", "reason": "\(refusal.description)"])
+            return .failure(refusal)
+        case .success(let path):
+            guard let stream = hub.claim(path, remoteAddress: remoteAddress) else {
+                counters.refusedPublishes.add(1, ordering: .relaxed)
+                logger.warning("publish refused", metadata: ["stream": "\(path)", "reason": "stream is already live"])
+                return .failure(.badName("stream \(path) is already being published"))
+            }
+            do {
+                let id = try await sessionLog.start(stream: path.description, remoteAddress: remoteAddress)
+                logger.info("publish started", metadata: ["stream": "\(path)", "session": "\(id)"])
+                return .success(PublishSession(stream: stream, hub: hub, sessionID: id, log: sessionLog, logger: logger))
+            } catch {
+                hub.release(stream)
+                logger.error("could not record publish session: \(error)", metadata: ["stream": "\(path)"])
+                return .failure(.denied("server could not record the session"))
+            }
+        }
+    }
+
+    func ignored(typeID: UInt8, reason: String) {
+        counters.ignoredMessages.add(1, ordering: .relaxed)
+        logger.debug("ignored message", metadata: ["type": "\(typeID)", "reason": "\(reason)"])
+    }
+
+    func closed(reason: String, error: RTMPError?) {
+        if let error {
+            counters.protocolErrors.add(1, ordering: .relaxed)
+            logger.warning("connection closed", metadata: ["reason": "\(reason)", "error": "\(error)"])
+        } else {
+            logger.info("connection closed", metadata: ["reason": "\(reason)"])
+        }
+    }
+}
+
+/// Server-wide ingest counters.
+public final class IngestServerCounters: Sendable {
+    public let connections = Atomic<Int>(0)
+    public let openConnections = Atomic<Int>(0)
+    public let refusedPublishes = Atomic<Int>(0)
+    public let protocolErrors = Atomic<Int>(0)
+    public let ignoredMessages = Atomic<Int>(0)
+
+    public init() {}
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Logging
+import Media
+import RTMP
+import Store
+import StreamHub
+
+/// One authorized publish: counts and describes its media on the live stream, and records itself when it ends.
+final class PublishSession: PublishSink {
+    let stream: LiveStream
+    let hub: StreamHub
+    let sessionID: Int64
+    let log: PublishSessionLog
+    let logger: Logger
+
+    init(stream: LiveStream, hub: StreamHub, sessionID: Int64, log: PublishSessionLog, logger: Logger) {
+        self.stream = stream
+        self.hub = hub
+        self.sessionID = sessionID
+        self.log = log
+        self.logger = logger
+    }
+
+    func received(_ packet: MediaPacket) {
+        let size = packet.payload.readableBytes
+        switch (packet.kind, packet.track) {
+        case (.frame, .video): stream.counters.countVideoFrame(bytes: size, keyframe: packet.isKeyframe)
+        case (.frame, .audio): stream.counters.countAudioFrame(bytes: size)
+        case (.sequenceHeader, _):
+            stream.counters.countOtherBytes(size)
+            describe(packet)
+        default: stream.counters.countOtherBytes(size)
+        }
+    }
+
+    /// Reads codec details from a sequence header; a header that does not parse is logged, not fatal.
+    private func describe(_ packet: MediaPacket) {
+        do {
+            switch packet.codec {
+            case .h264:
+                let record = try AVCDecoderConfigurationRecord(packet.payload)
+                let config = record.videoConfig
+                stream.updateDescription {
+                    $0.video = config
+                    $0.videoCodecString = record.codecString
+                }
+            case .hevc:
+                let config = try HEVCDecoderConfigurationRecord(packet.payload).videoConfig
+                stream.updateDescription {
+                    $0.video = config
+                    $0.videoCodecString = "hvc1"
+                }
+            case .aac:
+                let asc = try AudioSpecificConfig(packet.payload)
+                stream.updateDescription {
+                    $0.audio = asc.audioConfig
+                    $0.audioCodecString = asc.codecString
+                }
+            default:
+                let codec = packet.codec
+                stream.updateDescription { description in
+                    if codec.track == .video {
+                        description.video = VideoConfig(codec: codec)
+                    } else {
+                        description.audio = AudioConfig(codec: codec)
+                    }
+                }
+            }
+            logger.info("sequence header", metadata: ["stream": "\(stream.path)", "codec": "\(packet.codec.rawValue)"])
+        } catch {
+            logger.warning("unreadable sequence header", metadata: ["stream": "\(stream.path)", "error": "\(error)"])
+        }
+    }
+
+    func received(_ metadata: StreamMetadata) {
+        stream.updateDescription { description in
+            description.encoder = metadata.encoder ?? description.encoder
+            description.declaredFrameRate = metadata.frameRate ?? description.declaredFrameRate
+            if var video = description.video, video.width == nil {
+                video.width = metadata.width.map { Int($0) }
+                video.height = metadata.height.map { Int($0) }
+                description.video = video
+            }
+        }
+        logger.info(
+            "metadata", metadata: ["stream": "\(stream.path)", "encoder": "\(metadata.encoder ?? "unknown")"])
+    }
+
+    func received(_ cue: InBandCue) {
+        stream.record(cue)
+        logger.info("in-band cue", metadata: ["stream": "\(stream.path)", "kind": "\(cue.kind.rawValue)"])
+    }
+
+    func ended(reason: String) {
+        let counters = stream.counters
+        let description = stream.streamDescription
+        let summary = PublishSessionSummary(
+            encoder: description.encoder, videoCodec: description.video?.codec.rawValue,
+            audioCodec: description.audio?.codec.rawValue, bytes: Int64(counters.bytes),
+            videoFrames: Int64(counters.videoFrames), audioFrames: Int64(counters.audioFrames), endReason: reason)
+        hub.release(stream)
+        logger.info(
+            "publish ended",
+            metadata: [
+                "stream": "\(stream.path)", "remote": "\(stream.remoteAddress)", "reason": "\(reason)",
+                "video_frames": "\(counters.videoFrames)", "audio_frames": "\(counters.audioFrames)",
+                "bytes": "\(counters.bytes)",
+            ])
+        let (log, id, logger) = (self.log, sessionID, self.logger)
+        Task {
+            do {
+                try await log.end(id: id, summary: summary)
+            } catch {
+                logger.error("could not record end of publish session \(id): \(error)")
+            }
+        }
+    }
+}
+

@@ -1,0 +1,78 @@
+import Logging
+import NIOCore
+import NIOPosix
+import RTMP
+import ServiceLifecycle
+import Store
+import StreamHub
+
+/// The RTMP listener as a service: accepts publishers until graceful shutdown, then stops listening.
+public final class RTMPServer: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        public var connection: RTMPConnectionConfiguration
+
+        public init(host: String = "0.0.0.0", port: Int = 1935, connection: RTMPConnectionConfiguration = .init()) {
+            self.host = host
+            self.port = port
+            self.connection = connection
+        }
+    }
+
+    let configuration: Configuration
+    let hub: StreamHub
+    let authorizer: PublishAuthorizer
+    let sessionLog: PublishSessionLog
+    let logger: Logger
+    let group: any EventLoopGroup
+    public let counters = IngestServerCounters()
+    let onListening: @Sendable (Int) async -> Void
+
+    public init(
+        configuration: Configuration, hub: StreamHub, keys: StreamKeyStore, sessionLog: PublishSessionLog,
+        logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
+        self.configuration = configuration
+        self.hub = hub
+        self.authorizer = PublishAuthorizer(keys: keys)
+        self.sessionLog = sessionLog
+        self.logger = logger
+        self.group = group
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        let configuration = self.configuration
+        let (hub, authorizer, sessionLog, counters, logger) = (self.hub, self.authorizer, self.sessionLog, self.counters, self.logger)
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                counters.connections.add(1, ordering: .relaxed)
+                counters.openConnections.add(1, ordering: .relaxed)
+                channel.closeFuture.whenComplete { _ in counters.openConnections.subtract(1, ordering: .relaxed) }
+                let remote = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+                let delegate = IngestConnection(
+                    remoteAddress: remote, authorizer: authorizer, hub: hub, sessionLog: sessionLog,
+                    counters: counters, logger: logger)
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        RTMPServerHandler(configuration: configuration.connection, delegate: delegate))
+                }
+            }
+            .bind(host: configuration.host, port: configuration.port).get()
+        let port = channel.localAddress?.port ?? configuration.port
+        await onListening(port)
+        logger.info("RTMP listening", metadata: ["address": "\(configuration.host):\(port)"])
+
+        try await withGracefulShutdownHandler {
+            try await channel.closeFuture.get()
+        } onGracefulShutdown: {
+            channel.close(promise: nil)
+        }
+        logger.info("RTMP listener stopped")
+    }
+}

@@ -1,0 +1,39 @@
+import NIOCore
+
+/// One compressed frame on its way from an ingest protocol to a muxer.
+///
+/// Times are in milliseconds (RTMP's clock), already unwrapped to 64 bits. The payload is a slice of the
+/// buffer the frame arrived in, so handing a packet on costs no copy.
+public struct MediaPacket: Sendable {
+    public enum Kind: Sendable, Equatable {
+        /// Decoder configuration (AVCDecoderConfigurationRecord, AudioSpecificConfig, …).
+        case sequenceHeader
+        /// A coded frame.
+        case frame
+        /// End of sequence marker (AVC packet type 2).
+        case endOfSequence
+    }
+
+    public var track: Track
+    public var codec: Codec
+    public var kind: Kind
+    public var dts: Int64
+    public var pts: Int64
+    public var isKeyframe: Bool
+    public var payload: ByteBuffer
+
+    public init(
+        track: Track, codec: Codec, kind: Kind, dts: Int64, pts: Int64, isKeyframe: Bool, payload: ByteBuffer
+    ) {
+        self.track = track
+        self.codec = codec
+        self.kind = kind
+        self.dts = dts
+        self.pts = pts
+        self.isKeyframe = isKeyframe
+        self.payload = payload
+    }
+
+    /// Composition offset, PTS − DTS.
+    public var compositionOffset: Int64 { pts - dts }
+}

@@ -1,0 +1,201 @@
+import NIOCore
+
+/// Limits the chunk decoder enforces on a peer, so a hostile client cannot make the server allocate at will.
+public struct ChunkLimits: Sendable, Equatable {
+    public var maxChunkSize: Int
+    public var maxMessageSize: Int
+    public var maxChunkStreams: Int
+
+    public init(maxChunkSize: Int = 1 << 20, maxMessageSize: Int = 8 << 20, maxChunkStreams: Int = 64) {
+        self.maxChunkSize = maxChunkSize
+        self.maxMessageSize = maxMessageSize
+        self.maxChunkStreams = maxChunkStreams
+    }
+}
+
+/// Turns the RTMP chunk stream into whole messages.
+///
+/// Each chunk stream keeps its last header and its partial message, because peers interleave chunk streams.
+/// Set Chunk Size and Abort change how the following bytes are read, so the decoder applies them itself and
+/// still hands them on. Returns one message per call and leaves the reader index untouched when a chunk is
+/// incomplete.
+public struct ChunkDecoder: NIOSingleStepByteToMessageDecoder {
+    public typealias InboundOut = RTMPMessage
+
+    struct ChunkStreamState {
+        var timestamp: UInt32 = 0
+        /// The raw timestamp field of the last header: absolute for type 0, a delta otherwise. A type-3 chunk
+        /// that starts a new message adds it again.
+        var timestampField: UInt32 = 0
+        var length: Int = 0
+        var typeID: UInt8 = 0
+        var messageStreamID: UInt32 = 0
+        var hasExtendedTimestamp = false
+        var partial: ByteBuffer? = nil
+    }
+
+    public let limits: ChunkLimits
+    public private(set) var chunkSize = 128
+    var streams: [UInt32: ChunkStreamState] = [:]
+
+    public init(limits: ChunkLimits = ChunkLimits()) {
+        self.limits = limits
+    }
+
+    public mutating func decode(buffer: inout ByteBuffer) throws -> RTMPMessage? {
+        while true {
+            var view = buffer
+            guard let result = try readChunk(&view) else { return nil }
+            buffer = view
+            if let message = result {
+                try apply(message)
+                return message
+            }
+        }
+    }
+
+    public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> RTMPMessage? {
+        try decode(buffer: &buffer)
+    }
+
+    /// Reads one chunk. Returns nil if more bytes are needed, `.some(nil)` if the chunk did not finish a message.
+    private mutating func readChunk(_ buffer: inout ByteBuffer) throws(RTMPError) -> RTMPMessage?? {
+        guard let first = buffer.readInteger(as: UInt8.self) else { return nil }
+        let format = first >> 6
+        var csid = UInt32(first & 0x3F)
+        switch csid {
+        case 0:
+            guard let b = buffer.readInteger(as: UInt8.self) else { return nil }
+            csid = UInt32(b) + 64
+        case 1:
+            guard let b0 = buffer.readInteger(as: UInt8.self), let b1 = buffer.readInteger(as: UInt8.self) else {
+                return nil
+            }
+            csid = UInt32(b1) * 256 + UInt32(b0) + 64
+        default: break
+        }
+
+        let known = streams[csid]
+        if known == nil {
+            guard format == 0 else { throw .missingFullHeader(chunkStreamID: csid) }
+            guard streams.count < limits.maxChunkStreams else { throw .tooManyChunkStreams(limit: limits.maxChunkStreams) }
+        }
+        var state = known ?? ChunkStreamState()
+        let startsMessage = state.partial == nil
+
+        switch format {
+        case 0:
+            guard buffer.readableBytes >= 11 else { return nil }
+            let field = buffer.readUInt24()
+            let length = Int(buffer.readUInt24())
+            let typeID = buffer.readInteger(as: UInt8.self)!
+            let streamID = buffer.readInteger(endianness: .little, as: UInt32.self)!
+            state.hasExtendedTimestamp = field == 0xFF_FFFF
+            var timestamp = field
+            if state.hasExtendedTimestamp {
+                guard let ext = buffer.readInteger(as: UInt32.self) else { return nil }
+                timestamp = ext
+            }
+            if !startsMessage { throw .protocolViolation("new header on chunk stream \(csid) mid-message") }
+            state.timestamp = timestamp
+            state.timestampField = timestamp
+            state.length = length
+            state.typeID = typeID
+            state.messageStreamID = streamID
+        case 1, 2:
+            guard buffer.readableBytes >= (format == 1 ? 7 : 3) else { return nil }
+            let field = buffer.readUInt24()
+            if format == 1 {
+                state.length = Int(buffer.readUInt24())
+                state.typeID = buffer.readInteger(as: UInt8.self)!
+            }
+            state.hasExtendedTimestamp = field == 0xFF_FFFF
+            var delta = field
+            if state.hasExtendedTimestamp {
+                guard let ext = buffer.readInteger(as: UInt32.self) else { return nil }
+                delta = ext
+            }
+            if !startsMessage { throw .protocolViolation("new header on chunk stream \(csid) mid-message") }
+            state.timestampField = delta
+            state.timestamp &+= delta
+        default:
+            // Type 3 repeats the extended timestamp whenever the header it continues carried one.
+            if state.hasExtendedTimestamp {
+                guard let ext = buffer.readInteger(as: UInt32.self) else { return nil }
+                if startsMessage {
+                    state.timestampField = ext
+                }
+            }
+            if startsMessage {
+                state.timestamp &+= state.timestampField
+            }
+        }
+
+        guard state.length <= limits.maxMessageSize else {
+            throw .messageTooLarge(length: state.length, limit: limits.maxMessageSize)
+        }
+
+        let have = state.partial?.readableBytes ?? 0
+        let take = min(chunkSize, state.length - have)
+        guard let piece = buffer.readSlice(length: take) else { return nil }
+
+        let message: RTMPMessage?
+        if have == 0 && take == state.length {
+            // Single-chunk message: hand on a slice of the socket buffer, no copy.
+            message = RTMPMessage(
+                chunkStreamID: csid, timestamp: state.timestamp, typeID: state.typeID,
+                messageStreamID: state.messageStreamID, payload: piece)
+        } else {
+            var partial = state.partial ?? ByteBufferAllocator().buffer(capacity: state.length)
+            var piece = piece
+            partial.writeBuffer(&piece)
+            if partial.readableBytes == state.length {
+                message = RTMPMessage(
+                    chunkStreamID: csid, timestamp: state.timestamp, typeID: state.typeID,
+                    messageStreamID: state.messageStreamID, payload: partial)
+                state.partial = nil
+            } else {
+                message = nil
+                state.partial = partial
+            }
+        }
+        streams[csid] = state
+        return .some(message)
+    }
+
+    /// Applies the control messages that change how later chunks are read.
+    private mutating func apply(_ message: RTMPMessage) throws(RTMPError) {
+        switch message.type {
+        case .setChunkSize:
+            guard let raw = message.payload.getInteger(at: message.payload.readerIndex, as: UInt32.self) else {
+                throw .malformedMessage(type: message.typeID, reason: "Set Chunk Size needs 4 bytes")
+            }
+            let size = raw & 0x7FFF_FFFF
+            guard size >= 1 else { throw .invalidChunkSize(raw) }
+            guard size <= limits.maxChunkSize else { throw .chunkSizeTooLarge(requested: size, limit: limits.maxChunkSize) }
+            chunkSize = Int(size)
+        case .abort:
+            guard let csid = message.payload.getInteger(at: message.payload.readerIndex, as: UInt32.self) else {
+                throw .malformedMessage(type: message.typeID, reason: "Abort needs 4 bytes")
+            }
+            streams[csid]?.partial = nil
+        default:
+            break
+        }
+    }
+}
+
+extension ByteBuffer {
+    mutating func readUInt24() -> UInt32 {
+        let b0 = readInteger(as: UInt8.self)!
+        let b1 = readInteger(as: UInt8.self)!
+        let b2 = readInteger(as: UInt8.self)!
+        return UInt32(b0) << 16 | UInt32(b1) << 8 | UInt32(b2)
+    }
+
+    mutating func writeUInt24(_ value: UInt32) {
+        writeInteger(UInt8((value >> 16) & 0xFF))
+        writeInteger(UInt8((value >> 8) & 0xFF))
+        writeInteger(UInt8(value & 0xFF))
+    }
+}

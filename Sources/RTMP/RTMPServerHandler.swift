@@ -1,0 +1,228 @@
+import NIOCore
+
+/// Drives one RTMP server connection: handshake, chunk decoding, the session state machine, chunk encoding.
+///
+/// The handler only moves bytes and actions between NIO and the pure cores (`Handshake`, `ChunkDecoder`,
+/// `ServerSession`, `ChunkEncoder`); what a publish means is decided by its delegate.
+public final class RTMPServerHandler: ChannelInboundHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
+
+    private enum Phase {
+        case awaitingC0C1
+        case awaitingC2
+        case chunks
+        case closed
+    }
+
+    private let configuration: RTMPConnectionConfiguration
+    private let delegate: any RTMPConnectionDelegate
+    private var phase = Phase.awaitingC0C1
+    private var handshakeBuffer: ByteBuffer?
+    private var session: ServerSession
+    private var processor: NIOSingleStepByteToMessageProcessor<ChunkDecoder>
+    private var encoder = ChunkEncoder()
+    private var handshakeTimeout: Scheduled<Void>?
+    private var idleCheck: RepeatedTask?
+    private var lastActivity = NIODeadline.now()
+    private var sink: (any PublishSink)?
+    private var announcedConnect = false
+
+    public init(configuration: RTMPConnectionConfiguration, delegate: any RTMPConnectionDelegate) {
+        self.configuration = configuration
+        self.delegate = delegate
+        self.session = ServerSession(configuration: configuration.session)
+        self.processor = NIOSingleStepByteToMessageProcessor(
+            ChunkDecoder(limits: configuration.chunkLimits),
+            maximumBufferSize: configuration.chunkLimits.maxChunkSize + (1 << 20))
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        let seconds = configuration.handshakeTimeoutSeconds
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        handshakeTimeout = context.eventLoop.scheduleTask(in: .seconds(seconds)) {
+            let (handler, context) = loopBound.value
+            handler.fail(context: context, error: .handshakeTimeout(seconds: seconds))
+        }
+        context.fireChannelActive()
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        if phase != .closed {
+            phase = .closed
+            cancelTimers()
+            endPublish(reason: "connection closed by peer")
+            delegate.closed(reason: "peer closed the connection", error: nil)
+        }
+        context.fireChannelInactive()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        lastActivity = .now()
+        switch phase {
+        case .closed:
+            return
+        case .awaitingC0C1, .awaitingC2:
+            readHandshake(context: context, bytes: &bytes)
+        case .chunks:
+            readChunks(context: context, bytes: bytes)
+        }
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(context: context, error: .protocolViolation("socket error: \(error)"))
+    }
+
+    // MARK: Handshake
+
+    private func readHandshake(context: ChannelHandlerContext, bytes: inout ByteBuffer) {
+        if var buffered = handshakeBuffer {
+            buffered.writeBuffer(&bytes)
+            handshakeBuffer = buffered
+        } else {
+            handshakeBuffer = bytes
+        }
+        guard var buffer = handshakeBuffer else { return }
+
+        if phase == .awaitingC0C1 {
+            // The version byte alone is enough to reject non-RTMP peers (TLS, HTTP) at once.
+            if let version = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self), version != Handshake.version {
+                return fail(context: context, error: .unsupportedVersion(version))
+            }
+            guard let c0c1 = buffer.readSlice(length: 1 + Handshake.packetSize) else { return }
+            do {
+                let reply = try Handshake.reply(c0c1: c0c1)
+                context.writeAndFlush(wrapOutboundOut(reply.bytes), promise: nil)
+                delegate.handshakeCompleted(clientKind: reply.clientKind)
+            } catch {
+                return fail(context: context, error: error)
+            }
+            phase = .awaitingC2
+        }
+        guard buffer.readSlice(length: Handshake.packetSize) != nil else {
+            handshakeBuffer = buffer
+            return
+        }
+        handshakeTimeout?.cancel()
+        handshakeTimeout = nil
+        handshakeBuffer = nil
+        phase = .chunks
+        startIdleCheck(context: context)
+        if buffer.readableBytes > 0 {
+            readChunks(context: context, bytes: buffer)
+        }
+    }
+
+    // MARK: Chunks
+
+    private func readChunks(context: ChannelHandlerContext, bytes: ByteBuffer) {
+        if let ack = session.bytesReceived(bytes.readableBytes) {
+            perform(ack, context: context)
+        }
+        do {
+            try processor.process(buffer: bytes) { message in
+                guard phase == .chunks else { return }
+                for action in try session.receive(message) {
+                    perform(action, context: context)
+                }
+            }
+        } catch let error as RTMPError {
+            fail(context: context, error: error)
+        } catch {
+            fail(context: context, error: .protocolViolation("\(error)"))
+        }
+        context.flush()
+    }
+
+    private func perform(_ action: ServerSession.Action, context: ChannelHandlerContext) {
+        switch action {
+        case .send(let message):
+            var out = context.channel.allocator.buffer(capacity: message.payload.readableBytes + 32)
+            encoder.encode(message, into: &out)
+            context.write(wrapOutboundOut(out), promise: nil)
+        case .authorize(let request):
+            authorize(request, context: context)
+        case .media(let packet):
+            sink?.received(packet)
+        case .metadata(let metadata):
+            sink?.received(metadata)
+        case .cue(let cue):
+            sink?.received(cue)
+        case .unpublished(let reason):
+            endPublish(reason: reason)
+        case .ignored(let typeID, let reason):
+            delegate.ignored(typeID: typeID, reason: reason)
+        case .close(let reason):
+            context.flush()
+            close(context: context, reason: reason, error: nil)
+        }
+        if case .connected = session.state, case .send = action, let app = session.app, !announcedConnect {
+            announcedConnect = true
+            delegate.connected(app: app, tcURL: session.tcURL, flashVersion: session.flashVersion)
+        }
+    }
+
+    private func endPublish(reason: String) {
+        sink?.ended(reason: reason)
+        sink = nil
+    }
+
+    private func authorize(_ request: PublishRequest, context: ChannelHandlerContext) {
+        let delegate = self.delegate
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.makeFutureWithTask {
+            await delegate.authorize(request)
+        }.whenSuccess { result in
+            let (handler, context) = loopBound.value
+            guard handler.phase == .chunks else {
+                // The client left while we decided: give the stream back at once.
+                if case .success(let sink) = result { sink.ended(reason: "connection closed before publish started") }
+                return
+            }
+            let actions: [ServerSession.Action]
+            switch result {
+            case .success(let sink):
+                handler.sink = sink
+                actions = handler.session.publishAuthorized()
+            case .failure(let refusal):
+                actions = handler.session.publishRefused(refusal)
+            }
+            for action in actions { handler.perform(action, context: context) }
+            context.flush()
+        }
+    }
+
+    // MARK: Timeouts and closing
+
+    private func startIdleCheck(context: ChannelHandlerContext) {
+        let limit = configuration.idleTimeoutSeconds
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        idleCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            let (handler, context) = loopBound.value
+            if NIODeadline.now() - handler.lastActivity > .seconds(limit) {
+                handler.fail(context: context, error: .idleTimeout(seconds: limit))
+            }
+        }
+    }
+
+    private func cancelTimers() {
+        handshakeTimeout?.cancel()
+        handshakeTimeout = nil
+        idleCheck?.cancel()
+        idleCheck = nil
+    }
+
+    private func fail(context: ChannelHandlerContext, error: RTMPError) {
+        close(context: context, reason: error.description, error: error)
+    }
+
+    private func close(context: ChannelHandlerContext, reason: String, error: RTMPError?) {
+        guard phase != .closed else { return }
+        phase = .closed
+        cancelTimers()
+        endPublish(reason: reason)
+        delegate.closed(reason: reason, error: error)
+        context.close(promise: nil)
+    }
+}

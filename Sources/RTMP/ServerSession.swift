@@ -1,0 +1,270 @@
+import Media
+import NIOCore
+
+/// The server side of one RTMP connection after the handshake: messages in, actions out.
+///
+/// It answers the command sequence OBS, ffmpeg and GStreamer send (`connect`, `releaseStream`, `FCPublish`,
+/// `createStream`, `publish`, and their endings), turns audio, video and data messages into values, and leaves
+/// every decision that needs the outside world (is this key valid?) to its owner through `.authorize`.
+public struct ServerSession {
+    public struct Configuration: Sendable {
+        public var windowAcknowledgementSize: UInt32 = 2_500_000
+        public var peerBandwidth: UInt32 = 2_500_000
+        public var outgoingChunkSize: UInt32 = 4096
+        public var amfMaxDepth = AMF0Decoder.defaultMaxDepth
+        public init() {}
+    }
+
+    public enum State: Sendable, Equatable {
+        case awaitingConnect
+        case connected
+        case authorizing(PublishRequest)
+        case publishing(PublishRequest)
+        case closed
+    }
+
+    public enum Action: Sendable {
+        case send(RTMPMessage)
+        /// Ask the owner whether this publish may go ahead; answer with `publishAuthorized` or `publishRefused`.
+        case authorize(PublishRequest)
+        case media(MediaPacket)
+        case metadata(StreamMetadata)
+        case cue(InBandCue)
+        /// The client ended its publish but may keep the connection.
+        case unpublished(reason: String)
+        /// A message that is valid RTMP but that the server does not act on; counted by the owner.
+        case ignored(typeID: UInt8, reason: String)
+        case close(reason: String)
+    }
+
+    public private(set) var state: State = .awaitingConnect
+    public private(set) var app: String?
+    public private(set) var appQuery: [String: String] = [:]
+    public private(set) var tcURL: String?
+    public private(set) var flashVersion: String?
+    public let configuration: Configuration
+    private var nextStreamID: UInt32 = 1
+    private var acknowledgements = AcknowledgementWindow()
+    private var unwrapper = TimestampUnwrapper()
+    private let amf: AMF0Decoder
+
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+        self.amf = AMF0Decoder(maxDepth: configuration.amfMaxDepth)
+    }
+
+    public var isPublishing: Bool {
+        if case .publishing = state { return true }
+        return false
+    }
+
+    /// Counts bytes read from the socket; may return an Acknowledgement to send.
+    public mutating func bytesReceived(_ count: Int) -> Action? {
+        guard let sequence = acknowledgements.add(count) else { return nil }
+        return .send(ControlMessage.acknowledgement(sequenceNumber: sequence).message())
+    }
+
+    public mutating func receive(_ message: RTMPMessage) throws(RTMPError) -> [Action] {
+        guard state != .closed else { return [] }
+        switch message.type {
+        case .setChunkSize, .abort, .acknowledgement, .setPeerBandwidth:
+            // Chunk size and abort were applied by the decoder; the others need no answer from a server.
+            _ = try ControlMessage(message)
+            return []
+        case .windowAcknowledgementSize:
+            if case .windowAcknowledgementSize(let size) = try ControlMessage(message) {
+                acknowledgements.setWindow(size)
+            }
+            return []
+        case .userControl:
+            guard case .userControl(let event) = try ControlMessage(message) else { return [] }
+            if event.type == UserControlEvent.pingRequest {
+                return [.send(ControlMessage.userControl(UserControlEvent(type: UserControlEvent.pingResponse, data: event.data)).message())]
+            }
+            return []
+        case .commandAMF0, .commandAMF3:
+            return try handle(try Command(message, decoder: amf))
+        case .dataAMF0, .dataAMF3:
+            return try handleData(message)
+        case .audio, .video:
+            return try handleMedia(message, timestamp: message.timestamp, payload: message.payload)
+        case .aggregate:
+            return try handleAggregate(message)
+        case .sharedObjectAMF0, .sharedObjectAMF3, nil:
+            return [.ignored(typeID: message.typeID, reason: "unsupported message type")]
+        }
+    }
+
+    // MARK: Commands
+
+    private mutating func handle(_ command: Command) throws(RTMPError) -> [Action] {
+        switch command.name {
+        case "connect":
+            guard state == .awaitingConnect else { throw .protocolViolation("second connect") }
+            guard let rawApp = command.commandObject["app"]?.stringValue else {
+                throw .malformedCommand("connect without app")
+            }
+            let (appName, query) = PublishRequest.splitQuery(rawApp)
+            app = appName.hasSuffix("/") ? String(appName.dropLast()) : appName
+            appQuery = query
+            tcURL = command.commandObject["tcUrl"]?.stringValue
+            flashVersion = command.commandObject["flashVer"]?.stringValue
+            state = .connected
+            let encoding = command.commandObject["objectEncoding"]?.numberValue ?? 0
+            let result = Command(
+                name: "_result", transactionID: command.transactionID,
+                commandObject: .object([("fmsVer", .string("FMS/3,5,7,7009")), ("capabilities", .number(31)), ("mode", .number(1))]),
+                arguments: [
+                    .object([
+                        ("level", .string("status")), ("code", .string("NetConnection.Connect.Success")),
+                        ("description", .string("Connection succeeded.")), ("objectEncoding", .number(encoding)),
+                    ])
+                ])
+            return [
+                .send(ControlMessage.windowAcknowledgementSize(configuration.windowAcknowledgementSize).message()),
+                .send(ControlMessage.setPeerBandwidth(configuration.peerBandwidth, limitType: 2).message()),
+                .send(ControlMessage.setChunkSize(configuration.outgoingChunkSize).message()),
+                .send(result.message()),
+            ]
+        case "releaseStream", "FCPublish", "FCUnpublish", "getStreamLength":
+            try requireConnected(command)
+            var actions: [Action] = []
+            if command.transactionID != 0 {
+                actions.append(.send(Command(name: "_result", transactionID: command.transactionID, arguments: [.undefined]).message()))
+            }
+            if command.name == "FCPublish", let name = command.arguments.first?.stringValue {
+                let (bare, _) = PublishRequest.splitQuery(name)
+                actions.append(.send(Command(name: "onFCPublish", transactionID: 0, arguments: [
+                    .object([("code", .string("NetStream.Publish.Start")), ("description", .string(bare))])
+                ]).message()))
+            }
+            if command.name == "FCUnpublish", case .publishing = state {
+                state = .connected
+                actions.append(.unpublished(reason: "FCUnpublish"))
+            }
+            return actions
+        case "createStream":
+            try requireConnected(command)
+            let id = nextStreamID
+            nextStreamID += 1
+            return [.send(Command(name: "_result", transactionID: command.transactionID, arguments: [.number(Double(id))]).message())]
+        case "publish":
+            try requireConnected(command)
+            guard state == .connected else { throw .protocolViolation("publish while already publishing") }
+            guard let rawName = command.arguments.first?.stringValue, !rawName.isEmpty else {
+                throw .malformedCommand("publish without a stream name")
+            }
+            let (name, query) = PublishRequest.splitQuery(rawName)
+            let request = PublishRequest(
+                app: app ?? "", name: name, query: appQuery.merging(query) { _, new in new },
+                publishType: command.arguments.dropFirst().first?.stringValue ?? "live",
+                messageStreamID: currentMessageStreamID, tcURL: tcURL, flashVersion: flashVersion)
+            state = .authorizing(request)
+            return [.authorize(request)]
+        case "deleteStream", "closeStream":
+            guard case .publishing(let request) = state else { return [] }
+            state = .connected
+            return [
+                .send(Command.onStatus(level: "status", code: "NetStream.Unpublish.Success", description: "\(request.app)/\(request.name) is now unpublished.").message(chunkStreamID: ChunkStreamID.status, messageStreamID: request.messageStreamID)),
+                .unpublished(reason: command.name),
+            ]
+        case "play", "play2":
+            let status = Command.onStatus(level: "error", code: "NetStream.Play.Failed", description: "Playback over RTMP is not supported; use the HLS URL.")
+            state = .closed
+            return [.send(status.message(chunkStreamID: ChunkStreamID.status, messageStreamID: currentMessageStreamID)), .close(reason: "play refused")]
+        default:
+            return [.ignored(typeID: MessageType.commandAMF0.rawValue, reason: "command \(command.name)")]
+        }
+    }
+
+    /// The id `createStream` handed out last (1 when the client skipped it).
+    private var currentMessageStreamID: UInt32 { max(1, nextStreamID - 1) }
+
+    private func requireConnected(_ command: Command) throws(RTMPError) {
+        if state == .awaitingConnect { throw .protocolViolation("\(command.name) before connect") }
+    }
+
+    /// The owner's answer to `.authorize`: the publish may go ahead.
+    public mutating func publishAuthorized() -> [Action] {
+        guard case .authorizing(let request) = state else { return [] }
+        state = .publishing(request)
+        let begin = ControlMessage.userControl(.with(type: UserControlEvent.streamBegin, value: request.messageStreamID))
+        let start = Command.onStatus(level: "status", code: "NetStream.Publish.Start", description: "\(request.app)/\(request.name) is now published.", details: request.name)
+        return [.send(begin.message()), .send(start.message(chunkStreamID: ChunkStreamID.status, messageStreamID: request.messageStreamID))]
+    }
+
+    /// The owner's answer to `.authorize`: refused. The connection is closed after the status is sent.
+    public mutating func publishRefused(_ refusal: PublishRefusal) -> [Action] {
+        guard case .authorizing(let request) = state else { return [] }
+        state = .closed
+        let status = Command.onStatus(level: "error", code: refusal.code, description: refusal.description)
+        return [.send(status.message(chunkStreamID: ChunkStreamID.status, messageStreamID: request.messageStreamID)), .close(reason: "publish refused: \(refusal.description)")]
+    }
+
+    // MARK: Data and media
+
+    private mutating func handleData(_ message: RTMPMessage) throws(RTMPError) -> [Action] {
+        let data = try DataMessage(message, decoder: amf)
+        guard isPublishing else { return [.ignored(typeID: message.typeID, reason: "data \(data.handler) before publish")] }
+        switch data.handler {
+        case "onMetaData":
+            return [.metadata(StreamMetadata(data.values.first ?? .null))]
+        case "onCuePoint", "onTextData":
+            let time = unwrapper.unwrap(message.timestamp)
+            guard let cue = InBandCue(handler: data.handler, values: data.values, timestamp: time) else {
+                return [.ignored(typeID: message.typeID, reason: "empty \(data.handler)")]
+            }
+            return [.cue(cue)]
+        default:
+            return [.ignored(typeID: message.typeID, reason: "data \(data.handler)")]
+        }
+    }
+
+    private mutating func handleMedia(_ message: RTMPMessage, timestamp: UInt32, payload: ByteBuffer) throws(RTMPError) -> [Action] {
+        guard isPublishing else { return [.ignored(typeID: message.typeID, reason: "media before publish")] }
+        let tag = message.type == .video ? try FLVTag.video(payload) : try FLVTag.audio(payload)
+        guard let tag else { return [] }
+        let dts = unwrapper.unwrap(timestamp)
+        let track: Track = message.type == .video ? .video : .audio
+        let packet = MediaPacket(
+            track: track, codec: tag.codec, kind: tag.kind, dts: dts, pts: dts + Int64(tag.compositionOffset),
+            isKeyframe: tag.isKeyframe, payload: tag.body)
+        if tag.isUnsupported {
+            return [.ignored(typeID: message.typeID, reason: "unsupported \(track.rawValue) codec or packet type")]
+        }
+        return [.media(packet)]
+    }
+
+    /// An aggregate message is a run of FLV tags whose timestamps are relative to the first one.
+    private mutating func handleAggregate(_ message: RTMPMessage) throws(RTMPError) -> [Action] {
+        var body = message.payload
+        var actions: [Action] = []
+        var firstTimestamp: UInt32?
+        while body.readableBytes > 0 {
+            guard body.readableBytes >= 11, let type = body.readInteger(as: UInt8.self) else {
+                throw .malformedMessage(type: message.typeID, reason: "truncated aggregate tag header")
+            }
+            let size = Int(body.readUInt24())
+            let low = body.readUInt24()
+            let high = UInt32(body.readInteger(as: UInt8.self)!)
+            _ = body.readUInt24()  // stream id
+            guard let data = body.readSlice(length: size), body.readInteger(as: UInt32.self) != nil else {
+                throw .malformedMessage(type: message.typeID, reason: "truncated aggregate tag")
+            }
+            let tagTime = high << 24 | low
+            let base = firstTimestamp ?? tagTime
+            firstTimestamp = base
+            let timestamp = message.timestamp &+ (tagTime &- base)
+            var sub = message
+            sub.typeID = type
+            sub.timestamp = timestamp
+            sub.payload = data
+            switch sub.type {
+            case .audio, .video: actions += try handleMedia(sub, timestamp: timestamp, payload: data)
+            case .dataAMF0: actions += try handleData(sub)
+            default: actions.append(.ignored(typeID: type, reason: "aggregate sub-message"))
+            }
+        }
+        return actions
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Hummingbird
+import Ingest
+import Logging
+import ServiceLifecycle
+import Store
+import StreamHub
+import Synchronization
+import Web
+
+/// The whole server, built from a configuration: the RTMP ingest and the HTTP server in one service group.
+///
+/// `cuecast serve` and the end-to-end tests both use this, so tests run the real thing (on port 0).
+public struct CueCastServer: Sendable {
+    public let configuration: ServerConfiguration
+    public let hub: StreamHub
+    public let database: Database
+    public let keys: StreamKeyStore
+    public let sessions: PublishSessionLog
+    public let adminToken: String
+    public let ports = ListeningPorts()
+    let logger: Logger
+
+    public init(configuration: ServerConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        database = try Database(directory: configuration.dataDir)
+        keys = StreamKeyStore(database: database)
+        sessions = PublishSessionLog(database: database)
+        hub = StreamHub()
+        adminToken = try AdminToken.load(configured: configuration.adminToken, dataDir: configuration.dataDir).token
+    }
+
+    public var rtmpBaseURL: String { "rtmp://\(configuration.publicHost):\(configuration.rtmpPort)" }
+
+    /// Runs until cancelled or until SIGINT/SIGTERM, then shuts down gracefully.
+    public func run() async throws {
+        try await sessions.closeDangling()
+        let ports = self.ports
+        let rtmp = RTMPServer(
+            configuration: .init(
+                host: configuration.rtmpHost, port: configuration.rtmpPort, connection: configuration.rtmpConnection),
+            hub: hub, keys: keys, sessionLog: sessions, logger: logger,
+            onListening: { port in ports.set(rtmp: port) })
+        let router = WebRouter.make(
+            hub: hub, keys: keys, sessions: sessions, adminToken: adminToken, rtmpPublicURL: rtmpBaseURL)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "CueCast"),
+            services: [rtmp],
+            onServerRunning: { channel in ports.set(http: channel.localAddress?.port ?? 0) },
+            logger: logger)
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+}
+
+/// The ports the listeners actually bound, for callers that asked for port 0.
+public final class ListeningPorts: Sendable {
+    private struct State {
+        var http: Int?
+        var rtmp: Int?
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    func set(http: Int) { update { $0.http = http } }
+    func set(rtmp: Int) { update { $0.rtmp = rtmp } }
+
+    private func update(_ change: (inout State) -> Void) {
+        let waiters = state.withLock { state in
+            change(&state)
+            guard state.http != nil, state.rtmp != nil else { return [CheckedContinuation<Void, Never>]() }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Waits until both listeners are up.
+    public func ready() async -> (http: Int, rtmp: Int) {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state in
+                if state.http != nil, state.rtmp != nil { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+        return state.withLock { ($0.http!, $0.rtmp!) }
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Logging
+import RTMP
+
+/// Everything `cuecast serve` can be told, with production defaults.
+///
+/// Values come from, in rising precedence: these defaults, a JSON config file, `CUECAST_*` environment
+/// variables, command-line flags. Names are the same everywhere: flag `--rtmp-port`, key `"rtmp-port"`,
+/// variable `CUECAST_RTMP_PORT`.
+public struct ServerConfiguration: Sendable, Equatable {
+    public var rtmpHost = "0.0.0.0"
+    public var rtmpPort = 1935
+    public var httpHost = "0.0.0.0"
+    public var httpPort = 8080
+    public var dataDir = "./data"
+    /// Host name printed in publish and playback URLs.
+    public var publicHost = "localhost"
+    public var adminToken: String?
+    public var handshakeTimeout = 10
+    public var idleTimeout = 30
+    public var maxChunkSize = 1 << 20
+    public var maxMessageSize = 8 << 20
+    public var maxChunkStreams = 64
+    public var logLevel = Logger.Level.info
+
+    public init() {}
+
+    /// Every setting: its name, what it means, and how to apply a textual value.
+    public static let settings: [Setting] = [
+        Setting("rtmp-host", "address the RTMP listener binds") { $0.rtmpHost = $1 },
+        Setting("rtmp-port", "RTMP listen port") { $0.rtmpPort = try port($1) },
+        Setting("http-host", "address the HTTP server binds") { $0.httpHost = $1 },
+        Setting("http-port", "HTTP listen port") { $0.httpPort = try port($1) },
+        Setting("data-dir", "directory for the SQLite database and the admin token") { $0.dataDir = $1 },
+        Setting("public-host", "host name used in printed URLs") { $0.publicHost = $1 },
+        Setting("admin-token", "bearer token for the API (generated and stored in the data dir if unset)") {
+            $0.adminToken = $1
+        },
+        Setting("handshake-timeout", "seconds a client has to finish the RTMP handshake") {
+            $0.handshakeTimeout = try positive($1, "handshake-timeout")
+        },
+        Setting("idle-timeout", "seconds without data before an RTMP connection is closed") {
+            $0.idleTimeout = try positive($1, "idle-timeout")
+        },
+        Setting("max-chunk-size", "largest RTMP chunk size a peer may set, bytes") {
+            $0.maxChunkSize = try positive($1, "max-chunk-size")
+        },
+        Setting("max-message-size", "largest RTMP message accepted, bytes") {
+            $0.maxMessageSize = try positive($1, "max-message-size")
+        },
+        Setting("max-chunk-streams", "most chunk streams one RTMP connection may open") {
+            $0.maxChunkStreams = try positive($1, "max-chunk-streams")
+        },
+        Setting("log-level", "trace, debug, info, notice, warning, error or critical") {
+            guard let level = Logger.Level(rawValue: $1) else { throw ConfigurationError.invalid("log-level", $1) }
+            $0.logLevel = level
+        },
+    ]
+
+    public struct Setting: Sendable {
+        public let name: String
+        public let help: String
+        let apply: @Sendable (inout ServerConfiguration, String) throws -> Void
+
+        init(_ name: String, _ help: String, _ apply: @escaping @Sendable (inout ServerConfiguration, String) throws -> Void) {
+            self.name = name
+            self.help = help
+            self.apply = apply
+        }
+
+        public var environmentVariable: String {
+            "CUECAST_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
+        }
+    }
+
+    /// Applies a setting by name.
+    public mutating func set(_ name: String, to value: String) throws {
+        guard let setting = Self.settings.first(where: { $0.name == name }) else { throw ConfigurationError.unknownKey(name) }
+        try setting.apply(&self, value)
+    }
+
+    /// Reads a JSON object of settings; unknown keys are an error so typos do not pass silently.
+    public mutating func apply(configFile path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ConfigurationError.unreadableFile(path) }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw ConfigurationError.malformedFile(path, "not valid JSON")
+        }
+        guard let settings = object as? [String: Any] else {
+            throw ConfigurationError.malformedFile(path, "top level must be an object")
+        }
+        for (key, value) in settings.sorted(by: { $0.key < $1.key }) {
+            let text: String
+            switch value {
+            case let string as String: text = string
+            case let number as NSNumber: text = number.stringValue
+            default: throw ConfigurationError.invalid(key, "\(value)")
+            }
+            try set(key, to: text)
+        }
+    }
+
+    /// Applies every `CUECAST_*` variable that names a setting.
+    public mutating func apply(environment: [String: String]) throws {
+        for setting in Self.settings {
+            if let value = environment[setting.environmentVariable] { try setting.apply(&self, value) }
+        }
+    }
+
+    public var rtmpConnection: RTMPConnectionConfiguration {
+        var connection = RTMPConnectionConfiguration()
+        connection.handshakeTimeoutSeconds = Int64(handshakeTimeout)
+        connection.idleTimeoutSeconds = Int64(idleTimeout)
+        connection.chunkLimits = ChunkLimits(
+            maxChunkSize: maxChunkSize, maxMessageSize: maxMessageSize, maxChunkStreams: maxChunkStreams)
+        return connection
+    }
+
+    static func port(_ text: String) throws -> Int {
+        guard let value = Int(text), (0...65535).contains(value) else { throw ConfigurationError.invalid("port", text) }
+        return value
+    }
+
+    static func positive(_ text: String, _ name: String) throws -> Int {
+        guard let value = Int(text), value > 0 else { throw ConfigurationError.invalid(name, text) }
+        return value
+    }
+}
+
+public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
+    case unknownKey(String)
+    case invalid(String, String)
+    case unreadableFile(String)
+    case malformedFile(String, String)
+
+    public var description: String {
+        switch self {
+        case .unknownKey(let k): "unknown setting '\(k)'"
+        case .invalid(let k, let v): "invalid value '\(v)' for \(k)"
+        case .unreadableFile(let p): "cannot read config file \(p)"
+        case .malformedFile(let p, let why): "config file \(p): \(why)"
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import GRDB
+
+/// CueCast's durable state: one SQLite file in WAL mode, shared by the server and the CLI.
+///
+/// WAL lets `cuecast keys add` write while a running server reads, so key changes take effect at once.
+public final class Database: Sendable {
+    public let path: String
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) `cuecast.sqlite` in `directory` and migrates it.
+    public init(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        path = (directory as NSString).appendingPathComponent("cuecast.sqlite")
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "stream_key") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("stream", .text).notNull().indexed()
+                t.column("key_hash", .text).notNull().unique()
+                t.column("created_at", .datetime).notNull()
+                t.column("revoked_at", .datetime)
+            }
+            try db.create(table: "publish_session") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("stream", .text).notNull().indexed()
+                t.column("remote_address", .text).notNull()
+                t.column("started_at", .datetime).notNull()
+                t.column("ended_at", .datetime)
+                t.column("encoder", .text)
+                t.column("video_codec", .text)
+                t.column("audio_codec", .text)
+                t.column("bytes", .integer).notNull().defaults(to: 0)
+                t.column("video_frames", .integer).notNull().defaults(to: 0)
+                t.column("audio_frames", .integer).notNull().defaults(to: 0)
+                t.column("end_reason", .text)
+            }
+        }
+        return migrator
+    }
+}

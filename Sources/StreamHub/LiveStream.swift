@@ -1,0 +1,91 @@
+import Foundation
+import Media
+import Synchronization
+
+/// What is known about a live stream's media, updated when sequence headers or metadata arrive.
+public struct StreamDescription: Sendable, Codable, Equatable {
+    public var video: VideoConfig?
+    public var audio: AudioConfig?
+    /// RFC 6381 codec strings, e.g. `avc1.64001f` and `mp4a.40.2`.
+    public var videoCodecString: String?
+    public var audioCodecString: String?
+    public var encoder: String?
+    public var declaredFrameRate: Double?
+
+    public init() {}
+
+    public var codecStrings: [String] { [videoCodecString, audioCodecString].compactMap { $0 } }
+}
+
+/// One stream being published right now.
+public final class LiveStream: Sendable {
+    public let path: StreamPath
+    public let remoteAddress: String
+    public let startedAt: Date
+    public let counters = IngestCounters()
+    private let descriptionStorage = Mutex(StreamDescription())
+    private let inBandCueStorage = Mutex<[InBandCue]>([])
+    /// How many in-band cues are kept per stream; older ones are dropped first.
+    public static let inBandCueLimit = 256
+
+    init(path: StreamPath, remoteAddress: String, startedAt: Date) {
+        self.path = path
+        self.remoteAddress = remoteAddress
+        self.startedAt = startedAt
+    }
+
+    public var streamDescription: StreamDescription {
+        descriptionStorage.withLock { $0 }
+    }
+
+    public func updateDescription(_ change: (inout StreamDescription) -> Void) {
+        descriptionStorage.withLock { change(&$0) }
+    }
+
+    /// Keeps a cue the streamer sent in-band, for the cue pipeline to pick up.
+    public func record(_ cue: InBandCue) {
+        inBandCueStorage.withLock { cues in
+            cues.append(cue)
+            if cues.count > Self.inBandCueLimit { cues.removeFirst(cues.count - Self.inBandCueLimit) }
+        }
+    }
+
+    public var inBandCues: [InBandCue] { inBandCueStorage.withLock { $0 } }
+
+    public func snapshot(now: Date = Date()) -> StreamSnapshot {
+        let description = streamDescription
+        return StreamSnapshot(
+            stream: path.description, app: path.app, name: path.name, remoteAddress: remoteAddress,
+            startedAt: startedAt, uptimeSeconds: now.timeIntervalSince(startedAt), video: description.video,
+            audio: description.audio, codecs: description.codecStrings, encoder: description.encoder,
+            declaredFrameRate: description.declaredFrameRate,
+            counters: .init(
+                videoFrames: counters.videoFrames, audioFrames: counters.audioFrames, keyframes: counters.keyframes,
+                bytes: counters.bytes, ignoredMessages: counters.ignoredMessages, inBandCues: inBandCues.count))
+    }
+}
+
+/// A live stream's state at one instant, as the API shows it.
+public struct StreamSnapshot: Sendable, Codable, Equatable {
+    public struct Counters: Sendable, Codable, Equatable {
+        public var videoFrames: Int
+        public var audioFrames: Int
+        public var keyframes: Int
+        public var bytes: Int
+        public var ignoredMessages: Int
+        public var inBandCues: Int
+    }
+
+    public var stream: String
+    public var app: String
+    public var name: String
+    public var remoteAddress: String
+    public var startedAt: Date
+    public var uptimeSeconds: Double
+    public var video: VideoConfig?
+    public var audio: AudioConfig?
+    public var codecs: [String]
+    public var encoder: String?
+    public var declaredFrameRate: Double?
+    public var counters: Counters
+}
