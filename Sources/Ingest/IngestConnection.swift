@@ -54,7 +54,7 @@ final class IngestConnection: RTMPConnectionDelegate {
                 logger.info("publish started", metadata: ["stream": "\(path)", "session": "\(id)"])
                 return .success(PublishSession(stream: stream, hub: hub, sessionID: id, log: sessionLog, logger: logger))
             } catch {
-                hub.release(stream)
+                hub.release(stream, reason: "session could not be recorded")
                 logger.error("could not record publish session: \(error)", metadata: ["stream": "\(path)"])
                 return .failure(.denied("server could not record the session"))
             }

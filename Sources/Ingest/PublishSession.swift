@@ -31,6 +31,7 @@ final class PublishSession: PublishSink {
             describe(packet)
         default: stream.counters.countOtherBytes(size)
         }
+        stream.deliver(packet)
     }
 
     /// Reads codec details from a sequence header; a header that does not parse is logged, not fatal.
@@ -98,7 +99,7 @@ final class PublishSession: PublishSink {
             encoder: description.encoder, videoCodec: description.video?.codec.rawValue,
             audioCodec: description.audio?.codec.rawValue, bytes: Int64(counters.bytes),
             videoFrames: Int64(counters.videoFrames), audioFrames: Int64(counters.audioFrames), endReason: reason)
-        hub.release(stream)
+        hub.release(stream, reason: reason)
         logger.info(
             "publish ended",
             metadata: [

@@ -59,7 +59,7 @@ public final class RTMPServerHandler: ChannelInboundHandler {
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
-        lastActivity = .now()
+        lastActivity = context.eventLoop.now
         switch phase {
         case .closed:
             return
@@ -108,6 +108,7 @@ public final class RTMPServerHandler: ChannelInboundHandler {
         handshakeTimeout = nil
         handshakeBuffer = nil
         phase = .chunks
+        lastActivity = context.eventLoop.now
         startIdleCheck(context: context)
         if buffer.readableBytes > 0 {
             readChunks(context: context, bytes: buffer)
@@ -200,7 +201,7 @@ public final class RTMPServerHandler: ChannelInboundHandler {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         idleCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
             let (handler, context) = loopBound.value
-            if NIODeadline.now() - handler.lastActivity > .seconds(limit) {
+            if context.eventLoop.now - handler.lastActivity > .seconds(limit) {
                 handler.fail(context: context, error: .idleTimeout(seconds: limit))
             }
         }

@@ -28,10 +28,19 @@ public final class LiveStream: Sendable {
     /// How many in-band cues are kept per stream; older ones are dropped first.
     public static let inBandCueLimit = 256
 
-    init(path: StreamPath, remoteAddress: String, startedAt: Date) {
+    /// Everyone reading this stream's path.
+    public let readers: StreamReaders
+
+    init(path: StreamPath, remoteAddress: String, startedAt: Date, readers: StreamReaders) {
+        self.readers = readers
         self.path = path
         self.remoteAddress = remoteAddress
         self.startedAt = startedAt
+    }
+
+    /// Hands a packet to every reader of the stream.
+    public func deliver(_ packet: MediaPacket) {
+        readers.deliver(.packet(packet))
     }
 
     public var streamDescription: StreamDescription {

@@ -5,6 +5,7 @@ import Synchronization
 /// The registry of live streams: at most one publisher per stream path.
 public final class StreamHub: Sendable {
     private let streams = Mutex<[StreamPath: LiveStream]>([:])
+    private let readers = Mutex<[StreamPath: StreamReaders]>([:])
 
     public init() {}
 
@@ -12,17 +13,29 @@ public final class StreamHub: Sendable {
     public func claim(_ path: StreamPath, remoteAddress: String, at date: Date = Date()) -> LiveStream? {
         streams.withLock { streams in
             guard streams[path] == nil else { return nil }
-            let stream = LiveStream(path: path, remoteAddress: remoteAddress, startedAt: date)
+            let stream = LiveStream(path: path, remoteAddress: remoteAddress, startedAt: date, readers: readers(of: path))
             streams[path] = stream
+            stream.readers.deliver(.started(remoteAddress: remoteAddress))
             return stream
         }
     }
 
+    /// The readers of `path`, created on first use; they stay for the life of the hub.
+    public func readers(of path: StreamPath) -> StreamReaders {
+        readers.withLock { readers in
+            if let existing = readers[path] { return existing }
+            let created = StreamReaders()
+            readers[path] = created
+            return created
+        }
+    }
+
     /// Removes `stream` if it is still the registered publisher for its path.
-    public func release(_ stream: LiveStream) {
+    public func release(_ stream: LiveStream, reason: String) {
         streams.withLock { streams in
             if streams[stream.path] === stream { streams[stream.path] = nil }
         }
+        stream.readers.deliver(.ended(reason: reason))
     }
 
     public func stream(_ path: StreamPath) -> LiveStream? {

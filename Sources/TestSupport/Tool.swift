@@ -1,0 +1,86 @@
+import Foundation
+
+/// Runs a real tool (ffmpeg, ffprobe, gst-launch-1.0) and collects its output.
+public struct Tool: Sendable {
+    public struct Output: Sendable {
+        public var status: Int32
+        public var stdout: Data
+        public var stderr: String
+        public var text: String { String(decoding: stdout, as: UTF8.self) }
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case notFound(String)
+        case timedOut(String, seconds: Double, stderr: String)
+        case failed(String, status: Int32, stderr: String)
+
+        public var description: String {
+            switch self {
+            case .notFound(let tool): "\(tool) is not installed (scripts/test installs it)"
+            case .timedOut(let tool, let s, let err): "\(tool) still running after \(s) s; stderr:\n\(err)"
+            case .failed(let tool, let status, let err): "\(tool) exited \(status); stderr:\n\(err)"
+            }
+        }
+    }
+
+    public let name: String
+
+    public init(_ name: String) { self.name = name }
+
+    public static func find(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for dir in path.split(separator: ":") {
+            let candidate = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// Runs to completion; kills the process if it outlives `timeout`.
+    public func run(_ arguments: [String], timeout: Double = 60, requireSuccess: Bool = true) async throws -> Output {
+        guard let executable = Self.find(name) else { throw Failure.notFound(name) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let stdoutFile = try TemporaryFile()
+        let stderrFile = try TemporaryFile()
+        process.standardOutput = stdoutFile.handle
+        process.standardError = stderrFile.handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning {
+            if Date() > deadline {
+                process.terminate()
+                process.waitUntilExit()
+                throw Failure.timedOut(name, seconds: timeout, stderr: stderrFile.contents())
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let output = Output(status: process.terminationStatus, stdout: stdoutFile.data(), stderr: stderrFile.contents())
+        if requireSuccess && output.status != 0 {
+            throw Failure.failed(name, status: output.status, stderr: output.stderr)
+        }
+        return output
+    }
+}
+
+/// A file to redirect a child's output into; pipes could fill up and block the child.
+final class TemporaryFile: @unchecked Sendable {
+    let url: URL
+    let handle: FileHandle
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("cuecast-\(UUID().uuidString).out")
+        FileManager.default.createFile(atPath: url.path, contents: nil)
+        handle = try FileHandle(forWritingTo: url)
+    }
+
+    deinit {
+        try? handle.close()
+        try? FileManager.default.removeItem(at: url)
+    }
+
+    func data() -> Data { (try? Data(contentsOf: url)) ?? Data() }
+    func contents() -> String { String(decoding: data(), as: UTF8.self) }
+}

@@ -1,0 +1,211 @@
+import Media
+import NIOCore
+import Testing
+
+@testable import RTMP
+
+@Suite struct ServerSessionTests {
+    func sent(_ actions: [ServerSession.Action]) -> [RTMPMessage] {
+        actions.compactMap { if case .send(let m) = $0 { m } else { nil } }
+    }
+
+    func commands(_ actions: [ServerSession.Action]) throws -> [Command] {
+        try sent(actions).filter { $0.type == .commandAMF0 }.map { try Command($0) }
+    }
+
+    func connect(_ session: inout ServerSession, app: String = "live") throws -> [ServerSession.Action] {
+        let command = Command(name: "connect", transactionID: 1, commandObject: .object([
+            ("app", .string(app)), ("flashVer", .string("FMLE/3.0")), ("tcUrl", .string("rtmp://h/\(app)")),
+        ]))
+        return try session.receive(command.message())
+    }
+
+    func startPublishing(_ session: inout ServerSession, name: String = "sk_x") throws -> PublishRequest {
+        _ = try connect(&session)
+        _ = try session.receive(Command(name: "createStream", transactionID: 4).message())
+        let actions = try session.receive(Command(name: "publish", transactionID: 5, arguments: [.string(name), .string("live")]).message(messageStreamID: 1))
+        guard case .authorize(let request) = actions.first else { throw RTMPError.protocolViolation("no authorize") }
+        _ = session.publishAuthorized()
+        return request
+    }
+
+    @Test func connectRepliesAsClientsExpect() throws {
+        var session = ServerSession()
+        let actions = try connect(&session)
+        let messages = sent(actions)
+        #expect(messages.map(\.typeID) == [5, 6, 1, 20])
+        #expect(try ControlMessage(messages[2]) == .setChunkSize(4096))
+        let result = try Command(messages[3])
+        #expect(result.name == "_result")
+        #expect(result.transactionID == 1)
+        #expect(result.arguments.first?["code"]?.stringValue == "NetConnection.Connect.Success")
+        #expect(session.state == .connected)
+        #expect(session.app == "live")
+    }
+
+    @Test func publishSequence() throws {
+        var session = ServerSession()
+        _ = try connect(&session)
+        let release = try commands(try session.receive(Command(name: "releaseStream", transactionID: 2, arguments: [.string("k")]).message()))
+        #expect(release.map(\.name) == ["_result"])
+        let fcPublish = try commands(try session.receive(Command(name: "FCPublish", transactionID: 3, arguments: [.string("k")]).message()))
+        #expect(fcPublish.map(\.name) == ["_result", "onFCPublish"])
+        let created = try commands(try session.receive(Command(name: "createStream", transactionID: 4).message()))
+        #expect(created.first?.arguments.first?.numberValue == 1)
+
+        let actions = try session.receive(Command(name: "publish", transactionID: 5, arguments: [.string("shop1?key=sk_abc&x=%41"), .string("live")]).message(messageStreamID: 1))
+        guard case .authorize(let request) = actions.first else {
+            Issue.record("expected authorize, got \(actions)")
+            return
+        }
+        #expect(request.app == "live")
+        #expect(request.name == "shop1")
+        #expect(request.query == ["key": "sk_abc", "x": "A"])
+        #expect(request.messageStreamID == 1)
+
+        let started = sent(session.publishAuthorized())
+        #expect(started.count == 2)
+        #expect(try ControlMessage(started[0]) == .userControl(.with(type: UserControlEvent.streamBegin, value: 1)))
+        let status = try Command(started[1])
+        #expect(status.arguments.first?["code"]?.stringValue == "NetStream.Publish.Start")
+        #expect(started[1].messageStreamID == 1)
+        #expect(session.isPublishing)
+    }
+
+    @Test func refusedPublishSendsStatusThenCloses() throws {
+        var session = ServerSession()
+        _ = try connect(&session)
+        _ = try session.receive(Command(name: "publish", transactionID: 5, arguments: [.string("bad")]).message())
+        let actions = session.publishRefused(.badName("unknown or revoked stream key"))
+        let status = try commands(actions)
+        #expect(status.first?.arguments.first?["code"]?.stringValue == "NetStream.Publish.BadName")
+        #expect(status.first?.arguments.first?["level"]?.stringValue == "error")
+        guard case .close = actions.last else {
+            Issue.record("expected close")
+            return
+        }
+        #expect(session.state == .closed)
+    }
+
+    @Test func playIsRefused() throws {
+        var session = ServerSession()
+        _ = try connect(&session)
+        let actions = try session.receive(Command(name: "play", transactionID: 0, arguments: [.string("x")]).message())
+        #expect(try commands(actions).first?.arguments.first?["code"]?.stringValue == "NetStream.Play.Failed")
+    }
+
+    @Test func commandsBeforeConnectAreProtocolErrors() {
+        var session = ServerSession()
+        #expect(throws: RTMPError.self) { try session.receive(Command(name: "publish", transactionID: 1, arguments: [.string("x")]).message()) }
+    }
+
+    @Test func mediaBecomesPacketsWithPTS() throws {
+        var session = ServerSession()
+        _ = try startPublishing(&session)
+        let video = RTMPMessage(chunkStreamID: 6, timestamp: 1000, typeID: 9, messageStreamID: 1, payload: ByteBuffer(bytes: [0x27, 0x01, 0, 0, 67, 0, 0, 0, 1, 0x41]))
+        let actions = try session.receive(video)
+        guard case .media(let packet) = actions.first else {
+            Issue.record("expected media, got \(actions)")
+            return
+        }
+        #expect(packet.track == .video)
+        #expect(packet.dts == 1000)
+        #expect(packet.pts == 1067)
+        #expect(!packet.isKeyframe)
+    }
+
+    @Test func mediaBeforePublishIsIgnored() throws {
+        var session = ServerSession()
+        _ = try connect(&session)
+        let actions = try session.receive(RTMPMessage(chunkStreamID: 4, timestamp: 0, typeID: 8, messageStreamID: 1, payload: ByteBuffer(bytes: [0xAF, 1, 0])))
+        guard case .ignored = actions.first else {
+            Issue.record("expected ignored")
+            return
+        }
+    }
+
+    @Test func metadataAndCuesAreDecoded() throws {
+        var session = ServerSession()
+        _ = try startPublishing(&session)
+        var payload = ByteBuffer()
+        payload.writeAMF0(.string("@setDataFrame"))
+        payload.writeAMF0(.string("onMetaData"))
+        payload.writeAMF0(.ecmaArray([("width", .number(640)), ("height", .number(360)), ("framerate", .number(30)), ("encoder", .string("obs-output module (libobs version 30.0.0)"))]))
+        let meta = try session.receive(RTMPMessage(chunkStreamID: 4, timestamp: 0, typeID: 18, messageStreamID: 1, payload: payload))
+        guard case .metadata(let metadata) = meta.first else {
+            Issue.record("expected metadata")
+            return
+        }
+        #expect(metadata.width == 640)
+        #expect(metadata.frameRate == 30)
+        #expect(metadata.encoder?.hasPrefix("obs-output") == true)
+
+        var cue = ByteBuffer()
+        cue.writeAMF0(.string("onCuePoint"))
+        cue.writeAMF0(.object([("name", .string("pin")), ("time", .number(1.5)), ("type", .string("event")), ("parameters", .object([("sku", .string("A1"))]))]))
+        let cueActions = try session.receive(RTMPMessage(chunkStreamID: 4, timestamp: 1500, typeID: 18, messageStreamID: 1, payload: cue))
+        guard case .cue(let inBand) = cueActions.first else {
+            Issue.record("expected cue")
+            return
+        }
+        #expect(inBand.name == "pin")
+        #expect(inBand.timestamp == 1500)
+        #expect(inBand.parameters == ["sku": "A1"])
+
+        var text = ByteBuffer()
+        text.writeAMF0(.string("onTextData"))
+        text.writeAMF0(.object([("text", .string("{\"kind\":\"announcement\"}"))]))
+        guard case .cue(let textCue) = try session.receive(RTMPMessage(chunkStreamID: 4, timestamp: 2000, typeID: 18, messageStreamID: 1, payload: text)).first else {
+            Issue.record("expected text cue")
+            return
+        }
+        #expect(textCue.kind == .textData)
+        #expect(textCue.text == "{\"kind\":\"announcement\"}")
+    }
+
+    @Test func amf3CommandWithAMF0Body() throws {
+        var session = ServerSession()
+        var payload = ByteBuffer(bytes: [0])
+        payload.writeAMF0(.string("connect"))
+        payload.writeAMF0(.number(1))
+        payload.writeAMF0(.object([("app", .string("live"))]))
+        _ = try session.receive(RTMPMessage(chunkStreamID: 3, timestamp: 0, typeID: 17, messageStreamID: 0, payload: payload))
+        #expect(session.state == .connected)
+    }
+
+    @Test func pingIsAnswered() throws {
+        var session = ServerSession()
+        let ping = ControlMessage.userControl(.with(type: UserControlEvent.pingRequest, value: 1234)).message()
+        let reply = sent(try session.receive(ping))
+        #expect(try reply.map { try ControlMessage($0) } == [.userControl(.with(type: UserControlEvent.pingResponse, value: 1234))])
+    }
+
+    @Test func acknowledgementsFollowThePeersWindow() throws {
+        var session = ServerSession()
+        #expect(session.bytesReceived(10_000) == nil)
+        _ = try session.receive(ControlMessage.windowAcknowledgementSize(1000).message())
+        guard case .send(let ack) = session.bytesReceived(500) else {
+            Issue.record("expected an acknowledgement")
+            return
+        }
+        #expect(try ControlMessage(ack) == .acknowledgement(sequenceNumber: 10_500))
+        #expect(session.bytesReceived(10) == nil)
+    }
+
+    @Test func aggregateMessagesAreSplit() throws {
+        var session = ServerSession()
+        _ = try startPublishing(&session)
+        var body = ByteBuffer()
+        for (index, tag) in [[UInt8(0xAF), 0x01, 0x11], [0xAF, 0x01, 0x22]].enumerated() {
+            body.writeInteger(UInt8(8))
+            body.writeBytes([0, 0, UInt8(tag.count)])
+            body.writeBytes([0, 0, UInt8(100 + index * 23), 0])
+            body.writeBytes([0, 0, 0])
+            body.writeBytes(tag)
+            body.writeInteger(UInt32(11 + tag.count))
+        }
+        let actions = try session.receive(RTMPMessage(chunkStreamID: 4, timestamp: 5000, typeID: 22, messageStreamID: 1, payload: body))
+        let times = actions.compactMap { if case .media(let p) = $0 { p.dts } else { nil } }
+        #expect(times == [5000, 5023])
+    }
+}
