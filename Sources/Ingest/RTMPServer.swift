@@ -68,9 +68,10 @@ public final class RTMPServer: Service, Sendable {
         await onListening(port)
         logger.info("RTMP listening", metadata: ["address": "\(configuration.host):\(port)"])
 
-        try await withGracefulShutdownHandler {
+        // closeFuture ignores task cancellation, so both shutdown paths close the listener explicitly.
+        try await withTaskCancellationOrGracefulShutdownHandler {
             try await channel.closeFuture.get()
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
             channel.close(promise: nil)
         }
         logger.info("RTMP listener stopped")

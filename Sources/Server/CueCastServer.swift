@@ -6,6 +6,7 @@ import ServiceLifecycle
 import Store
 import StreamHub
 import Synchronization
+public import UnixSignals
 import Web
 
 /// The whole server, built from a configuration: the RTMP ingest and the HTTP server in one service group.
@@ -33,8 +34,8 @@ public struct CueCastServer: Sendable {
 
     public var rtmpBaseURL: String { "rtmp://\(configuration.publicHost):\(configuration.rtmpPort)" }
 
-    /// Runs until cancelled or until SIGINT/SIGTERM, then shuts down gracefully.
-    public func run() async throws {
+    /// Runs until cancelled or until one of `signals` arrives, then shuts down gracefully.
+    public func run(gracefulShutdownSignals signals: [UnixSignal] = [.sigterm, .sigint]) async throws {
         try await sessions.closeDangling()
         let ports = self.ports
         let rtmp = RTMPServer(
@@ -50,7 +51,7 @@ public struct CueCastServer: Sendable {
             services: [rtmp],
             onServerRunning: { channel in ports.set(http: channel.localAddress?.port ?? 0) },
             logger: logger)
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        try await app.runService(gracefulShutdownSignals: signals)
     }
 }
 

@@ -1,0 +1,67 @@
+import Foundation
+import Media
+import RTMP
+import StreamHub
+import Testing
+import TestSupport
+
+/// Starts a server, runs `body`, and stops the server whether `body` threw or not.
+func withServer(
+    configure: (inout Server.ServerConfiguration) -> Void = { _ in }, _ body: (TestServer) async throws -> Void
+) async throws {
+    let server = try await TestServer.start(configure: configure)
+    do {
+        try await body(server)
+    } catch {
+        await server.stop()
+        throw error
+    }
+    await server.stop()
+}
+
+import Server
+
+/// ffmpeg publishing a fixture as a real encoder does (`-re`: at its own pace).
+func ffmpegPublish(_ fixture: String, to url: String, realtime: Bool = true, requireSuccess: Bool = true) async throws -> Tool.Output {
+    var arguments = ["-hide_banner", "-nostdin", "-loglevel", "info"]
+    if realtime { arguments.append("-re") }
+    arguments += ["-i", Fixtures.path(fixture), "-c", "copy", "-f", "flv", url]
+    return try await Tool("ffmpeg").run(arguments, timeout: 90, requireSuccess: requireSuccess)
+}
+
+/// What a fixture holds, read by ffprobe.
+struct FixtureFacts {
+    var video: [ProbedPacket]
+    var audio: [ProbedPacket]
+
+    static func of(_ fixture: String) async throws -> FixtureFacts {
+        try await of(path: Fixtures.path(fixture))
+    }
+
+    static func of(path: String) async throws -> FixtureFacts {
+        let packets = try await FFprobe.packets(of: path)
+        return FixtureFacts(video: packets.filter { $0.mediaType == "video" }, audio: packets.filter { $0.mediaType == "audio" })
+    }
+}
+
+/// Checks that the received frames are exactly the fixture's: same count, DTS increasing (strictly unless the
+/// sender is known to repeat DTS) with the same spacing, and the same composition offsets frame by frame.
+func expectLossless(_ events: [StreamEvent], _ facts: FixtureFacts, strictDTS: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) {
+    let video = events.frames(.video)
+    let audio = events.frames(.audio)
+    #expect(video.count == facts.video.count, "video frames", sourceLocation: sourceLocation)
+    #expect(audio.count == facts.audio.count, "audio frames", sourceLocation: sourceLocation)
+    guard video.count == facts.video.count, let first = video.first, let expectedFirst = facts.video.first else { return }
+    #expect(zip(video, video.dropFirst()).allSatisfy { strictDTS ? $0.dts < $1.dts : $0.dts <= $1.dts }, "video DTS increasing", sourceLocation: sourceLocation)
+    let audioDTS = audio.map(\.dts)
+    #expect(zip(audioDTS, audioDTS.dropFirst()).allSatisfy { strictDTS ? $0 < $1 : $0 <= $1 }, "audio DTS increasing", sourceLocation: sourceLocation)
+    // Audio and video share one clock: audio times relative to the first video frame match the source.
+    let receivedAudio = audioDTS.map { $0 - first.dts }
+    let expectedAudio = facts.audio.map { $0.dtsMilliseconds - expectedFirst.dtsMilliseconds }
+    #expect(receivedAudio == expectedAudio, "audio timestamps", sourceLocation: sourceLocation)
+    let received = video.map { ($0.dts - first.dts, $0.pts - $0.dts, $0.isKeyframe) }
+    let expected = facts.video.map { ($0.dtsMilliseconds - expectedFirst.dtsMilliseconds, $0.ptsMilliseconds - $0.dtsMilliseconds, $0.isKeyframe) }
+    let mismatches = zip(received, expected).enumerated().filter { $0.element.0 != $0.element.1 }
+    #expect(mismatches.isEmpty, "frames differing from the fixture (index, received, expected): \(mismatches.prefix(5))", sourceLocation: sourceLocation)
+    #expect(received.contains { $0.1 > 0 }, "fixture has B-frames, so some composition offsets are positive", sourceLocation: sourceLocation)
+}

@@ -1,0 +1,128 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import Media
+import NIOCore
+import NIOHTTP1
+import Server
+import StreamHub
+import Synchronization
+import TestSupport
+
+/// Keeps every log line a test server writes, so tests can assert that a fault was logged with its reason.
+final class LogRecorder: Sendable {
+    let lines = Mutex<[String]>([])
+
+    func contains(_ text: String) -> Bool { lines.withLock { $0.contains { $0.contains(text) } } }
+    var all: [String] { lines.withLock { $0 } }
+
+    struct Handler: LogHandler {
+        let recorder: LogRecorder
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .debug
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+            let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            recorder.lines.withLock { $0.append("\(event.level) \(event.message) \(fields)") }
+        }
+    }
+}
+
+/// The real server, started on port 0 with a fresh data directory.
+final class TestServer: Sendable {
+    let server: CueCastServer
+    let directory: TemporaryDirectory
+    let logs: LogRecorder
+    let task: Task<Void, any Error>
+    let httpPort: Int
+    let rtmpPort: Int
+
+    static func start(configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+        let directory = try TemporaryDirectory()
+        var configuration = ServerConfiguration()
+        configuration.rtmpHost = "127.0.0.1"
+        configuration.httpHost = "127.0.0.1"
+        configuration.rtmpPort = 0
+        configuration.httpPort = 0
+        configuration.dataDir = directory.path
+        configure(&configuration)
+        let logs = LogRecorder()
+        let logger = Logger(label: "cuecast-test") { _ in LogRecorder.Handler(recorder: logs) }
+        let server = try CueCastServer(configuration: configuration, logger: logger)
+        let task = Task { try await server.run(gracefulShutdownSignals: []) }
+        let ports = await server.ports.ready()
+        return TestServer(server: server, directory: directory, logs: logs, task: task, ports: ports)
+    }
+
+    private init(server: CueCastServer, directory: TemporaryDirectory, logs: LogRecorder, task: Task<Void, any Error>, ports: (http: Int, rtmp: Int)) {
+        self.server = server
+        self.directory = directory
+        self.logs = logs
+        self.task = task
+        self.httpPort = ports.http
+        self.rtmpPort = ports.rtmp
+    }
+
+    func stop() async {
+        task.cancel()
+        _ = try? await task.value
+        directory.remove()
+    }
+
+    var rtmpBase: String { "rtmp://127.0.0.1:\(rtmpPort)" }
+    var httpBase: String { "http://127.0.0.1:\(httpPort)" }
+
+    /// An HTTP request to the server; the admin token is sent unless `token` says otherwise.
+    func request(_ method: HTTPMethod, _ path: String, token: String?? = .none, body: String? = nil) async throws -> (status: Int, body: String, headers: HTTPHeaders) {
+        var request = HTTPClientRequest(url: httpBase + path)
+        request.method = method
+        let bearer: String? = token ?? server.adminToken
+        if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 16 << 20)
+        return (Int(response.status.code), String(buffer: bytes), response.headers)
+    }
+
+    /// Collects everything published on `path` until the publish ends.
+    func record(_ path: StreamPath) -> Task<[StreamEvent], Never> {
+        let reader = server.hub.readers(of: path).makeReader(capacity: 100_000)
+        return Task {
+            var events: [StreamEvent] = []
+            for await event in reader {
+                events.append(event)
+                if case .ended = event { break }
+            }
+            return events
+        }
+    }
+
+    /// Waits until `condition` holds, checking every 50 ms, or fails after `timeout`.
+    func eventually(timeout: Double = 20, _ what: String, _ condition: () async throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TimeoutError(what: what)
+    }
+}
+
+struct TimeoutError: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+extension [StreamEvent] {
+    var packets: [MediaPacket] { compactMap { if case .packet(let p) = $0 { p } else { nil } } }
+    func frames(_ track: Track) -> [MediaPacket] { packets.filter { $0.track == track && $0.kind == .frame } }
+}
