@@ -16,17 +16,7 @@ public struct PublishSessionRecord: Sendable, Codable, Equatable, FetchableRecor
     public var audioFrames: Int64
     public var endReason: String?
 
-    enum CodingKeys: String, CodingKey {
-        case id, stream, encoder, bytes
-        case remoteAddress = "remote_address"
-        case startedAt = "started_at"
-        case endedAt = "ended_at"
-        case videoCodec = "video_codec"
-        case audioCodec = "audio_codec"
-        case videoFrames = "video_frames"
-        case audioFrames = "audio_frames"
-        case endReason = "end_reason"
-    }
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
 }
 
 /// The final figures of a publish, written when it ends.

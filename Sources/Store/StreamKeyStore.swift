@@ -10,11 +10,7 @@ public struct StreamKeyRecord: Sendable, Codable, Equatable, FetchableRecord {
 
     public var isActive: Bool { revokedAt == nil }
 
-    enum CodingKeys: String, CodingKey {
-        case stream
-        case createdAt = "created_at"
-        case revokedAt = "revoked_at"
-    }
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
 }
 
 public enum StreamKeyError: Error, Equatable, CustomStringConvertible {

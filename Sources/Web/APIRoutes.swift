@@ -19,7 +19,13 @@ public struct APIRoutes: Sendable {
     }
 
     struct StreamList: ResponseEncodable { var streams: [StreamSnapshot] }
-    struct KeyList: ResponseEncodable { var keys: [StreamKeyRecord] }
+    struct KeyView: Encodable {
+        var stream: String
+        var active: Bool
+        var createdAt: Date
+        var revokedAt: Date?
+    }
+    struct KeyList: ResponseEncodable { var keys: [KeyView] }
     struct SessionList: ResponseEncodable { var sessions: [PublishSessionRecord] }
     struct NewKeyRequest: Decodable { var stream: String }
     struct NewKey: ResponseEncodable {
@@ -28,7 +34,7 @@ public struct APIRoutes: Sendable {
         var publishURL: String
     }
 
-    public func register(on router: Router<BasicRequestContext>, rtmpPublicURL: String) {
+    public func register(on router: Router<CueCastRequestContext>, rtmpPublicURL: String) {
         let api = router.group("api/v1").add(middleware: BearerTokenMiddleware(token: adminToken))
 
         api.get("streams") { _, _ in
@@ -40,7 +46,9 @@ public struct APIRoutes: Sendable {
             return stream.snapshot()
         }
         api.get("keys") { _, _ in
-            KeyList(keys: try await keys.list())
+            KeyList(keys: try await keys.list().map {
+                KeyView(stream: $0.stream, active: $0.isActive, createdAt: $0.createdAt, revokedAt: $0.revokedAt)
+            })
         }
         api.post("keys") { request, context in
             let body: NewKeyRequest
@@ -76,7 +84,7 @@ public struct APIRoutes: Sendable {
         }
     }
 
-    static func streamPath(_ context: BasicRequestContext) throws -> StreamPath {
+    static func streamPath(_ context: CueCastRequestContext) throws -> StreamPath {
         let app = context.parameters.get("app") ?? ""
         let name = context.parameters.get("name") ?? ""
         guard let path = StreamPath(app: app, name: name) else { throw APIError(.badRequest, "malformed stream path") }
@@ -85,4 +93,3 @@ public struct APIRoutes: Sendable {
 }
 
 extension StreamSnapshot: ResponseEncodable {}
-extension StreamKeyRecord: @retroactive Encodable {}

@@ -7,8 +7,8 @@ import StreamHub
 public enum WebRouter {
     public static func make(
         hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, adminToken: String, rtmpPublicURL: String
-    ) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    ) -> Router<CueCastRequestContext> {
+        let router = Router(context: CueCastRequestContext.self)
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.get("healthz") { _, _ in
             ["status": "ok"]

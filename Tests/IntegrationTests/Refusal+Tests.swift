@@ -1,0 +1,116 @@
+import Foundation
+import Media
+import NIOCore
+import Testing
+import TestSupport
+
+@testable import RTMP
+
+@Suite struct RefusalTests {
+    /// connect, createStream and publish, as an encoder sends them.
+    static func publishBytes(app: String = "live", name: String) -> ByteBuffer {
+        var bytes = RawRTMPClient.handshakeBytes
+        var chunks = RawRTMPClient.chunks([
+            Command(name: "connect", transactionID: 1, commandObject: .object([("app", .string(app)), ("tcUrl", .string("rtmp://127.0.0.1/\(app)"))])).message(),
+            Command(name: "createStream", transactionID: 2).message(),
+            Command(name: "publish", transactionID: 3, arguments: [.string(name), .string("live")]).message(chunkStreamID: 4, messageStreamID: 1),
+        ])
+        bytes.writeBuffer(&chunks)
+        return bytes
+    }
+
+    static func statusCodes(_ reply: ByteBuffer) throws -> [String] {
+        try RawRTMPClient.messages(in: reply).filter { $0.type == .commandAMF0 }.map { try Command($0) }
+            .filter { $0.name == "onStatus" }.compactMap { $0.arguments.first?["code"]?.stringValue }
+    }
+
+    static func statusDescriptions(_ reply: ByteBuffer) throws -> [String] {
+        try RawRTMPClient.messages(in: reply).filter { $0.type == .commandAMF0 }.map { try Command($0) }
+            .filter { $0.name == "onStatus" }.compactMap { $0.arguments.first?["description"]?.stringValue }
+    }
+
+    @Test func unknownKeyGetsBadNameAndClose() async throws {
+        try await withServer { server in
+            let secret = try await server.server.keys.add(stream: "live/shop1")
+            let bogus = "sk_" + String(repeating: "0", count: 40)
+            for name in [bogus, "shop1?key=\(bogus)", "shop2?key=\(secret)"] {
+                let client = try await RawRTMPClient.connect(port: server.rtmpPort)
+                let reply = try await client.sendAndAwaitClose(Self.publishBytes(name: name))
+                #expect(try Self.statusCodes(reply) == ["NetStream.Publish.BadName"])
+                let descriptions = try Self.statusDescriptions(reply)
+                #expect(!descriptions.contains { $0.contains("sk_") })
+            }
+            // A key for app "live" does not publish under another app.
+            let client = try await RawRTMPClient.connect(port: server.rtmpPort)
+            #expect(try Self.statusCodes(try await client.sendAndAwaitClose(Self.publishBytes(app: "other", name: secret))) == ["NetStream.Publish.BadName"])
+            #expect(try await server.server.sessions.recent().isEmpty)
+            #expect(server.logs.contains("publish refused"))
+            #expect(!server.logs.all.contains { $0.contains(secret) || $0.contains(bogus) })
+        }
+    }
+
+    @Test func ffmpegSeesTheRefusalReason() async throws {
+        try await withServer { server in
+            let output = try await ffmpegPublish(Fixtures.audioOnly, to: "\(server.rtmpBase)/live/sk_nope", realtime: false, requireSuccess: false)
+            #expect(output.status != 0)
+            #expect(output.stderr.contains("unknown or revoked stream key"), "\(output.stderr)")
+        }
+    }
+
+    @Test func secondPublisherIsRefusedAndTheFirstLosesNothing() async throws {
+        let facts = try await FixtureFacts.of(Fixtures.bframes)
+        try await withServer { server in
+            let secret = try await server.server.keys.add(stream: "live/shop1")
+            let recording = server.record(StreamPath("live/shop1")!)
+            async let first = ffmpegPublish(Fixtures.bframes, to: "\(server.rtmpBase)/live/shop1?key=\(secret)")
+            try await server.eventually("first publisher to be live") { server.server.hub.stream(StreamPath("live/shop1")!) != nil }
+            let intruder = try await RawRTMPClient.connect(port: server.rtmpPort)
+            let reply = try await intruder.sendAndAwaitClose(Self.publishBytes(name: secret))
+            #expect(try Self.statusCodes(reply) == ["NetStream.Publish.BadName"])
+            #expect(try Self.statusDescriptions(reply) == ["stream live/shop1 is already being published"])
+            _ = try await first
+            expectLossless(await recording.value, facts)
+            #expect(server.logs.contains("stream is already live"))
+        }
+    }
+
+    @Test func keysAddedAndRevokedThroughTheAPITakeEffectAtOnce() async throws {
+        try await withServer { server in
+            let created = try await server.request(.POST, "/api/v1/keys", body: #"{"stream": "live/api1"}"#)
+            #expect(created.status == 201)
+            struct NewKey: Decodable { var stream: String; var key: String; var publishURL: String }
+            let key = try JSONDecoder().decode(NewKey.self, from: Data(created.body.utf8))
+            #expect(key.stream == "live/api1")
+            #expect(key.publishURL.hasSuffix("/live"))
+            _ = try await ffmpegPublish(Fixtures.audioOnly, to: "\(server.rtmpBase)/live/\(key.key)", realtime: false)
+            #expect(try await server.server.sessions.recent(stream: "live/api1").count == 1)
+
+            let listed = try await server.request(.GET, "/api/v1/keys")
+            #expect(listed.body.contains("live/api1"))
+            #expect(!listed.body.contains(key.key))
+
+            #expect(try await server.request(.DELETE, "/api/v1/keys/live/api1").status == 204)
+            let refused = try await ffmpegPublish(Fixtures.audioOnly, to: "\(server.rtmpBase)/live/\(key.key)", realtime: false, requireSuccess: false)
+            #expect(refused.status != 0)
+            #expect(try await server.server.sessions.recent(stream: "live/api1").count == 1)
+        }
+    }
+
+    @Test func apiErrors() async throws {
+        try await withServer { server in
+            #expect(try await server.request(.GET, "/healthz", token: .some(nil)).status == 200)
+            let noToken = try await server.request(.GET, "/api/v1/streams", token: .some(nil))
+            #expect(noToken.status == 401)
+            #expect(noToken.body.contains("missing Authorization"))
+            #expect(try await server.request(.GET, "/api/v1/streams", token: "wrong").status == 401)
+            #expect(try await server.request(.POST, "/api/v1/keys", body: "{not json").status == 400)
+            let badPath = try await server.request(.POST, "/api/v1/keys", body: #"{"stream": "../etc/passwd"}"#)
+            #expect(badPath.status == 400)
+            #expect(badPath.body.contains(#""field":"stream""#))
+            #expect(try await server.request(.POST, "/api/v1/keys", body: #"{"stream": "live/dup"}"#).status == 201)
+            #expect(try await server.request(.POST, "/api/v1/keys", body: #"{"stream": "live/dup"}"#).status == 409)
+            #expect(try await server.request(.DELETE, "/api/v1/keys/live/none").status == 404)
+            #expect(try await server.request(.GET, "/api/v1/streams/live/none").status == 404)
+        }
+    }
+}
