@@ -17,7 +17,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "RTMP listen port (default 1935).") var rtmpPort: Int?
     @Option(help: "HTTP listen port (default 8080).") var httpPort: Int?
     @Option(help: "Directory for the SQLite database and admin token (default ./data).") var dataDir: String?
-    @Option(help: "JSON config file; keys are the flag names without dashes' prefix.") var config: String?
+    @Option(help: "JSON config file whose keys are the flag names, e.g. {\"rtmp-port\": 1935}.") var config: String?
     @Option(help: "Host name used in printed publish and playback URLs (default localhost).") var publicHost: String?
     @Option(help: "Seconds to finish the RTMP handshake (default 10).") var handshakeTimeout: Int?
     @Option(help: "Seconds without data before an RTMP connection is closed (default 30).") var idleTimeout: Int?

@@ -16,7 +16,7 @@ public struct Tool: Sendable {
 
         public var description: String {
             switch self {
-            case .notFound(let tool): "\(tool) is not installed (scripts/test installs it)"
+            case .notFound(let tool): "\(tool) not found (scripts/test installs the tools and builds cuecast)"
             case .timedOut(let tool, let s, let err): "\(tool) still running after \(s) s; stderr:\n\(err)"
             case .failed(let tool, let status, let err): "\(tool) exited \(status); stderr:\n\(err)"
             }
@@ -28,6 +28,7 @@ public struct Tool: Sendable {
     public init(_ name: String) { self.name = name }
 
     public static func find(_ name: String) -> String? {
+        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for dir in path.split(separator: ":") {
             let candidate = "\(dir)/\(name)"

@@ -1,0 +1,105 @@
+import Foundation
+import Media
+import Server
+import Testing
+import TestSupport
+
+@Suite struct CLITests {
+    /// The `cuecast` binary `swift test` built next to the test bundle.
+    static var binary: String {
+        let bundle = Bundle.main.bundleURL.deletingLastPathComponent()
+        let candidates = [bundle.appendingPathComponent("cuecast").path] + ["debug", "release"].map {
+            Fixtures.directory.deletingLastPathComponent().appendingPathComponent(".build/\($0)/cuecast").path
+        }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
+
+    func cuecast(_ arguments: [String], requireSuccess: Bool = true) async throws -> Tool.Output {
+        try await Tool(Self.binary).run(arguments, timeout: 30, requireSuccess: requireSuccess)
+    }
+
+    @Test func keysFromTheCLITakeEffectInARunningServer() async throws {
+        try await withServer { server in
+            let dataDir = server.server.configuration.dataDir
+            let key = try await cuecast(["keys", "add", "live/cli", "--quiet", "--data-dir", dataDir]).text
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(key.hasPrefix("sk_"))
+            _ = try await ffmpegPublish(Fixtures.audioOnly, to: "\(server.rtmpBase)/live/\(key)", realtime: false)
+            #expect(try await server.server.sessions.recent(stream: "live/cli").count == 1)
+
+            let listed = try await cuecast(["keys", "list", "--data-dir", dataDir]).text
+            #expect(listed.contains("live/cli"))
+            #expect(listed.contains("active"))
+            #expect(!listed.contains(key))
+
+            _ = try await cuecast(["keys", "revoke", "live/cli", "--data-dir", dataDir])
+            let refused = try await ffmpegPublish(Fixtures.audioOnly, to: "\(server.rtmpBase)/live/\(key)", realtime: false, requireSuccess: false)
+            #expect(refused.status != 0)
+            #expect(try await cuecast(["keys", "list", "--data-dir", dataDir]).text.contains("revoked"))
+
+            let again = try await cuecast(["keys", "revoke", "live/cli", "--data-dir", dataDir], requireSuccess: false)
+            #expect(again.status != 0)
+            #expect(again.stderr.contains("has no active key"))
+            let bad = try await cuecast(["keys", "add", "live/../x", "--data-dir", dataDir], requireSuccess: false)
+            #expect(bad.status != 0)
+            #expect(bad.stderr.contains("<app>/<name>"))
+        }
+    }
+
+    @Test func serveHelpExplainsSettings() async throws {
+        let help = try await cuecast(["serve", "--help"]).text
+        for text in ["--rtmp-port", "--http-port", "--data-dir", "--config", "CUECAST_", "admin-token"] {
+            #expect(help.contains(text), "\(text) missing from serve --help")
+        }
+    }
+
+    @Test func badConfigurationIsRefusedClearly() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let file = dir.path + "/config.json"
+        try Data(#"{"rtmp-prot": 1935}"#.utf8).write(to: URL(fileURLWithPath: file))
+        let output = try await cuecast(["serve", "--config", file, "--data-dir", dir.path], requireSuccess: false)
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("unknown setting 'rtmp-prot'"))
+    }
+}
+
+@Suite struct ServerConfigurationTests {
+    @Test func precedenceIsDefaultsThenFileThenEnvironmentThenFlags() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let file = dir.path + "/config.json"
+        try Data(#"{"rtmp-port": 1000, "http-port": 2000, "idle-timeout": 5}"#.utf8).write(to: URL(fileURLWithPath: file))
+        var configuration = ServerConfiguration()
+        try configuration.apply(configFile: file)
+        try configuration.apply(environment: ["CUECAST_HTTP_PORT": "3000", "CUECAST_IDLE_TIMEOUT": "7", "OTHER": "x"])
+        try configuration.set("idle-timeout", to: "9")
+        #expect(configuration.rtmpPort == 1000)
+        #expect(configuration.httpPort == 3000)
+        #expect(configuration.idleTimeout == 9)
+        #expect(configuration.handshakeTimeout == 10)
+        #expect(configuration.rtmpConnection.idleTimeoutSeconds == 9)
+    }
+
+    @Test func invalidValuesAreErrors() {
+        var configuration = ServerConfiguration()
+        #expect(throws: ConfigurationError.invalid("port", "70000")) { try configuration.set("rtmp-port", to: "70000") }
+        #expect(throws: ConfigurationError.invalid("idle-timeout", "0")) { try configuration.set("idle-timeout", to: "0") }
+        #expect(throws: ConfigurationError.unknownKey("nope")) { try configuration.set("nope", to: "1") }
+        #expect(throws: ConfigurationError.invalid("log-level", "loud")) { try configuration.set("log-level", to: "loud") }
+    }
+
+    @Test func adminTokenIsGeneratedOnceAndKept() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let first = try AdminToken.load(configured: nil, dataDir: dir.path)
+        #expect(first.created)
+        #expect(first.token.count >= 32)
+        let second = try AdminToken.load(configured: nil, dataDir: dir.path)
+        #expect(!second.created)
+        #expect(second.token == first.token)
+        let attributes = try FileManager.default.attributesOfItem(atPath: dir.path + "/admin-token")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect(try AdminToken.load(configured: "given", dataDir: dir.path).token == "given")
+    }
+}
