@@ -11,6 +11,8 @@ public final class InputFile {
         public var height: Int
         public var sampleRate: Int
         public var channels: Int
+        /// Decoder configuration (avcC, AudioSpecificConfig, …).
+        public var extradata: [UInt8]
     }
 
     /// One demuxed packet's timing, in its stream's time base.
@@ -19,7 +21,7 @@ public final class InputFile {
         public var pts: Int64?
         public var dts: Int64?
         public var isKeyframe: Bool
-        public var size: Int
+        public var data: [UInt8]
     }
 
     private var context: UnsafeMutablePointer<AVFormatContext>?
@@ -64,7 +66,8 @@ public final class InputFile {
             return Stream(
                 index: index, mediaType: type, codecName: codec, width: Int(parameters.width),
                 height: Int(parameters.height), sampleRate: Int(parameters.sample_rate),
-                channels: Int(parameters.ch_layout.nb_channels))
+                channels: Int(parameters.ch_layout.nb_channels),
+                extradata: parameters.extradata.map { Array(UnsafeBufferPointer(start: $0, count: Int(parameters.extradata_size))) } ?? [])
         }
     }
 
@@ -79,6 +82,7 @@ public final class InputFile {
             streamIndex: Int(packet.pointee.stream_index),
             pts: packet.pointee.pts == noValue ? nil : packet.pointee.pts,
             dts: packet.pointee.dts == noValue ? nil : packet.pointee.dts,
-            isKeyframe: packet.pointee.flags & cuecast_av_pkt_flag_key() != 0, size: Int(packet.pointee.size))
+            isKeyframe: packet.pointee.flags & cuecast_av_pkt_flag_key() != 0,
+            data: Array(UnsafeBufferPointer(start: packet.pointee.data, count: Int(packet.pointee.size))))
     }
 }

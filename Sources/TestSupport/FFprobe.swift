@@ -31,4 +31,14 @@ public enum FFprobe {
                 isKeyframe: $0.flags?.contains("K") ?? false)
         }
     }
+
+    /// Codec names of the streams, in stream order.
+    public static func codecNames(of path: String) async throws -> [String] {
+        let output = try await Tool("ffprobe").run(["-v", "error", "-show_entries", "stream=codec_name", "-of", "json", path])
+        struct Root: Decodable {
+            struct Stream: Decodable { var codec_name: String? }
+            var streams: [Stream]
+        }
+        return try JSONDecoder().decode(Root.self, from: output.stdout).streams.map { $0.codec_name ?? "unknown" }
+    }
 }

@@ -1,0 +1,171 @@
+internal import CFFmpeg
+
+/// An MPEG-TS muxer writing into memory: owns its `AVFormatContext`, its `AVIOContext` and that context's buffer.
+///
+/// Packets go in with 90 kHz timestamps; `flush()` pushes everything written so far (including audio the muxer
+/// was collecting into a larger PES) out to `takeOutput()`, so a segment or part can end exactly there.
+/// libavformat converts length-prefixed H.264/HEVC to Annex B (inserting SPS/PPS before keyframes) and wraps
+/// AAC in ADTS itself.
+public final class TSMuxer {
+    public enum StreamSpec: Sendable, Equatable {
+        case h264(extradata: [UInt8], width: Int, height: Int)
+        case hevc(extradata: [UInt8], width: Int, height: Int)
+        case aac(extradata: [UInt8], sampleRate: Int, channels: Int)
+        /// ID3 timed metadata (stream type 0x15), for cue events.
+        case timedID3
+    }
+
+    /// Bytes written by the muxer's IO callback.
+    final class Sink {
+        var bytes: [UInt8] = []
+    }
+
+    private var context: UnsafeMutablePointer<AVFormatContext>?
+    private let packet: UnsafeMutablePointer<AVPacket>
+    private let sink = Sink()
+    private var headerWritten = false
+    public let streams: [StreamSpec]
+
+    public init(streams: [StreamSpec]) throws(FFmpegError) {
+        self.streams = streams
+        guard let packet = av_packet_alloc() else { throw .outOfMemory("av_packet_alloc") }
+        self.packet = packet
+        var context: UnsafeMutablePointer<AVFormatContext>?
+        do {
+            try check(avformat_alloc_output_context2(&context, nil, "mpegts", nil), "avformat_alloc_output_context2")
+            self.context = context
+            try openIO()
+            for spec in streams { try addStream(spec) }
+            var options: OpaquePointer? = nil
+            defer { av_dict_free(&options) }
+            try check(avformat_write_header(context, &options), "avformat_write_header")
+            headerWritten = true
+        } catch {
+            release()
+            throw error
+        }
+    }
+
+    deinit { release() }
+
+    private func release() {
+        if let context {
+            if let io = context.pointee.pb {
+                av_freep(&context.pointee.pb.pointee.buffer)
+                var pb: UnsafeMutablePointer<AVIOContext>? = io
+                avio_context_free(&pb)
+                context.pointee.pb = nil
+            }
+            avformat_free_context(context)
+            self.context = nil
+        }
+        var packet: UnsafeMutablePointer<AVPacket>? = packet
+        av_packet_free(&packet)
+    }
+
+    private func openIO() throws(FFmpegError) {
+        let size: Int32 = 64 * 1024
+        guard let buffer = av_malloc(Int(size)) else { throw .outOfMemory("av_malloc") }
+        let opaque = Unmanaged.passUnretained(sink).toOpaque()
+        let io = avio_alloc_context(
+            buffer.assumingMemoryBound(to: UInt8.self), size, 1, opaque, nil,
+            { opaque, data, size in
+                guard let opaque, let data, size > 0 else { return 0 }
+                Unmanaged<Sink>.fromOpaque(opaque).takeUnretainedValue().bytes
+                    .append(contentsOf: UnsafeBufferPointer(start: data, count: Int(size)))
+                return size
+            }, nil)
+        guard let io else {
+            var pointer: UnsafeMutableRawPointer? = buffer
+            av_freep(&pointer)
+            throw .outOfMemory("avio_alloc_context")
+        }
+        context?.pointee.pb = io
+        context?.pointee.flags |= AVFMT_FLAG_CUSTOM_IO
+    }
+
+    private func addStream(_ spec: StreamSpec) throws(FFmpegError) {
+        guard let stream = avformat_new_stream(context, nil) else { throw .outOfMemory("avformat_new_stream") }
+        stream.pointee.time_base = AVRational(num: 1, den: 90000)
+        let parameters = stream.pointee.codecpar!
+        func setExtradata(_ bytes: [UInt8]) throws(FFmpegError) {
+            guard !bytes.isEmpty else { return }
+            let padding = Int(cuecast_av_input_buffer_padding_size())
+            guard let memory = av_mallocz(bytes.count + padding) else { throw .outOfMemory("av_mallocz") }
+            memory.copyMemory(from: bytes, byteCount: bytes.count)
+            parameters.pointee.extradata = memory.assumingMemoryBound(to: UInt8.self)
+            parameters.pointee.extradata_size = Int32(bytes.count)
+        }
+        switch spec {
+        case .h264(let extradata, let width, let height), .hevc(let extradata, let width, let height):
+            parameters.pointee.codec_type = AVMEDIA_TYPE_VIDEO
+            if case .h264 = spec { parameters.pointee.codec_id = AV_CODEC_ID_H264 } else { parameters.pointee.codec_id = AV_CODEC_ID_HEVC }
+            parameters.pointee.width = Int32(width)
+            parameters.pointee.height = Int32(height)
+            try setExtradata(extradata)
+        case .aac(let extradata, let sampleRate, let channels):
+            parameters.pointee.codec_type = AVMEDIA_TYPE_AUDIO
+            parameters.pointee.codec_id = AV_CODEC_ID_AAC
+            parameters.pointee.sample_rate = Int32(sampleRate)
+            av_channel_layout_default(&parameters.pointee.ch_layout, Int32(max(channels, 1)))
+            try setExtradata(extradata)
+        case .timedID3:
+            parameters.pointee.codec_type = AVMEDIA_TYPE_DATA
+            parameters.pointee.codec_id = AV_CODEC_ID_TIMED_ID3
+        }
+    }
+
+    /// Writes one packet. Timestamps are 90 kHz; the muxer copies `data` because it rewrites it (Annex B, ADTS).
+    public func write(
+        stream index: Int, pts: Int64, dts: Int64, isKeyframe: Bool, data: UnsafeRawBufferPointer
+    ) throws(FFmpegError) {
+        guard let context, index < Int(context.pointee.nb_streams) else {
+            throw FFmpegError(operation: "write", code: -22, message: "no stream \(index)")
+        }
+        try check(av_new_packet(packet, Int32(data.count)), "av_new_packet")
+        defer { av_packet_unref(packet) }
+        if let base = data.baseAddress, data.count > 0 {
+            packet.pointee.data.update(from: base.assumingMemoryBound(to: UInt8.self), count: data.count)
+        }
+        packet.pointee.stream_index = Int32(index)
+        packet.pointee.pts = pts
+        packet.pointee.dts = dts
+        packet.pointee.time_base = AVRational(num: 1, den: 90000)
+        if isKeyframe { packet.pointee.flags |= cuecast_av_pkt_flag_key() }
+        av_packet_rescale_ts(packet, AVRational(num: 1, den: 90000), context.pointee.streams[index]!.pointee.time_base)
+        try check(av_write_frame(context, packet), "av_write_frame")
+    }
+
+    /// Pushes out everything the muxer holds, so the output ends on a frame boundary.
+    public func flush() throws(FFmpegError) {
+        guard let context else { return }
+        try check(av_write_frame(context, nil), "av_write_frame(flush)")
+        avio_flush(context.pointee.pb)
+    }
+
+    /// Makes the next packet start with PAT and PMT again, as every HLS segment must.
+    public func repeatTablesAtNextPacket() throws(FFmpegError) {
+        guard let context else { return }
+        try check(av_opt_set(context.pointee.priv_data, "mpegts_flags", "+resend_headers", 0), "av_opt_set(mpegts_flags)")
+    }
+
+    /// The bytes written since the last call.
+    public func takeOutput() -> [UInt8] {
+        defer { sink.bytes = [] }
+        return sink.bytes
+    }
+
+    /// Writes the trailer and flushes; the muxer takes no packets afterwards.
+    public func finish() throws(FFmpegError) {
+        guard let context, headerWritten else { return }
+        headerWritten = false
+        try check(av_write_trailer(context), "av_write_trailer")
+        avio_flush(context.pointee.pb)
+    }
+}
+
+extension FFmpegError {
+    static func outOfMemory(_ operation: String) -> FFmpegError {
+        FFmpegError(operation: operation, code: -12, message: "Cannot allocate memory")
+    }
+}
