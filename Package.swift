@@ -38,6 +38,16 @@ let package = Package(
             name: "StreamHub",
             dependencies: ["Media", .product(name: "NIOCore", package: "swift-nio")]
         ),
+        .target(name: "HLS", dependencies: ["Media", .product(name: "NIOCore", package: "swift-nio")]),
+        .target(
+            name: "Remux",
+            dependencies: [
+                "FFmpeg", "HLS", "StreamHub", "Media", "Store",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "Store",
             dependencies: [
@@ -58,7 +68,7 @@ let package = Package(
         .target(
             name: "Web",
             dependencies: [
-                "StreamHub", "Store", "Media",
+                "StreamHub", "Store", "Media", "HLS",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -66,7 +76,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Ingest", "Web", "StreamHub", "Store",
+                "Ingest", "Web", "StreamHub", "Store", "Remux", "HLS",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -93,6 +103,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
+        .testTarget(name: "HLSTests", dependencies: ["HLS", "Media", "Remux", "StreamHub"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "RTMP", "Store", "StreamHub", "Media"]),
         .testTarget(name: "FFmpegTests", dependencies: ["FFmpeg", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),

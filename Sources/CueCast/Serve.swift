@@ -22,6 +22,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds to finish the RTMP handshake (default 10).") var handshakeTimeout: Int?
     @Option(help: "Seconds without data before an RTMP connection is closed (default 30).") var idleTimeout: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (default info).") var logLevel: String?
+    @Option(help: "Target HLS segment duration in seconds; segments end at the next keyframe (default 2).")
+    var hlsSegmentDuration: Double?
+    @Option(help: "Segments in a live HLS playlist (default 6).") var hlsWindow: Int?
+    @Option(help: "Also write HLS segments and playlists under this directory.") var hlsDir: String?
+    @Option(help: "Seconds a playlist stays live after its publisher leaves (default 10).") var hlsGrace: Double?
+    @Option(help: "Seconds an ended playlist stays available (default 600).") var hlsRetention: Double?
+    @Option(help: "Access-Control-Allow-Origin for HLS responses (default *).") var corsOrigin: String?
 
     func run() async throws {
         var settings = ServerConfiguration()
@@ -33,6 +40,9 @@ struct Serve: AsyncParsableCommand {
                 ("data-dir", dataDir), ("public-host", publicHost),
                 ("handshake-timeout", handshakeTimeout.map(String.init)),
                 ("idle-timeout", idleTimeout.map(String.init)), ("log-level", logLevel),
+                ("hls-segment-duration", hlsSegmentDuration.map { String($0) }), ("hls-window", hlsWindow.map(String.init)),
+                ("hls-dir", hlsDir), ("hls-grace", hlsGrace.map { String($0) }),
+                ("hls-retention", hlsRetention.map { String($0) }), ("cors-origin", corsOrigin),
             ]
             for (name, value) in flags {
                 if let value { try settings.set(name, to: value) }
@@ -55,6 +65,7 @@ struct Serve: AsyncParsableCommand {
         }
         print("RTMP ingest:  \(server.rtmpBaseURL)/<app>   (stream key from `cuecast keys add <app>/<name>`)")
         print("HTTP API:     http://\(settings.publicHost):\(settings.httpPort)/api/v1/streams")
+        print("HLS:          http://\(settings.publicHost):\(settings.httpPort)/hls/<app>/<stream>/index.m3u8")
         try await server.run()
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
+import HLS
 import Hummingbird
 import Ingest
+import Remux
 import Logging
 import ServiceLifecycle
 import Store
@@ -19,6 +21,7 @@ public struct CueCastServer: Sendable {
     public let keys: StreamKeyStore
     public let sessions: PublishSessionLog
     public let adminToken: String
+    public let hls = HLSStore()
     public let ports = ListeningPorts()
     let logger: Logger
 
@@ -43,12 +46,15 @@ public struct CueCastServer: Sendable {
                 host: configuration.rtmpHost, port: configuration.rtmpPort, connection: configuration.rtmpConnection),
             hub: hub, keys: keys, sessionLog: sessions, logger: logger,
             onListening: { port in ports.set(rtmp: port) })
+        let hlsService = HLSService(
+            configuration: configuration.hls, hub: hub, store: hls, sequences: HLSSequenceStore(database: database), logger: logger)
         let router = WebRouter.make(
-            hub: hub, keys: keys, sessions: sessions, adminToken: adminToken, rtmpPublicURL: rtmpBaseURL)
+            hub: hub, keys: keys, sessions: sessions, hls: hls, adminToken: adminToken, rtmpPublicURL: rtmpBaseURL,
+            corsOrigin: configuration.corsOrigin)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "CueCast"),
-            services: [rtmp],
+            services: [hlsService, rtmp],
             onServerRunning: { channel in ports.set(http: channel.localAddress?.port ?? 0) },
             logger: logger)
         try await app.runService(gracefulShutdownSignals: signals)

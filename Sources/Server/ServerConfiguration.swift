@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RTMP
+import Remux
 
 /// Everything `cuecast serve` can be told, with production defaults.
 ///
@@ -22,6 +23,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var maxMessageSize = 8 << 20
     public var maxChunkStreams = 64
     public var logLevel = Logger.Level.info
+    public var hls = HLSConfiguration()
+    /// `Access-Control-Allow-Origin` for HLS responses.
+    public var corsOrigin = "*"
 
     public init() {}
 
@@ -51,6 +55,18 @@ public struct ServerConfiguration: Sendable, Equatable {
         Setting("max-chunk-streams", "most chunk streams one RTMP connection may open") {
             $0.maxChunkStreams = try positive($1, "max-chunk-streams")
         },
+        Setting("hls-segment-duration", "target HLS segment duration in seconds (cut at the next keyframe)") {
+            $0.hls.segmentDuration = try positiveDouble($1, "hls-segment-duration")
+        },
+        Setting("hls-window", "segments listed in a live playlist") { $0.hls.windowSize = try positive($1, "hls-window") },
+        Setting("hls-grace", "seconds a playlist stays live after its publisher leaves") {
+            $0.hls.gracePeriod = try positiveDouble($1, "hls-grace")
+        },
+        Setting("hls-retention", "seconds an ended playlist stays available") {
+            $0.hls.retention = try positiveDouble($1, "hls-retention")
+        },
+        Setting("hls-dir", "also write segments and playlists under this directory") { $0.hls.mirrorDirectory = $1 },
+        Setting("cors-origin", "Access-Control-Allow-Origin for HLS (* or one origin)") { $0.corsOrigin = $1 },
         Setting("log-level", "trace, debug, info, notice, warning, error or critical") {
             guard let level = Logger.Level(rawValue: $1) else { throw ConfigurationError.invalid("log-level", $1) }
             $0.logLevel = level
@@ -120,6 +136,11 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     static func port(_ text: String) throws -> Int {
         guard let value = Int(text), (0...65535).contains(value) else { throw ConfigurationError.invalid("port", text) }
+        return value
+    }
+
+    static func positiveDouble(_ text: String, _ name: String) throws -> Double {
+        guard let value = Double(text), value > 0, value.isFinite else { throw ConfigurationError.invalid(name, text) }
         return value
     }
 

@@ -43,6 +43,12 @@ public final class Database: Sendable {
                 t.column("end_reason", .text)
             }
         }
+        migrator.registerMigration("v2-hls-sequence") { db in
+            try db.create(table: "hls_sequence") { t in
+                t.primaryKey("stream", .text)
+                t.column("next_sequence", .integer).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -6,18 +6,28 @@ import Synchronization
 public final class StreamHub: Sendable {
     private let streams = Mutex<[StreamPath: LiveStream]>([:])
     private let readers = Mutex<[StreamPath: StreamReaders]>([:])
+    private let startObservers = Mutex<[@Sendable (StreamPath) -> Void]>([])
 
     public init() {}
 
     /// Registers a publisher for `path`; nil if the stream is already live (the first publisher keeps it).
     public func claim(_ path: StreamPath, remoteAddress: String, at date: Date = Date()) -> LiveStream? {
-        streams.withLock { streams in
+        let stream: LiveStream? = streams.withLock { streams in
             guard streams[path] == nil else { return nil }
             let stream = LiveStream(path: path, remoteAddress: remoteAddress, startedAt: date, readers: readers(of: path))
             streams[path] = stream
-            stream.readers.deliver(.started(remoteAddress: remoteAddress))
             return stream
         }
+        guard let stream else { return nil }
+        // Observers attach their readers here, before the first event, so they see the publish from its start.
+        for observer in startObservers.withLock({ $0 }) { observer(path) }
+        stream.readers.deliver(.started(remoteAddress: remoteAddress))
+        return stream
+    }
+
+    /// Calls `observer` each time a stream goes live, before its first packet is delivered.
+    public func onStreamStart(_ observer: @escaping @Sendable (StreamPath) -> Void) {
+        startObservers.withLock { $0.append(observer) }
     }
 
     /// The readers of `path`, created on first use; they stay for the life of the hub.

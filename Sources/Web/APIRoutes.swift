@@ -1,4 +1,5 @@
 import Foundation
+import HLS
 import Hummingbird
 import Media
 import Store
@@ -9,16 +10,50 @@ public struct APIRoutes: Sendable {
     let hub: StreamHub
     let keys: StreamKeyStore
     let sessions: PublishSessionLog
+    let hls: HLSStore
     let adminToken: String
 
-    public init(hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, adminToken: String) {
+    public init(hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, hls: HLSStore, adminToken: String) {
         self.hub = hub
+        self.hls = hls
         self.keys = keys
         self.sessions = sessions
         self.adminToken = adminToken
     }
 
-    struct StreamList: ResponseEncodable { var streams: [StreamSnapshot] }
+    struct StreamList: ResponseEncodable { var streams: [StreamView] }
+
+    /// A live stream's ingest snapshot with its HLS output beside it.
+    struct StreamView: ResponseEncodable {
+        struct HLSView: Encodable {
+            var state: String
+            var playlist: String
+            var mediaSequence: Int?
+            var segments: Int
+            var targetDuration: Int
+            var viewers: Int
+        }
+        var snapshot: StreamSnapshot
+        var hls: HLSView?
+
+        enum CodingKeys: String, CodingKey { case hls }
+
+        func encode(to encoder: any Encoder) throws {
+            try snapshot.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encodeIfPresent(hls, forKey: .hls)
+        }
+    }
+
+    func view(_ stream: LiveStream) -> StreamView {
+        let output = hls.stream(stream.path).map { output in
+            let segments = output.segments
+            return StreamView.HLSView(
+                state: output.state.rawValue, playlist: "/hls/\(stream.path)/index.m3u8", mediaSequence: segments.first?.sequence,
+                segments: segments.count, targetDuration: output.targetDuration, viewers: output.viewerCount())
+        }
+        return StreamView(snapshot: stream.snapshot(), hls: output)
+    }
     struct KeyView: Encodable {
         var stream: String
         var active: Bool
@@ -38,12 +73,12 @@ public struct APIRoutes: Sendable {
         let api = router.group("api/v1").add(middleware: BearerTokenMiddleware(token: adminToken))
 
         api.get("streams") { _, _ in
-            StreamList(streams: hub.liveStreams.map { $0.snapshot() })
+            StreamList(streams: hub.liveStreams.map { view($0) })
         }
         api.get("streams/:app/:name") { _, context in
             let path = try Self.streamPath(context)
             guard let stream = hub.stream(path) else { throw APIError(.notFound, "stream \(path) is not live") }
-            return stream.snapshot()
+            return view(stream)
         }
         api.get("keys") { _, _ in
             KeyList(keys: try await keys.list().map {
@@ -92,4 +127,3 @@ public struct APIRoutes: Sendable {
     }
 }
 
-extension StreamSnapshot: ResponseEncodable {}

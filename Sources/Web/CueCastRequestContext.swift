@@ -5,9 +5,12 @@ import Hummingbird
 /// (ISO 8601 dates, sorted keys, no escaped slashes in stream paths).
 public struct CueCastRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The peer's address, for counting distinct viewers.
+    public let remoteAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
     public var responseEncoder: JSONEncoder {

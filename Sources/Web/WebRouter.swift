@@ -1,3 +1,4 @@
+import HLS
 import Hummingbird
 import Logging
 import Store
@@ -6,14 +7,16 @@ import StreamHub
 /// Builds the HTTP router: health, the API, and (later) HLS delivery and pages.
 public enum WebRouter {
     public static func make(
-        hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, adminToken: String, rtmpPublicURL: String
+        hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, hls: HLSStore, adminToken: String,
+        rtmpPublicURL: String, corsOrigin: String
     ) -> Router<CueCastRequestContext> {
         let router = Router(context: CueCastRequestContext.self)
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.get("healthz") { _, _ in
             ["status": "ok"]
         }
-        APIRoutes(hub: hub, keys: keys, sessions: sessions, adminToken: adminToken)
+        HLSRoutes(store: hls, corsOrigin: corsOrigin).register(on: router)
+        APIRoutes(hub: hub, keys: keys, sessions: sessions, hls: hls, adminToken: adminToken)
             .register(on: router, rtmpPublicURL: rtmpPublicURL)
         return router
     }

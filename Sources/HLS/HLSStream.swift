@@ -1,0 +1,133 @@
+import Foundation
+import Media
+import NIOCore
+import Synchronization
+
+/// One stream's HLS output as viewers see it: the segment window, the rendered playlists (cached until the next
+/// change), and who is watching.
+public final class HLSStream: Sendable {
+    public enum State: String, Sendable, Codable {
+        /// A publisher is sending.
+        case live
+        /// The publisher left; a republish within the grace period continues the playlist.
+        case grace
+        /// The playlist has `EXT-X-ENDLIST` and is kept for the retention period.
+        case ended
+    }
+
+    struct Storage {
+        var window: SegmentWindow
+        var state: State = .live
+        var renderedPlaylist: ByteBuffer?
+        var renderedMaster: ByteBuffer?
+        var codecs: [String] = []
+        var resolution: (width: Int, height: Int)?
+        var viewers: [String: Date] = [:]
+        var playlistVersion = 0
+        var stateChangedAt = Date()
+    }
+
+    public let path: StreamPath
+    public let epoch: String
+    private let storage: Mutex<Storage>
+
+    public init(path: StreamPath, epoch: String, windowSize: Int, targetDuration: Double) {
+        self.path = path
+        self.epoch = epoch
+        storage = Mutex(Storage(window: SegmentWindow(windowSize: windowSize, targetDuration: targetDuration)))
+    }
+
+    // MARK: Writing (the remuxer)
+
+    public func append(_ segment: Segment, now: Date = Date()) {
+        storage.withLock {
+            $0.window.append(segment, now: now)
+            $0.invalidate()
+        }
+    }
+
+    public func describe(codecs: [String], resolution: (width: Int, height: Int)?) {
+        storage.withLock {
+            $0.codecs = codecs
+            $0.resolution = resolution
+            $0.renderedMaster = nil
+        }
+    }
+
+    public func setState(_ state: State, now: Date = Date()) {
+        storage.withLock {
+            $0.state = state
+            $0.stateChangedAt = now
+            if state == .ended { $0.window.end() }
+            $0.invalidate()
+        }
+    }
+
+    public func purge(now: Date = Date()) {
+        storage.withLock { $0.window.purge(now: now) }
+    }
+
+    // MARK: Reading (HTTP)
+
+    public var state: State { storage.withLock { $0.state } }
+    public var stateChangedAt: Date { storage.withLock { $0.stateChangedAt } }
+    public var targetDuration: Int { storage.withLock { $0.window.targetDuration } }
+    public var segments: [Segment] { storage.withLock { $0.window.segments } }
+    public var playlistVersion: Int { storage.withLock { $0.playlistVersion } }
+
+    /// The media playlist text, rendered once per change; nil before the first segment.
+    public var mediaPlaylist: ByteBuffer? {
+        storage.withLock { storage in
+            guard !storage.window.segments.isEmpty else { return nil }
+            if let cached = storage.renderedPlaylist { return cached }
+            let rendered = ByteBuffer(string: storage.window.playlist.render())
+            storage.renderedPlaylist = rendered
+            return rendered
+        }
+    }
+
+    /// The multivariant playlist with bandwidth and frame rate measured over the current window.
+    public var multivariantPlaylist: ByteBuffer? {
+        storage.withLock { storage in
+            let segments = storage.window.segments
+            guard !segments.isEmpty else { return nil }
+            if let cached = storage.renderedMaster { return cached }
+            let duration = segments.reduce(0) { $0 + $1.duration }
+            let bytes = segments.reduce(0) { $0 + $1.data.readableBytes }
+            let frames = segments.reduce(0) { $0 + $1.videoFrames }
+            let peak = segments.map(\.bitrate).max() ?? 0
+            let playlist = MultivariantPlaylist(
+                bandwidth: Int(peak.rounded(.up)), averageBandwidth: duration > 0 ? Int((Double(bytes * 8) / duration).rounded(.up)) : 0,
+                codecs: storage.codecs, resolution: storage.resolution,
+                frameRate: frames > 0 && duration > 0 ? Double(frames) / duration : nil, mediaPlaylistURI: "index.m3u8")
+            let rendered = ByteBuffer(string: playlist.render())
+            storage.renderedMaster = rendered
+            return rendered
+        }
+    }
+
+    public func segment(uri: String) -> Segment? {
+        storage.withLock { $0.window.segment(uri: uri) }
+    }
+
+    /// Records a playlist request; a viewer counts while it polls within three target durations.
+    public func sawViewer(_ client: String, now: Date = Date()) {
+        storage.withLock { $0.viewers[client] = now }
+    }
+
+    public func viewerCount(now: Date = Date()) -> Int {
+        storage.withLock { storage in
+            let horizon = now.addingTimeInterval(-3 * Double(storage.window.targetDuration))
+            storage.viewers = storage.viewers.filter { $0.value >= horizon }
+            return storage.viewers.count
+        }
+    }
+}
+
+extension HLSStream.Storage {
+    mutating func invalidate() {
+        renderedPlaylist = nil
+        renderedMaster = nil
+        playlistVersion += 1
+    }
+}

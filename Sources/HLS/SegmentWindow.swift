@@ -1,0 +1,56 @@
+import Foundation
+
+/// The sliding window of a live playlist and the segments that slid out but must stay fetchable.
+///
+/// RFC 8216 §6.2.2: a removed segment stays available for its duration plus the playlist's duration, so a
+/// client that loaded the playlist just before the removal can still fetch it.
+public struct SegmentWindow: Sendable {
+    public let windowSize: Int
+    public let configuredTargetDuration: Double
+    public private(set) var segments: [Segment] = []
+    public private(set) var removed: [(segment: Segment, expiresAt: Date)] = []
+    public private(set) var discontinuitySequence = 0
+    public private(set) var ended = false
+    /// Never decreases, so every `EXTINF` a client ever saw stays within it.
+    public private(set) var targetDuration: Int
+
+    public init(windowSize: Int, targetDuration: Double) {
+        self.windowSize = max(windowSize, 1)
+        self.configuredTargetDuration = targetDuration
+        self.targetDuration = max(1, Int(targetDuration.rounded(.up)))
+    }
+
+    public var nextSequence: Int? { segments.last.map { $0.sequence + 1 } }
+
+    public mutating func append(_ segment: Segment, now: Date) {
+        segments.append(segment)
+        targetDuration = max(targetDuration, Int(segment.duration.rounded()))
+        let playlistDuration = segments.reduce(0) { $0 + $1.duration }
+        while segments.count > windowSize {
+            let old = segments.removeFirst()
+            if old.discontinuity { discontinuitySequence += 1 }
+            removed.append((old, now.addingTimeInterval(old.duration + playlistDuration)))
+        }
+        purge(now: now)
+    }
+
+    public mutating func end() { ended = true }
+
+    /// Frees removed segments whose grace time is over.
+    public mutating func purge(now: Date) {
+        removed.removeAll { $0.expiresAt <= now }
+    }
+
+    public func segment(uri: String) -> Segment? {
+        segments.first { $0.uri == uri } ?? removed.first { $0.segment.uri == uri }?.segment
+    }
+
+    public var playlist: MediaPlaylist {
+        MediaPlaylist(
+            targetDuration: targetDuration, mediaSequence: segments.first?.sequence ?? 0,
+            discontinuitySequence: discontinuitySequence,
+            entries: segments.map {
+                .init(uri: $0.uri, duration: $0.duration, programDateTime: $0.programDateTime, discontinuity: $0.discontinuity)
+            }, ended: ended)
+    }
+}

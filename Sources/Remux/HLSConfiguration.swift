@@ -1,0 +1,19 @@
+/// How HLS output is made and kept.
+public struct HLSConfiguration: Sendable, Equatable {
+    /// Target segment duration in seconds; segments end at the first keyframe past it.
+    public var segmentDuration: Double = 2
+    /// Part target in seconds (parts are modelled now, published with Low-Latency HLS later).
+    public var partDuration: Double = 0.5
+    /// Segments listed in a live playlist.
+    public var windowSize = 6
+    /// Seconds a playlist stays live after its publisher leaves; a republish within it continues the playlist.
+    public var gracePeriod: Double = 10
+    /// Seconds an ended playlist stays available.
+    public var retention: Double = 600
+    /// Longest wait, in ms, for a silent track before packets of the others go out without it.
+    public var interleaveWait: Int64 = 500
+    /// Also write segments and playlists under this directory.
+    public var mirrorDirectory: String?
+
+    public init() {}
+}

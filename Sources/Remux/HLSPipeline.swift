@@ -1,0 +1,265 @@
+import FFmpeg
+import Foundation
+import HLS
+import Logging
+import Media
+import NIOCore
+import Store
+import StreamHub
+
+/// Turns one stream path's publishes into HLS: packets → timestamp repair → interleaving → `TSMuxer` → segments.
+///
+/// One pipeline per path, fed by its own reader, so a failure here ends only this stream's HLS. It lives across
+/// publishes: a republish within the grace period continues the playlist after a discontinuity.
+final class HLSPipeline {
+    let path: StreamPath
+    let configuration: HLSConfiguration
+    let store: HLSStore
+    let sequences: HLSSequenceStore
+    let mirror: DiskMirror?
+    var logger: Logger
+
+    private var output: HLSStream?
+    private var nextSequence = 0
+    private var muxer: TSMuxer?
+    private var failed = false
+    private var cutter: SegmentCutter?
+    private var current: SegmentBuilder?
+    private var repair = TimestampRepair()
+    private var interleaver: PacketInterleaver
+    private var videoHeader: MediaPacket?
+    private var audioHeader: MediaPacket?
+    private var discontinuityPending = false
+    /// Wall clock and PTS of the publish's first frame: program date times follow media time from there.
+    private var anchor: (date: Date, pts: Int64)?
+    private var lastVideoDTS: Int64?
+    private var videoFrameDuration: Int64 = 3000
+    private var audioFrameDuration: Int64 = 1920
+    private(set) var droppedBeforeKeyframe = 0
+
+    init(path: StreamPath, configuration: HLSConfiguration, store: HLSStore, sequences: HLSSequenceStore, mirror: DiskMirror?, logger: Logger) {
+        self.path = path
+        self.configuration = configuration
+        self.store = store
+        self.sequences = sequences
+        self.mirror = mirror
+        self.interleaver = PacketInterleaver(maxWait: configuration.interleaveWait)
+        var logger = logger
+        logger[metadataKey: "stream"] = "\(path)"
+        self.logger = logger
+    }
+
+    func run(_ events: AsyncStream<StreamEvent>) async {
+        for await event in events {
+            switch event {
+            case .started: await started()
+            case .packet(let packet): packetArrived(packet)
+            case .ended(let reason): await ended(reason: reason)
+            }
+        }
+    }
+
+    // MARK: Publish lifecycle
+
+    private func started() async {
+        failed = false
+        repair.reset()
+        interleaver = PacketInterleaver(maxWait: configuration.interleaveWait)
+        videoHeader = nil
+        audioHeader = nil
+        anchor = nil
+        lastVideoDTS = nil
+        if let output, output.state == .grace {
+            output.setState(.live)
+            discontinuityPending = true
+            logger.info("republished within grace period; playlist continues after a discontinuity")
+            return
+        }
+        let next = (try? await sequences.next(stream: path.description)) ?? 0
+        let epoch = String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
+        let stream = HLSStream(path: path, epoch: epoch, windowSize: configuration.windowSize, targetDuration: configuration.segmentDuration)
+        store.put(stream)
+        output = stream
+        nextSequence = next
+        discontinuityPending = false
+        logger.info("HLS playlist started", metadata: ["epoch": "\(epoch)", "first_sequence": "\(next)"])
+    }
+
+    private func ended(reason: String) async {
+        for packet in interleaver.drain() { write(packet) }
+        finishSegment(endPTS: nil)
+        muxer = nil
+        cutter = nil
+        output?.setState(.grace)
+        logger.info("publisher gone; playlist in grace period", metadata: ["reason": "\(reason)", "timestamp_repairs": "\(repair.repairs)"])
+    }
+
+    // MARK: Packets
+
+    private func packetArrived(_ packet: MediaPacket) {
+        guard output != nil, !failed else { return }
+        switch packet.kind {
+        case .sequenceHeader:
+            headerArrived(packet)
+        case .endOfSequence:
+            return
+        case .frame:
+            let (fixed, repaired) = repair.repair(packet)
+            if repaired && repair.repairs <= 10 {
+                logger.notice("repaired DTS regression", metadata: ["track": "\(packet.track)", "dts": "\(packet.dts)", "now": "\(fixed.dts)"])
+            }
+            for ready in interleaver.push(fixed) { write(ready) }
+        }
+    }
+
+    private func headerArrived(_ packet: MediaPacket) {
+        let previous = packet.track == .video ? videoHeader : audioHeader
+        if let previous, previous.payload == packet.payload, previous.codec == packet.codec { return }
+        if packet.track == .video { videoHeader = packet } else { audioHeader = packet }
+        if muxer != nil {
+            // New codec parameters: the current segment ends and the next one starts a new timeline.
+            for ready in interleaver.drain() { write(ready) }
+            finishSegment(endPTS: nil)
+            muxer = nil
+            cutter = nil
+            discontinuityPending = true
+            logger.info("new \(packet.track) sequence header mid-stream; next segment starts after a discontinuity")
+        }
+    }
+
+    private func makeMuxer(firstFrame: MediaPacket) -> Bool {
+        var specs: [TSMuxer.StreamSpec] = []
+        var codecs: [String] = []
+        var resolution: (width: Int, height: Int)?
+        if let video = videoHeader {
+            let extradata = Array(video.payload.readableBytesView)
+            switch video.codec {
+            case .h264:
+                guard let record = try? AVCDecoderConfigurationRecord(video.payload) else { return fail("unreadable AVC sequence header") }
+                let config = record.videoConfig
+                specs.append(.h264(extradata: extradata, width: config.width ?? 0, height: config.height ?? 0))
+                codecs.append(record.codecString)
+                if let w = config.width, let h = config.height { resolution = (w, h) }
+            case .hevc:
+                specs.append(.hevc(extradata: extradata, width: 0, height: 0))
+                codecs.append("hvc1")
+            default:
+                return fail("video codec \(video.codec.rawValue) cannot be carried in MPEG-TS here")
+            }
+        }
+        if let audio = audioHeader {
+            guard audio.codec == .aac, let asc = try? AudioSpecificConfig(audio.payload) else {
+                return fail("audio codec \(audio.codec.rawValue) is not supported for HLS")
+            }
+            specs.append(.aac(extradata: Array(audio.payload.readableBytesView), sampleRate: asc.sampleRate, channels: asc.channelConfiguration))
+            codecs.append(asc.codecString)
+            audioFrameDuration = Int64(1024 * 90000 / max(asc.sampleRate, 1))
+        }
+        guard !specs.isEmpty else { return fail("no sequence header before the first frame") }
+        specs.append(.timedID3)
+        do {
+            muxer = try TSMuxer(streams: specs)
+        } catch {
+            return fail("muxer: \(error)")
+        }
+        cutter = SegmentCutter(
+            targetDuration: Int64(configuration.segmentDuration * 90000), partTarget: Int64(configuration.partDuration * 90000),
+            hasVideo: videoHeader != nil)
+        output?.describe(codecs: codecs, resolution: resolution)
+        if anchor == nil { anchor = (Date(), firstFrame.pts * 90) }
+        return true
+    }
+
+    private func streamIndex(of track: Track) -> Int? {
+        switch track {
+        case .video: videoHeader != nil ? 0 : nil
+        case .audio: audioHeader != nil ? (videoHeader != nil ? 1 : 0) : nil
+        case .data: nil
+        }
+    }
+
+    private func write(_ packet: MediaPacket) {
+        guard !failed else { return }
+        if muxer == nil {
+            // Video segments must start with a keyframe; audio waits for it too so the first segment is aligned.
+            if videoHeader != nil && !(packet.track == .video && packet.isKeyframe) {
+                droppedBeforeKeyframe += 1
+                return
+            }
+            guard makeMuxer(firstFrame: packet) else { return }
+        }
+        guard let muxer, let index = streamIndex(of: packet.track) else { return }
+        let pts = packet.pts * 90
+        let dts = packet.dts * 90
+        let isVideo = packet.track == .video
+        if isVideo {
+            if let last = lastVideoDTS, dts > last { videoFrameDuration = dts - last }
+            lastVideoDTS = dts
+        }
+        switch cutter?.decide(isVideo: isVideo, isKeyframe: packet.isKeyframe, pts: pts) ?? .none {
+        case .segment:
+            finishSegment(endPTS: pts)
+        case .part:
+            flushPart(endPTS: pts)
+        case .none:
+            break
+        }
+        if current == nil { startSegment(pts: pts) }
+        do {
+            try packet.payload.withUnsafeReadableBytes { bytes in
+                try muxer.write(stream: index, pts: pts, dts: dts, isKeyframe: packet.isKeyframe, data: bytes)
+            }
+        } catch {
+            _ = fail("writing \(packet.track) frame: \(error)")
+            return
+        }
+        if isVideo { current?.videoFrames += 1 } else { current?.audioFrames += 1 }
+        let end = pts + (isVideo ? videoFrameDuration : audioFrameDuration)
+        if let builder = current, end > builder.endPTS { current?.endPTS = end }
+    }
+
+    private func startSegment(pts: Int64) {
+        let anchor = self.anchor ?? (Date(), pts)
+        let date = anchor.date.addingTimeInterval(Double(pts - anchor.pts) / 90000)
+        current = SegmentBuilder(sequence: nextSequence, startPTS: pts, programDateTime: date, discontinuity: discontinuityPending)
+        discontinuityPending = false
+        nextSequence += 1
+    }
+
+    private func flushPart(endPTS: Int64) {
+        guard let muxer, current != nil else { return }
+        do { try muxer.flush() } catch { _ = fail("flush: \(error)") }
+        current?.closePart(output: muxer.takeOutput(), endPTS: endPTS)
+    }
+
+    /// Ends the open segment: at `endPTS` when the next segment starts there, else after its last frame.
+    private func finishSegment(endPTS: Int64?) {
+        guard var builder = current, let muxer, let output else { return }
+        current = nil
+        let end = endPTS ?? builder.endPTS
+        do { try muxer.flush() } catch { _ = fail("flush: \(error)") }
+        builder.closePart(output: muxer.takeOutput(), endPTS: end)
+        try? muxer.repeatTablesAtNextPacket()
+        guard !builder.isEmpty else { return }
+        let segment = Segment(
+            sequence: builder.sequence, uri: "\(output.epoch)-\(builder.sequence).ts", duration: Double(end - builder.startPTS) / 90000,
+            programDateTime: builder.programDateTime, discontinuity: builder.discontinuity, startPTS: builder.startPTS,
+            parts: builder.parts, data: ByteBuffer(bytes: builder.bytes), videoFrames: builder.videoFrames, audioFrames: builder.audioFrames)
+        output.append(segment)
+        mirror?.write(segment, playlist: output)
+        let (sequences, stream, next, logger) = (self.sequences, path.description, builder.sequence + 1, self.logger)
+        Task {
+            do { try await sequences.advance(stream: stream, to: next) } catch { logger.error("could not store sequence number: \(error)") }
+        }
+    }
+
+    /// Ends this stream's HLS output after a muxer failure; other streams are not affected.
+    private func fail(_ reason: String) -> Bool {
+        failed = true
+        muxer = nil
+        current = nil
+        output?.setState(.ended)
+        logger.error("HLS output ended", metadata: ["reason": "\(reason)"])
+        return false
+    }
+}
