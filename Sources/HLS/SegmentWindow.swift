@@ -25,9 +25,9 @@ public struct SegmentWindow: Sendable {
     public mutating func append(_ segment: Segment, now: Date) {
         segments.append(segment)
         targetDuration = max(targetDuration, Int(segment.duration.rounded()))
-        let playlistDuration = segments.reduce(0) { $0 + $1.duration }
         while segments.count > windowSize {
             let old = segments.removeFirst()
+            let playlistDuration = segments.reduce(0) { $0 + $1.duration }
             if old.discontinuity { discontinuitySequence += 1 }
             removed.append((old, now.addingTimeInterval(old.duration + playlistDuration)))
         }

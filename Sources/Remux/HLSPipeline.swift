@@ -116,6 +116,7 @@ final class HLSPipeline {
         let previous = packet.track == .video ? videoHeader : audioHeader
         if let previous, previous.payload == packet.payload, previous.codec == packet.codec { return }
         if packet.track == .video { videoHeader = packet } else { audioHeader = packet }
+        interleaver.expect(packet.track)
         if muxer != nil {
             // New codec parameters: the current segment ends and the next one starts a new timeline.
             for ready in interleaver.drain() { write(ready) }

@@ -11,6 +11,11 @@ public struct PacketInterleaver {
         self.maxWait = maxWait
     }
 
+    /// Announces a track (from its sequence header) so its packets are waited for before they first arrive.
+    public mutating func expect(_ track: Track) {
+        if queues[track] == nil { queues[track] = [] }
+    }
+
     public mutating func push(_ packet: MediaPacket) -> [MediaPacket] {
         queues[packet.track, default: []].append(packet)
         return release(all: false)

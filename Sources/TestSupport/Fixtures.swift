@@ -18,6 +18,8 @@ public enum Fixtures {
     public static let bframes = "bframes-h264-aac.flv"
     public static let videoOnly = "bframes-h264-video-only.flv"
     public static let audioOnly = "aac-audio-only.flv"
+    /// 3 s of 320×180 H.264 Main + AAC: another resolution for republish tests.
+    public static let small = "small-320x180.flv"
 }
 
 /// A fresh temporary directory, removed by `remove()`.

@@ -43,8 +43,8 @@ final class TestServer: Sendable {
     let httpPort: Int
     let rtmpPort: Int
 
-    static func start(configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
-        let directory = try TemporaryDirectory()
+    static func start(directory existing: TemporaryDirectory? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+        let directory = try existing ?? TemporaryDirectory()
         var configuration = ServerConfiguration()
         configuration.rtmpHost = "127.0.0.1"
         configuration.httpHost = "127.0.0.1"
@@ -69,10 +69,36 @@ final class TestServer: Sendable {
         self.rtmpPort = ports.rtmp
     }
 
-    func stop() async {
+    func stop(keepDirectory: Bool = false) async {
         task.cancel()
         _ = try? await task.value
-        directory.remove()
+        if !keepDirectory { directory.remove() }
+    }
+
+    /// GET returning raw bytes and headers, with extra request headers.
+    func fetch(_ path: String, method: HTTPMethod = .GET, headers: [(String, String)] = []) async throws -> (status: Int, body: [UInt8], headers: HTTPHeaders) {
+        var request = HTTPClientRequest(url: httpBase + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return (Int(response.status.code), Array(bytes.readableBytesView), response.headers)
+    }
+
+    /// Fetches a playlist every 200 ms until cancelled or until it ends, keeping each distinct version.
+    func pollPlaylist(_ path: String, userAgent: String = "cuecast-test") -> Task<[String], Never> {
+        Task {
+            var versions: [String] = []
+            while !Task.isCancelled {
+                if let response = try? await fetch(path, headers: [("User-Agent", userAgent)]), response.status == 200 {
+                    let text = String(decoding: response.body, as: UTF8.self)
+                    if versions.last != text { versions.append(text) }
+                    if text.contains("#EXT-X-ENDLIST") { break }
+                }
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+            return versions
+        }
     }
 
     var rtmpBase: String { "rtmp://127.0.0.1:\(rtmpPort)" }

@@ -1,0 +1,85 @@
+import Foundation
+import NIOCore
+import Testing
+
+@testable import HLS
+
+@Suite struct SegmentWindowTests {
+    func segment(_ n: Int, duration: Double = 2, discontinuity: Bool = false) -> Segment {
+        Segment(
+            sequence: n, uri: "e-\(n).ts", duration: duration, programDateTime: Date(timeIntervalSince1970: 1_700_000_000 + Double(n) * 2),
+            discontinuity: discontinuity, startPTS: Int64(n) * 180_000, parts: [], data: ByteBuffer(bytes: [0x47]))
+    }
+
+    @Test func slidesAndKeepsRemovedSegmentsFetchableForTheirGraceTime() {
+        var window = SegmentWindow(windowSize: 3, targetDuration: 2)
+        let start = Date(timeIntervalSince1970: 0)
+        for n in 0..<5 { window.append(segment(n), now: start) }
+        #expect(window.segments.map(\.sequence) == [2, 3, 4])
+        #expect(window.playlist.mediaSequence == 2)
+        // Removed segments: fetchable for their duration (2) plus the playlist's (6 s).
+        #expect(window.segment(uri: "e-0.ts") != nil)
+        window.purge(now: start.addingTimeInterval(7.9))
+        #expect(window.segment(uri: "e-0.ts") != nil)
+        window.purge(now: start.addingTimeInterval(8.1))
+        #expect(window.segment(uri: "e-0.ts") == nil)
+        #expect(window.segment(uri: "e-4.ts") != nil)
+    }
+
+    @Test func discontinuitySequenceCountsTagsThatSlidOut() {
+        var window = SegmentWindow(windowSize: 2, targetDuration: 2)
+        window.append(segment(0), now: Date())
+        window.append(segment(1, discontinuity: true), now: Date())
+        window.append(segment(2), now: Date())
+        #expect(window.playlist.discontinuitySequence == 0)
+        window.append(segment(3), now: Date())
+        #expect(window.playlist.discontinuitySequence == 1)
+        #expect(!window.playlist.render().contains("#EXT-X-DISCONTINUITY\n"))
+    }
+
+    @Test func targetDurationCoversEveryRoundedDurationAndNeverShrinks() {
+        var window = SegmentWindow(windowSize: 2, targetDuration: 2)
+        window.append(segment(0, duration: 2.4), now: Date())
+        #expect(window.targetDuration == 2)
+        window.append(segment(1, duration: 3.6), now: Date())
+        #expect(window.targetDuration == 4)
+        window.append(segment(2), now: Date())
+        window.append(segment(3), now: Date())
+        #expect(window.targetDuration == 4)
+    }
+
+    @Test func rendersEveryTag() {
+        var window = SegmentWindow(windowSize: 6, targetDuration: 2)
+        window.append(segment(7), now: Date())
+        window.append(segment(8, duration: 1.5, discontinuity: true), now: Date())
+        window.end()
+        let text = window.playlist.render()
+        #expect(text == """
+            #EXTM3U
+            #EXT-X-VERSION:6
+            #EXT-X-TARGETDURATION:2
+            #EXT-X-MEDIA-SEQUENCE:7
+            #EXT-X-DISCONTINUITY-SEQUENCE:0
+            #EXT-X-INDEPENDENT-SEGMENTS
+            #EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:34.000Z
+            #EXTINF:2.000,
+            e-7.ts
+            #EXT-X-DISCONTINUITY
+            #EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:36.000Z
+            #EXTINF:1.500,
+            e-8.ts
+            #EXT-X-ENDLIST
+
+            """)
+    }
+
+    @Test func dateFormatKeepsMilliseconds() {
+        #expect(MediaPlaylist.formatDate(Date(timeIntervalSince1970: 1.2345)) == "1970-01-01T00:00:01.235Z")
+    }
+
+    @Test func multivariantPlaylist() {
+        let text = MultivariantPlaylist(bandwidth: 900_000, averageBandwidth: 800_000, codecs: ["avc1.64001f", "mp4a.40.2"], resolution: (1280, 720), frameRate: 30, mediaPlaylistURI: "index.m3u8").render()
+        #expect(text.contains(#"#EXT-X-STREAM-INF:BANDWIDTH=900000,AVERAGE-BANDWIDTH=800000,CODECS="avc1.64001f,mp4a.40.2",RESOLUTION=1280x720,FRAME-RATE=30.000"#))
+        #expect(text.hasSuffix("index.m3u8\n"))
+    }
+}
