@@ -39,4 +39,26 @@ ensure_swift() {
 SERVER_PACKAGES=(pkg-config libavformat-dev libavcodec-dev libavutil-dev libsqlite3-dev ffmpeg)
 # Extra packages the test suite drives as real peers.
 TEST_PACKAGES=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-    gstreamer1.0-libav)
+    gstreamer1.0-libav chromium chromium-driver python3-pip)
+# Python packages the tests use as independent readers and drivers: the m3u8 parser and Selenium.
+TEST_PYTHON_PACKAGES=(m3u8 selenium)
+
+# Installs the Python packages in "$@" that the default python3 cannot import yet.
+ensure_python_packages() {
+    local missing=()
+    for pkg in "$@"; do
+        python3 -c "import $pkg" 2>/dev/null || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "Installing Python packages: ${missing[*]}" >&2
+    local log
+    log=$(mktemp)
+    if ! python3 -m pip install --quiet --disable-pip-version-check "${missing[@]}" >"$log" 2>&1 &&
+        ! python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${missing[@]}" >"$log" 2>&1; then
+        echo "error: pip failed to install ${missing[*]}:" >&2
+        tail -n 20 "$log" >&2
+        rm -f "$log"
+        return 1
+    fi
+    rm -f "$log"
+}

@@ -1,0 +1,33 @@
+import Foundation
+import Media
+import Testing
+import TestSupport
+
+@Suite struct ChromiumPlaybackTests {
+    @Test func chromiumPlaysTheLivePlaylist() async throws {
+        try await withServer { server in
+            let secret = try await server.server.keys.add(stream: "live/chrome")
+            // About 24 s of live media: enough for Chromium to start at the live edge and play 5 s.
+            let publish = Task {
+                try await Tool("ffmpeg").run([
+                    "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "3", "-i", Fixtures.path(Fixtures.bframes),
+                    "-c", "copy", "-f", "flv", "\(server.rtmpBase)/live/chrome?key=\(secret)",
+                ], timeout: 90)
+            }
+            try await server.eventually("three segments") {
+                entries(of: try await server.request(.GET, "/hls/live/chrome/index.m3u8").body).count >= 3
+            }
+            let artifacts = Fixtures.directory.deletingLastPathComponent().appendingPathComponent("artifacts")
+            try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+            let screenshot = artifacts.appendingPathComponent("hls-chromium-playback.png").path
+            let script = Fixtures.directory.deletingLastPathComponent().appendingPathComponent("scripts/testing/chromium_play.py").path
+            let output = try await Tool("python3").run(
+                [script, "\(server.httpBase)/hls/live/chrome/index.m3u8", "5", "45", screenshot], timeout: 90, requireSuccess: false)
+            #expect(output.status == 0, "playback: \(output.text) \(output.stderr)")
+            #expect(output.text.contains(#""error": null"#))
+            #expect(FileManager.default.fileExists(atPath: screenshot))
+            publish.cancel()
+            _ = try? await publish.value
+        }
+    }
+}

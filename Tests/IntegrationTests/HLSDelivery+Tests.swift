@@ -1,0 +1,105 @@
+import Foundation
+import Media
+import Testing
+import TestSupport
+
+@Suite struct HLSDeliveryTests {
+    @Test func headersRangesAndErrors() async throws {
+        let mirror = try TemporaryDirectory()
+        defer { mirror.remove() }
+        try await withServer(configure: {
+            $0.hls.gracePeriod = 1
+            $0.hls.mirrorDirectory = mirror.path
+        }) { server in
+            let secret = try await server.server.keys.add(stream: "live/d")
+            _ = try await ffmpegPublish(Fixtures.bframes, to: "\(server.rtmpBase)/live/d?key=\(secret)", realtime: false)
+            var playlist = ""
+            try await server.eventually("playlist to end") {
+                playlist = try await server.request(.GET, "/hls/live/d/index.m3u8").body
+                return playlist.contains("#EXT-X-ENDLIST")
+            }
+            let uri = try #require(entries(of: playlist).first?.uri)
+
+            let full = try await server.fetch("/hls/live/d/\(uri)")
+            #expect(full.status == 200)
+            #expect(full.headers["Content-Type"].first == "video/mp2t")
+            #expect(full.headers["Content-Length"].first == String(full.body.count))
+            #expect(full.headers["Cache-Control"].first == "public, max-age=86400, immutable")
+            #expect(full.headers["Transfer-Encoding"].isEmpty)
+            let etag = try #require(full.headers["ETag"].first)
+            #expect(try await server.fetch("/hls/live/d/\(uri)", headers: [("If-None-Match", etag)]).status == 304)
+
+            let head = try await server.fetch("/hls/live/d/\(uri)", method: .HEAD)
+            #expect(head.status == 200)
+            #expect(head.body.isEmpty)
+            #expect(head.headers["Content-Length"].first == String(full.body.count))
+
+            let range = try await server.fetch("/hls/live/d/\(uri)", headers: [("Range", "bytes=188-375")])
+            #expect(range.status == 206)
+            #expect(range.body == Array(full.body[188..<376]))
+            #expect(range.headers["Content-Range"].first == "bytes 188-375/\(full.body.count)")
+            let suffix = try await server.fetch("/hls/live/d/\(uri)", headers: [("Range", "bytes=-188")])
+            #expect(suffix.body == Array(full.body.suffix(188)))
+            #expect(try await server.fetch("/hls/live/d/\(uri)", headers: [("Range", "bytes=\(full.body.count)-")]).status == 416)
+
+            let list = try await server.fetch("/hls/live/d/index.m3u8", headers: [("Origin", "https://shop.example")])
+            #expect(list.headers["Content-Type"].first == "application/vnd.apple.mpegurl")
+            #expect(list.headers["Access-Control-Allow-Origin"].first == "*")
+            #expect(list.headers["Cache-Control"].first == "public, max-age=600", "ended playlists are cached longer")
+
+            // The mirror holds the same bytes.
+            let mirrored = try Data(contentsOf: URL(fileURLWithPath: "\(mirror.path)/live/d/\(uri)"))
+            #expect(Array(mirrored) == full.body)
+            #expect(FileManager.default.fileExists(atPath: "\(mirror.path)/live/d/index.m3u8"))
+
+            #expect(try await server.fetch("/hls/live/nope/index.m3u8").status == 404)
+            #expect(try await server.fetch("/hls/live/d/zzzz-999.ts").status == 404)
+            for bad in ["/hls/live/d/index.txt", "/hls/live/d/..%2F..%2Fetc%2Fpasswd", "/hls/li%20ve/d/index.m3u8", "/hls/live/d/a-b-c.ts", "/hls/live/.d/index.m3u8"] {
+                let status = try await server.fetch(bad).status
+                #expect(status == 400, "\(bad) → \(status)")
+            }
+        }
+    }
+
+    @Test func liveHeadersAndViewerCount() async throws {
+        try await withServer { server in
+            let secret = try await server.server.keys.add(stream: "live/v")
+            async let publish = ffmpegPublish(Fixtures.bframes, to: "\(server.rtmpBase)/live/v?key=\(secret)")
+            try await server.eventually("first segment") { try await server.fetch("/hls/live/v/index.m3u8").status == 200 }
+            let live = try await server.fetch("/hls/live/v/index.m3u8", headers: [("User-Agent", "viewer-a")])
+            #expect(live.headers["Cache-Control"].first == "public, max-age=1", "live playlists live about half a target duration")
+            _ = try await server.fetch("/hls/live/v/index.m3u8", headers: [("User-Agent", "viewer-b")])
+            _ = try await server.fetch("/hls/live/v/index.m3u8", headers: [("User-Agent", "viewer-b")])
+            let api = try await server.request(.GET, "/api/v1/streams/live/v")
+            // viewer-a, viewer-b and the test's own first poll (no User-Agent): three distinct clients.
+            #expect(api.body.contains(#""viewers":3"#), "\(api.body)")
+            #expect(api.body.contains(#""playlist":"/hls/live/v/index.m3u8""#))
+            _ = try await publish
+        }
+    }
+
+    @Test func urisAreNeverReusedAcrossARestart() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var firstURIs: [String] = []
+        var secret = ""
+        do {
+            let server = try await TestServer.start(directory: directory) { $0.hls.gracePeriod = 1 }
+            secret = try await server.server.keys.add(stream: "live/r")
+            _ = try await ffmpegPublish(Fixtures.small, to: "\(server.rtmpBase)/live/r?key=\(secret)", realtime: false)
+            try await server.eventually("segments") { entries(of: try await server.request(.GET, "/hls/live/r/index.m3u8").body).count >= 2 }
+            try await Task.sleep(for: .milliseconds(300))  // the sequence number is stored in the background
+            firstURIs = entries(of: try await server.request(.GET, "/hls/live/r/index.m3u8").body).map(\.uri)
+            await server.stop(keepDirectory: true)
+        }
+        let server = try await TestServer.start(directory: directory) { $0.hls.gracePeriod = 1 }
+        _ = try await ffmpegPublish(Fixtures.small, to: "\(server.rtmpBase)/live/r?key=\(secret)", realtime: false)
+        try await server.eventually("segments after restart") { entries(of: try await server.request(.GET, "/hls/live/r/index.m3u8").body).count >= 2 }
+        let playlist = try await server.request(.GET, "/hls/live/r/index.m3u8").body
+        let secondURIs = entries(of: playlist).map(\.uri)
+        await server.stop(keepDirectory: true)
+        #expect(Set(firstURIs).isDisjoint(with: secondURIs))
+        let lastBefore = firstURIs.compactMap { Int($0.dropLast(3).split(separator: "-").last!) }.max()!
+        #expect((mediaSequence(of: playlist) ?? 0) > lastBefore, "numbering continues after the restart")
+    }
+}
