@@ -25,7 +25,11 @@ public final class HLSStream: Sendable {
         var viewers: [String: Date] = [:]
         var playlistVersion = 0
         var stateChangedAt = Date()
+        var listingDelays: [Double] = []
     }
+
+    /// How many listing delays are kept for percentiles.
+    static let listingDelaySamples = 512
 
     public let path: StreamPath
     public let epoch: String
@@ -62,6 +66,17 @@ public final class HLSStream: Sendable {
             $0.invalidate()
         }
     }
+
+    /// Records the time from a segment's media end (arrival of the keyframe that closed it) to its listing.
+    public func recordListingDelay(_ seconds: Double) {
+        storage.withLock {
+            $0.listingDelays.append(seconds)
+            if $0.listingDelays.count > Self.listingDelaySamples { $0.listingDelays.removeFirst() }
+        }
+    }
+
+    /// Listing delays in seconds, oldest first.
+    public var listingDelays: [Double] { storage.withLock { $0.listingDelays } }
 
     public func purge(now: Date = Date()) {
         storage.withLock { $0.window.purge(now: now) }

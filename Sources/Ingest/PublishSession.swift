@@ -22,6 +22,8 @@ final class PublishSession: PublishSink {
     }
 
     func received(_ packet: MediaPacket) {
+        var packet = packet
+        packet.arrival = .now
         let size = packet.payload.readableBytes
         switch (packet.kind, packet.track) {
         case (.frame, .video): stream.counters.countVideoFrame(bytes: size, keyframe: packet.isKeyframe)

@@ -21,6 +21,8 @@ public struct MediaPacket: Sendable {
     public var pts: Int64
     public var isKeyframe: Bool
     public var payload: ByteBuffer
+    /// When the ingest received the packet, for latency figures (segment listed after its media ended).
+    public var arrival: ContinuousClock.Instant?
 
     public init(
         track: Track, codec: Codec, kind: Kind, dts: Int64, pts: Int64, isKeyframe: Bool, payload: ByteBuffer

@@ -200,6 +200,10 @@ final class HLSPipeline {
         switch cutter?.decide(isVideo: isVideo, isKeyframe: packet.isKeyframe, pts: pts) ?? .none {
         case .segment:
             finishSegment(endPTS: pts)
+            if let arrival = packet.arrival {
+                let delay = ContinuousClock.now - arrival
+                output?.recordListingDelay(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+            }
         case .part:
             flushPart(endPTS: pts)
         case .none:

@@ -32,6 +32,9 @@ public struct APIRoutes: Sendable {
             var segments: Int
             var targetDuration: Int
             var viewers: Int
+            /// Seconds from a segment's media end (its closing keyframe arriving) to its listing.
+            var listingDelayP50: Double?
+            var listingDelayP99: Double?
         }
         var snapshot: StreamSnapshot
         var hls: HLSView?
@@ -50,7 +53,8 @@ public struct APIRoutes: Sendable {
             let segments = output.segments
             return StreamView.HLSView(
                 state: output.state.rawValue, playlist: "/hls/\(stream.path)/index.m3u8", mediaSequence: segments.first?.sequence,
-                segments: segments.count, targetDuration: output.targetDuration, viewers: output.viewerCount())
+                segments: segments.count, targetDuration: output.targetDuration, viewers: output.viewerCount(),
+                listingDelayP50: percentile(output.listingDelays, 0.5), listingDelayP99: percentile(output.listingDelays, 0.99))
         }
         return StreamView(snapshot: stream.snapshot(), hls: output)
     }
@@ -117,6 +121,13 @@ public struct APIRoutes: Sendable {
             let limit = min(request.uri.queryParameters.get("limit", as: Int.self) ?? 50, 500)
             return SessionList(sessions: try await sessions.recent(stream: stream, limit: limit))
         }
+    }
+
+    /// Nearest-rank percentile.
+    func percentile(_ values: [Double], _ p: Double) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        return sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)]
     }
 
     static func streamPath(_ context: CueCastRequestContext) throws -> StreamPath {

@@ -74,6 +74,17 @@ import TestSupport
             // viewer-a, viewer-b and the test's own first poll (no User-Agent): three distinct clients.
             #expect(api.body.contains(#""viewers":3"#), "\(api.body)")
             #expect(api.body.contains(#""playlist":"/hls/live/v/index.m3u8""#))
+            // Segments are listed as soon as the keyframe that closes them arrives.
+            struct Stream: Decodable {
+                struct HLS: Decodable { var listingDelayP99: Double? }
+                var hls: HLS?
+            }
+            var delay: Double?
+            try await server.eventually("a segment closed by a keyframe") {
+                delay = try JSONDecoder().decode(Stream.self, from: Data(try await server.request(.GET, "/api/v1/streams/live/v").body.utf8)).hls?.listingDelayP99
+                return delay != nil
+            }
+            #expect(try #require(delay) < 0.5)
             _ = try await publish
         }
     }
