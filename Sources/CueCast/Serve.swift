@@ -61,11 +61,16 @@ struct Serve: AsyncParsableCommand {
         let tokenWasCreated = !FileManager.default.fileExists(atPath: (settings.dataDir as NSString).appendingPathComponent(AdminToken.fileName)) && settings.adminToken == nil
         let server = try CueCastServer(configuration: settings, logger: logger)
         if tokenWasCreated {
-            print("Admin token (stored in \(settings.dataDir)/\(AdminToken.fileName)): \(server.adminToken)")
+            say("Admin token (stored in \(settings.dataDir)/\(AdminToken.fileName)): \(server.adminToken)")
         }
-        print("RTMP ingest:  \(server.rtmpBaseURL)/<app>   (stream key from `cuecast keys add <app>/<name>`)")
-        print("HTTP API:     http://\(settings.publicHost):\(settings.httpPort)/api/v1/streams")
-        print("HLS:          http://\(settings.publicHost):\(settings.httpPort)/hls/<app>/<stream>/index.m3u8")
+        say("RTMP ingest:  \(server.rtmpBaseURL)/<app>   (stream key from `cuecast keys add <app>/<name>`)")
+        say("HTTP API:     http://\(settings.publicHost):\(settings.httpPort)/api/v1/streams")
+        say("HLS:          http://\(settings.publicHost):\(settings.httpPort)/hls/<app>/<stream>/index.m3u8")
         try await server.run()
+    }
+
+    /// Writes a line straight to stdout: `print` would sit in a buffer while the server runs with stdout redirected.
+    private func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 }

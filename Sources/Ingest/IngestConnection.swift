@@ -67,7 +67,9 @@ final class IngestConnection: RTMPConnectionDelegate {
     }
 
     func closed(reason: String, error: RTMPError?) {
-        if let error {
+        if case .socketError = error {
+            logger.info("connection closed", metadata: ["reason": "\(reason)"])
+        } else if let error {
             counters.protocolErrors.add(1, ordering: .relaxed)
             logger.warning("connection closed", metadata: ["reason": "\(reason)", "error": "\(error)"])
         } else {

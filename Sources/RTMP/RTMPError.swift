@@ -16,6 +16,8 @@ public enum RTMPError: Error, Equatable, Sendable, CustomStringConvertible {
     case malformedMessage(type: UInt8, reason: String)
     case malformedCommand(String)
     case protocolViolation(String)
+    /// The socket failed (reset, broken pipe): the peer's doing, not a protocol fault.
+    case socketError(String)
 
     public var description: String {
         switch self {
@@ -35,6 +37,7 @@ public enum RTMPError: Error, Equatable, Sendable, CustomStringConvertible {
         case .malformedMessage(let t, let r): "malformed message type \(t): \(r)"
         case .malformedCommand(let r): "malformed command: \(r)"
         case .protocolViolation(let r): "protocol violation: \(r)"
+        case .socketError(let r): "socket error: \(r)"
         }
     }
 }

@@ -71,7 +71,7 @@ public final class RTMPServerHandler: ChannelInboundHandler {
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(context: context, error: .protocolViolation("socket error: \(error)"))
+        fail(context: context, error: .socketError("\(error)"))
     }
 
     // MARK: Handshake
