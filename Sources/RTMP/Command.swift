@@ -17,10 +17,7 @@ public struct Command: Sendable, Equatable {
     /// Decodes a command message (type 20, or type 17 whose AMF3 body starts with a zero format byte and then
     /// carries AMF0 values).
     public init(_ message: RTMPMessage, decoder: AMF0Decoder = AMF0Decoder()) throws(RTMPError) {
-        var payload = message.payload
-        if message.type == .commandAMF3, payload.getInteger(at: payload.readerIndex, as: UInt8.self) == 0 {
-            payload.moveReaderIndex(forwardBy: 1)
-        }
+        var payload = message.amf0Body
         let values = try decoder.decodeAll(&payload)
         guard let name = values.first?.stringValue else { throw .malformedCommand("command name is not a string") }
         self.name = name

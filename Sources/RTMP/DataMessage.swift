@@ -14,10 +14,7 @@ public struct DataMessage: Sendable, Equatable {
     }
 
     public init(_ message: RTMPMessage, decoder: AMF0Decoder = AMF0Decoder()) throws(RTMPError) {
-        var payload = message.payload
-        if message.type == .dataAMF3, payload.getInteger(at: payload.readerIndex, as: UInt8.self) == 0 {
-            payload.moveReaderIndex(forwardBy: 1)
-        }
+        var payload = message.amf0Body
         var values = try decoder.decodeAll(&payload)
         guard let first = values.first?.stringValue else {
             throw .malformedMessage(type: message.typeID, reason: "data handler name is not a string")

@@ -65,12 +65,7 @@ extension FLVTag {
             guard buffer.readableBytes >= 4 else { throw malformed("short AVC header") }
             let packetType = buffer.readInteger(as: UInt8.self)!
             let cts = buffer.readInt24()
-            let kind: MediaPacket.Kind =
-                switch packetType {
-                case 0: .sequenceHeader
-                case 2: .endOfSequence
-                default: .frame
-                }
+            let kind = MediaPacket.Kind(flvPacketType: packetType)
             return FLVTag(
                 codec: codecID == 7 ? .h264 : .hevc, kind: kind, isKeyframe: frameType == 1,
                 compositionOffset: kind == .frame ? cts : 0, body: buffer)
@@ -112,17 +107,23 @@ extension FLVTag {
             case fourCCValue(".mp3"): codec = .mp3
             default: codec = .other
             }
-            let kind: MediaPacket.Kind =
-                switch packetType {
-                case 0: .sequenceHeader
-                case 2: .endOfSequence
-                default: .frame
-                }
+            let kind = MediaPacket.Kind(flvPacketType: packetType)
             return FLVTag(
                 codec: codec, kind: kind, isKeyframe: true, compositionOffset: 0, body: buffer,
                 isUnsupported: packetType > 2 || codec == .other)
         default:
             return FLVTag(codec: .other, kind: .frame, isKeyframe: true, compositionOffset: 0, body: buffer, isUnsupported: true)
+        }
+    }
+}
+
+extension MediaPacket.Kind {
+    /// AVC/AAC packet type and Enhanced RTMP packet type share these values: 0 starts a sequence, 2 ends it.
+    init(flvPacketType: UInt8) {
+        switch flvPacketType {
+        case 0: self = .sequenceHeader
+        case 2: self = .endOfSequence
+        default: self = .frame
         }
     }
 }

@@ -18,6 +18,16 @@ public struct RTMPMessage: Sendable, Equatable {
     }
 
     public var type: MessageType? { MessageType(rawValue: typeID) }
+
+    /// The AMF0 values of a command or data message. AMF3 messages (17, 15) start with a format byte that is 0
+    /// when, as every publisher does, they go on in AMF0.
+    var amf0Body: ByteBuffer {
+        var payload = self.payload
+        if type == .commandAMF3 || type == .dataAMF3, payload.getInteger(at: payload.readerIndex, as: UInt8.self) == 0 {
+            payload.moveReaderIndex(forwardBy: 1)
+        }
+        return payload
+    }
 }
 
 /// RTMP message type ids.
