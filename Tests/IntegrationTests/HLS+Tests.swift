@@ -143,3 +143,44 @@ import TestSupport
         }
     }
 }
+
+@Suite struct HLSSingleTrackTests {
+    @Test(arguments: [(Fixtures.videoOnly, "v", ["h264", "timed_id3"]), (Fixtures.audioOnly, "a", ["aac", "timed_id3"])])
+    func singleTrackStreams(fixture: String, name: String, codecs: [String]) async throws {
+        let facts = try await FixtureFacts.of(fixture)
+        try await withServer(configure: { $0.hls.gracePeriod = 1 }) { server in
+            let secret = try await server.server.keys.add(stream: "live/\(name)")
+            _ = try await ffmpegPublish(fixture, to: "\(server.rtmpBase)/live/\(name)?key=\(secret)", realtime: false)
+            var playlist = ""
+            try await server.eventually("playlist to end") {
+                playlist = try await server.request(.GET, "/hls/live/\(name)/index.m3u8").body
+                return playlist.contains("#EXT-X-ENDLIST")
+            }
+            let list = entries(of: playlist)
+            // 6 s of video makes three 2 s segments; 283 AAC frames last 6.04 s, so audio makes a fourth, short one.
+            #expect(list.count == (facts.video.isEmpty ? 4 : 3))
+            let total = list.reduce(0) { $0 + $1.duration }
+            let mediaDuration = facts.video.isEmpty ? Double(facts.audio.count) * 1024 / 48000 : Double(facts.video.count) / 30
+            #expect(abs(total - mediaDuration) < 0.05, "playlist lasts \(total) s for \(mediaDuration) s of media")
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            var video = 0
+            var audio = 0
+            for entry in list {
+                let packets = try await probeSegment(server, stream: "live/\(name)", uri: entry.uri, into: dir)
+                video += packets.videoCount
+                audio += packets.audioCount
+                #expect(try await FFprobe.codecNames(of: "\(dir.path)/\(entry.uri)") == codecs)
+                if facts.video.isEmpty {
+                    // Audio-only streams are cut on time.
+                    #expect(entry.duration <= 2.1)
+                } else {
+                    #expect(packets.firstVideo?.isKeyframe == true)
+                }
+            }
+            #expect(video == facts.video.count)
+            #expect(audio == facts.audio.count)
+            try await checkRFC8216([playlist])
+        }
+    }
+}
