@@ -13,6 +13,13 @@ public final class InputFile {
         public var channels: Int
         /// Decoder configuration (avcC, AudioSpecificConfig, …).
         public var extradata: [UInt8]
+        /// Units of the stream's timestamps, as a fraction of a second.
+        public var timeBase: (numerator: Int, denominator: Int)
+
+        public static func == (a: Stream, b: Stream) -> Bool {
+            a.index == b.index && a.codecName == b.codecName && a.extradata == b.extradata
+                && a.timeBase.numerator == b.timeBase.numerator && a.timeBase.denominator == b.timeBase.denominator
+        }
     }
 
     /// One demuxed packet's timing, in its stream's time base.
@@ -60,14 +67,16 @@ public final class InputFile {
     public var streams: [Stream] {
         guard let context else { return [] }
         return (0..<Int(context.pointee.nb_streams)).map { index in
-            let parameters = context.pointee.streams[index]!.pointee.codecpar.pointee
+            let stream = context.pointee.streams[index]!.pointee
+            let parameters = stream.codecpar.pointee
             let type = av_get_media_type_string(parameters.codec_type).map { String(cString: $0) } ?? "unknown"
             let codec = avcodec_get_name(parameters.codec_id).map { String(cString: $0) } ?? "unknown"
             return Stream(
                 index: index, mediaType: type, codecName: codec, width: Int(parameters.width),
                 height: Int(parameters.height), sampleRate: Int(parameters.sample_rate),
                 channels: Int(parameters.ch_layout.nb_channels),
-                extradata: parameters.extradata.map { Array(UnsafeBufferPointer(start: $0, count: Int(parameters.extradata_size))) } ?? [])
+                extradata: parameters.extradata.map { Array(UnsafeBufferPointer(start: $0, count: Int(parameters.extradata_size))) } ?? [],
+                timeBase: (Int(stream.time_base.num), Int(stream.time_base.den)))
         }
     }
 

@@ -20,6 +20,8 @@ public enum Fixtures {
     public static let audioOnly = "aac-audio-only.flv"
     /// 3 s of 320×180 H.264 Main + AAC: another resolution for republish tests.
     public static let small = "small-320x180.flv"
+    /// 4 s of HEVC (B-frames, 1 s GOP) in MP4, sent as Enhanced RTMP by the HEVC test.
+    public static let hevc = "hevc-320x180.mp4"
 }
 
 /// A fresh temporary directory, removed by `remove()`.

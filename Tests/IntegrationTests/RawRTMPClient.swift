@@ -69,3 +69,28 @@ struct RawRTMPClient {
         return out
     }
 }
+
+extension RawRTMPClient {
+    /// Sends `setup`, waits until the server answers with an `onStatus` carrying `code`, sends `media`, then
+    /// closes. Returns the codes of every onStatus seen before the media went out.
+    func publish(setup: ByteBuffer, awaiting code: String, media: ByteBuffer, timeout: Double = 15) async throws -> [String] {
+        try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(setup)
+            var received = ByteBuffer()
+            var codes: [String] = []
+            let deadline = ContinuousClock.now + .seconds(timeout)
+            var iterator = inbound.makeAsyncIterator()
+            while !codes.contains(code) {
+                guard ContinuousClock.now < deadline, var part = try await iterator.next() else {
+                    throw TimeoutError(what: "onStatus \(code); saw \(codes)")
+                }
+                received.writeBuffer(&part)
+                codes = try RawRTMPClient.messages(in: received).filter { $0.type == .commandAMF0 }
+                    .map { try Command($0) }.filter { $0.name == "onStatus" }
+                    .compactMap { $0.arguments.first?["code"]?.stringValue }
+            }
+            try await outbound.write(media)
+            return codes
+        }
+    }
+}
