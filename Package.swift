@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // FFmpeg's C libraries, found through pkg-config. Only the FFmpeg target imports this.
@@ -36,13 +37,18 @@ let package = Package(
         ),
         .target(
             name: "StreamHub",
-            dependencies: ["Media", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["Media", "Cues", .product(name: "NIOCore", package: "swift-nio")]
         ),
-        .target(name: "HLS", dependencies: ["Media", .product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "Cues"),
+        .target(
+            name: "Cueing",
+            dependencies: ["Cues", "Store", "StreamHub", "Media", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(name: "HLS", dependencies: ["Media", "Cues", .product(name: "NIOCore", package: "swift-nio")]),
         .target(
             name: "Remux",
             dependencies: [
-                "FFmpeg", "HLS", "StreamHub", "Media", "Store",
+                "FFmpeg", "HLS", "StreamHub", "Media", "Store", "Cues",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -51,6 +57,7 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [
+                "Cues",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -68,15 +75,16 @@ let package = Package(
         .target(
             name: "Web",
             dependencies: [
-                "StreamHub", "Store", "Media", "HLS",
+                "StreamHub", "Store", "Media", "HLS", "Cues", "Cueing",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "Server",
             dependencies: [
-                "Ingest", "Web", "StreamHub", "Store", "Remux", "HLS",
+                "Ingest", "Web", "StreamHub", "Store", "Remux", "HLS", "Cueing", "Cues",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -103,6 +111,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
+        .testTarget(name: "CuesTests", dependencies: ["Cues"]),
         .testTarget(name: "HLSTests", dependencies: ["HLS", "Media", "Remux", "StreamHub"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "RTMP", "Store", "StreamHub", "Media"]),
         .testTarget(name: "FFmpegTests", dependencies: ["FFmpeg", "TestSupport"]),

@@ -38,6 +38,8 @@ public final class TSMuxer {
             for spec in streams { try addStream(spec) }
             var options: OpaquePointer? = nil
             defer { av_dict_free(&options) }
+            // Keep the caller's timestamps as they are (no muxer delay added), so a cue's ID3 PTS is known exactly.
+            av_dict_set(&options, "mpegts_copyts", "1", 0)
             try check(avformat_write_header(context, &options), "avformat_write_header")
             headerWritten = true
         } catch {

@@ -1,3 +1,4 @@
+import Cues
 import Foundation
 import Media
 import NIOCore
@@ -26,7 +27,11 @@ public final class HLSStream: Sendable {
         var playlistVersion = 0
         var stateChangedAt = Date()
         var listingDelays: [Double] = []
+        var dateRanges: [(range: DateRange, segment: Int)] = []
     }
+
+    /// How many cue date ranges are remembered per stream.
+    static let dateRangeLimit = 256
 
     /// How many listing delays are kept for percentiles.
     static let listingDelaySamples = 512
@@ -67,6 +72,15 @@ public final class HLSStream: Sendable {
         }
     }
 
+    /// Adds a cue's date range; it is listed once segment `segmentSequence` is published.
+    public func addDateRange(_ range: DateRange, segmentSequence: Int) {
+        storage.withLock {
+            $0.dateRanges.append((range, segmentSequence))
+            if $0.dateRanges.count > Self.dateRangeLimit { $0.dateRanges.removeFirst() }
+            $0.invalidate()
+        }
+    }
+
     /// Records the time from a segment's media end (arrival of the keyframe that closed it) to its listing.
     public func recordListingDelay(_ seconds: Double) {
         storage.withLock {
@@ -95,7 +109,9 @@ public final class HLSStream: Sendable {
         storage.withLock { storage in
             guard !storage.window.segments.isEmpty else { return nil }
             if let cached = storage.renderedPlaylist { return cached }
-            let rendered = ByteBuffer(string: storage.window.playlist.render())
+            var playlist = storage.window.playlist
+            playlist.dateRanges = storage.visibleDateRanges(now: Date()).map { $0.render(formatDate: MediaPlaylist.formatDate) }
+            let rendered = ByteBuffer(string: playlist.render())
             storage.renderedPlaylist = rendered
             return rendered
         }
@@ -140,6 +156,24 @@ public final class HLSStream: Sendable {
 }
 
 extension HLSStream.Storage {
+    /// Date ranges of published segments in the window, plus pins, coupons and lotteries still on screen after
+    /// their segment slid out.
+    func visibleDateRanges(now: Date) -> [DateRange] {
+        guard let last = window.segments.last?.sequence, let first = window.segments.first?.sequence else { return [] }
+        let published = dateRanges.filter { $0.segment <= last }
+        let lastUnpin = published.lastIndex { $0.range.kind == .productUnpin }
+        return published.enumerated().compactMap { index, entry in
+            if entry.segment >= first { return entry.range }
+            let range = entry.range
+            guard [.productPin, .coupon, .lottery].contains(range.kind),
+                published.lastIndex(where: { $0.range.kind == range.kind }) == index
+            else { return nil }
+            if let duration = range.duration, range.startDate.addingTimeInterval(duration) <= now { return nil }
+            if range.kind == .productPin, let lastUnpin, lastUnpin > index { return nil }
+            return range
+        }
+    }
+
     mutating func invalidate() {
         renderedPlaylist = nil
         renderedMaster = nil

@@ -21,6 +21,8 @@ public struct MediaPlaylist: Sendable, Equatable {
     public var discontinuitySequence: Int
     public var entries: [Entry]
     public var ended: Bool
+    /// Rendered `EXT-X-DATERANGE` lines, listed after the header.
+    public var dateRanges: [String] = []
 
     public init(targetDuration: Int, mediaSequence: Int, discontinuitySequence: Int, entries: [Entry], ended: Bool) {
         self.targetDuration = targetDuration
@@ -38,7 +40,7 @@ public struct MediaPlaylist: Sendable, Equatable {
             "#EXT-X-MEDIA-SEQUENCE:\(mediaSequence)",
             "#EXT-X-DISCONTINUITY-SEQUENCE:\(discontinuitySequence)",
             "#EXT-X-INDEPENDENT-SEGMENTS",
-        ]
+        ] + dateRanges
         for entry in entries {
             if entry.discontinuity { lines.append("#EXT-X-DISCONTINUITY") }
             lines.append("#EXT-X-PROGRAM-DATE-TIME:\(Self.formatDate(entry.programDateTime))")

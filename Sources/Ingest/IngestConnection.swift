@@ -13,11 +13,13 @@ final class IngestConnection: RTMPConnectionDelegate {
     let sessionLog: PublishSessionLog
     let counters: IngestServerCounters
     let logger: Logger
+    let onInBandCue: @Sendable (InBandCue, LiveStream) -> Void
 
     init(
         remoteAddress: String, authorizer: PublishAuthorizer, hub: StreamHub, sessionLog: PublishSessionLog,
-        counters: IngestServerCounters, logger: Logger
+        counters: IngestServerCounters, logger: Logger, onInBandCue: @escaping @Sendable (InBandCue, LiveStream) -> Void
     ) {
+        self.onInBandCue = onInBandCue
         self.remoteAddress = remoteAddress
         self.authorizer = authorizer
         self.hub = hub
@@ -52,7 +54,7 @@ final class IngestConnection: RTMPConnectionDelegate {
             do {
                 let id = try await sessionLog.start(stream: path.description, remoteAddress: remoteAddress)
                 logger.info("publish started", metadata: ["stream": "\(path)", "session": "\(id)"])
-                return .success(PublishSession(stream: stream, hub: hub, sessionID: id, log: sessionLog, logger: logger))
+                return .success(PublishSession(stream: stream, hub: hub, sessionID: id, log: sessionLog, logger: logger, onInBandCue: onInBandCue))
             } catch {
                 hub.release(stream, reason: "session could not be recorded")
                 logger.error("could not record publish session: \(error)", metadata: ["stream": "\(path)"])

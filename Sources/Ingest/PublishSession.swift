@@ -12,8 +12,13 @@ final class PublishSession: PublishSink {
     let sessionID: Int64
     let log: PublishSessionLog
     let logger: Logger
+    let onInBandCue: @Sendable (InBandCue, LiveStream) -> Void
 
-    init(stream: LiveStream, hub: StreamHub, sessionID: Int64, log: PublishSessionLog, logger: Logger) {
+    init(
+        stream: LiveStream, hub: StreamHub, sessionID: Int64, log: PublishSessionLog, logger: Logger,
+        onInBandCue: @escaping @Sendable (InBandCue, LiveStream) -> Void
+    ) {
+        self.onInBandCue = onInBandCue
         self.stream = stream
         self.hub = hub
         self.sessionID = sessionID
@@ -91,6 +96,7 @@ final class PublishSession: PublishSink {
 
     func received(_ cue: InBandCue) {
         stream.record(cue)
+        onInBandCue(cue, stream)
         logger.info("in-band cue", metadata: ["stream": "\(stream.path)", "kind": "\(cue.kind.rawValue)"])
     }
 

@@ -1,4 +1,5 @@
 import Logging
+import Media
 import NIOCore
 import NIOPosix
 import RTMP
@@ -28,12 +29,15 @@ public final class RTMPServer: Service, Sendable {
     let group: any EventLoopGroup
     public let counters = IngestServerCounters()
     let onListening: @Sendable (Int) async -> Void
+    let onInBandCue: @Sendable (InBandCue, LiveStream) -> Void
 
     public init(
         configuration: Configuration, hub: StreamHub, keys: StreamKeyStore, sessionLog: PublishSessionLog,
         logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in },
+        onInBandCue: @escaping @Sendable (InBandCue, LiveStream) -> Void = { _, _ in }
     ) {
+        self.onInBandCue = onInBandCue
         self.configuration = configuration
         self.hub = hub
         self.authorizer = PublishAuthorizer(keys: keys)
@@ -46,6 +50,7 @@ public final class RTMPServer: Service, Sendable {
     public func run() async throws {
         let configuration = self.configuration
         let (hub, authorizer, sessionLog, counters, logger) = (self.hub, self.authorizer, self.sessionLog, self.counters, self.logger)
+        let onInBandCue = self.onInBandCue
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -57,7 +62,7 @@ public final class RTMPServer: Service, Sendable {
                 let remote = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
                 let delegate = IngestConnection(
                     remoteAddress: remote, authorizer: authorizer, hub: hub, sessionLog: sessionLog,
-                    counters: counters, logger: logger)
+                    counters: counters, logger: logger, onInBandCue: onInBandCue)
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         RTMPServerHandler(configuration: configuration.connection, delegate: delegate))

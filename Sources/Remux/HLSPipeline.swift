@@ -1,3 +1,4 @@
+import Cues
 import FFmpeg
 import Foundation
 import HLS
@@ -36,6 +37,11 @@ final class HLSPipeline {
     private var videoFrameDuration: Int64 = 3000
     private var audioFrameDuration: Int64 = 1920
     private(set) var droppedBeforeKeyframe = 0
+    private var pendingCues: [PendingCue] = []
+    private var reservedUpTo = 0
+    static let sequenceBlock = 1000
+    /// Added to every timestamp written: with copyts the muxer needs room before the first DTS for its PCR.
+    static let tsOffset: Int64 = 900_000
 
     init(path: StreamPath, configuration: HLSConfiguration, store: HLSStore, sequences: HLSSequenceStore, mirror: DiskMirror?, logger: Logger) {
         self.path = path
@@ -54,6 +60,7 @@ final class HLSPipeline {
             switch event {
             case .started: await started()
             case .packet(let packet): packetArrived(packet)
+            case .cue(let cue): cueArrived(cue)
             case .ended(let reason): await ended(reason: reason)
             }
         }
@@ -76,6 +83,13 @@ final class HLSPipeline {
             return
         }
         let next = (try? await sequences.next(stream: path.description)) ?? 0
+        // Reserve a block of numbers before using any: a crash (even SIGKILL) can skip numbers, never reuse them.
+        reservedUpTo = next + Self.sequenceBlock
+        do {
+            try await sequences.advance(stream: path.description, to: reservedUpTo)
+        } catch {
+            logger.error("could not reserve HLS sequence numbers: \(error)")
+        }
         let epoch = String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
         let stream = HLSStream(path: path, epoch: epoch, windowSize: configuration.windowSize, targetDuration: configuration.segmentDuration)
         store.put(stream)
@@ -87,6 +101,8 @@ final class HLSPipeline {
 
     private func ended(reason: String) async {
         for packet in interleaver.drain() { write(packet) }
+        for cue in pendingCues { cue.bound(nil) }
+        pendingCues = []
         finishSegment(endPTS: nil)
         muxer = nil
         cutter = nil
@@ -167,7 +183,7 @@ final class HLSPipeline {
             targetDuration: Int64(configuration.segmentDuration * 90000), partTarget: Int64(configuration.partDuration * 90000),
             hasVideo: videoHeader != nil)
         output?.describe(codecs: codecs, resolution: resolution)
-        if anchor == nil { anchor = (Date(), firstFrame.pts * 90) }
+        if anchor == nil { anchor = (Date(), Self.tsTime(firstFrame.pts)) }
         return true
     }
 
@@ -190,8 +206,8 @@ final class HLSPipeline {
             guard makeMuxer(firstFrame: packet) else { return }
         }
         guard let muxer, let index = streamIndex(of: packet.track) else { return }
-        let pts = packet.pts * 90
-        let dts = packet.dts * 90
+        let pts = Self.tsTime(packet.pts)
+        let dts = Self.tsTime(packet.dts)
         let isVideo = packet.track == .video
         if isVideo {
             if let last = lastVideoDTS, dts > last { videoFrameDuration = dts - last }
@@ -210,6 +226,9 @@ final class HLSPipeline {
             break
         }
         if current == nil { startSegment(pts: pts) }
+        if !pendingCues.isEmpty && (isVideo || videoHeader == nil) {
+            bindCues(frame: packet, pts: pts)
+        }
         do {
             try packet.payload.withUnsafeReadableBytes { bytes in
                 try muxer.write(stream: index, pts: pts, dts: dts, isKeyframe: packet.isKeyframe, data: bytes)
@@ -222,6 +241,51 @@ final class HLSPipeline {
         let end = pts + (isVideo ? videoFrameDuration : audioFrameDuration)
         if let builder = current, end > builder.endPTS { current?.endPTS = end }
     }
+
+    // MARK: Cues
+
+    private func cueArrived(_ cue: PendingCue) {
+        guard output != nil, !failed else { return cue.bound(nil) }
+        pendingCues.append(cue)
+    }
+
+    /// Binds every waiting cue this frame satisfies: an ID3 tag with the frame's PTS goes into the same segment,
+    /// and the DATERANGE is listed once that segment is published.
+    private func bindCues(frame: MediaPacket, pts: Int64) {
+        guard let builder = current, let muxer, let output, let id3Index = muxer.streams.firstIndex(of: .timedID3) else { return }
+        let date = builder.programDateTime.addingTimeInterval(Double(pts - builder.startPTS) / 90000)
+        var waiting: [PendingCue] = []
+        for cue in pendingCues {
+            let due: Bool =
+                switch cue.target {
+                case .nextFrame: true
+                case .notBefore(let instant): date >= instant
+                case .mediaTime(let ms): frame.pts >= ms
+                }
+            guard due else {
+                waiting.append(cue)
+                continue
+            }
+            let json = cue.playerJSON(pts: pts)
+            let tag = ID3Tag.userText(description: "cuecast", text: json)
+            do {
+                try tag.withUnsafeBytes { bytes in
+                    try muxer.write(stream: id3Index, pts: pts, dts: pts, isKeyframe: true, data: bytes)
+                }
+            } catch {
+                logger.error("could not write cue \(cue.id): \(error)")
+                cue.bound(nil)
+                continue
+            }
+            output.addDateRange(
+                DateRange(id: cue.id, kind: cue.kind, startDate: date, duration: cue.duration, playerJSON: json),
+                segmentSequence: builder.sequence)
+            cue.bound(BoundCue(pts: pts, programDateTime: date, segmentSequence: builder.sequence))
+        }
+        pendingCues = waiting
+    }
+
+    static func tsTime(_ milliseconds: Int64) -> Int64 { milliseconds * 90 + tsOffset }
 
     private func startSegment(pts: Int64) {
         let anchor = self.anchor ?? (Date(), pts)
@@ -252,9 +316,13 @@ final class HLSPipeline {
             parts: builder.parts, data: ByteBuffer(bytes: builder.bytes), videoFrames: builder.videoFrames, audioFrames: builder.audioFrames)
         output.append(segment)
         mirror?.write(segment, playlist: output)
-        let (sequences, stream, next, logger) = (self.sequences, path.description, builder.sequence + 1, self.logger)
-        Task {
-            do { try await sequences.advance(stream: stream, to: next) } catch { logger.error("could not store sequence number: \(error)") }
+        if nextSequence + Self.sequenceBlock / 2 > reservedUpTo {
+            // Half the block is left: reserve the next one well before it is needed.
+            reservedUpTo += Self.sequenceBlock
+            let (sequences, stream, next, logger) = (self.sequences, path.description, reservedUpTo, self.logger)
+            Task {
+                do { try await sequences.advance(stream: stream, to: next) } catch { logger.error("could not reserve HLS sequence numbers: \(error)") }
+            }
         }
     }
 

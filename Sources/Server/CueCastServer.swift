@@ -1,6 +1,7 @@
 import Foundation
 import HLS
 import Hummingbird
+import Cueing
 import Ingest
 import Remux
 import Logging
@@ -22,6 +23,8 @@ public struct CueCastServer: Sendable {
     public let sessions: PublishSessionLog
     public let adminToken: String
     public let hls = HLSStore()
+    public let cues: CueService
+    public let cueLog: CueLog
     public let ports = ListeningPorts()
     let logger: Logger
 
@@ -32,6 +35,8 @@ public struct CueCastServer: Sendable {
         keys = StreamKeyStore(database: database)
         sessions = PublishSessionLog(database: database)
         hub = StreamHub()
+        cueLog = CueLog(database: database)
+        cues = CueService(configuration: configuration.cues, hub: hub, log: cueLog, keys: keys, logger: logger)
         adminToken = try AdminToken.load(configured: configuration.adminToken, dataDir: configuration.dataDir).token
     }
 
@@ -45,12 +50,13 @@ public struct CueCastServer: Sendable {
             configuration: .init(
                 host: configuration.rtmpHost, port: configuration.rtmpPort, connection: configuration.rtmpConnection),
             hub: hub, keys: keys, sessionLog: sessions, logger: logger,
-            onListening: { port in ports.set(rtmp: port) })
+            onListening: { port in ports.set(rtmp: port) },
+            onInBandCue: { [cues] cue, stream in cues.receiveInBand(cue, on: stream) })
         let hlsService = HLSService(
             configuration: configuration.hls, hub: hub, store: hls, sequences: HLSSequenceStore(database: database), logger: logger)
         let router = WebRouter.make(
-            hub: hub, keys: keys, sessions: sessions, hls: hls, adminToken: adminToken, rtmpPublicURL: rtmpBaseURL,
-            corsOrigin: configuration.corsOrigin)
+            hub: hub, keys: keys, sessions: sessions, hls: hls, cues: cues, adminToken: adminToken,
+            rtmpPublicURL: rtmpBaseURL, corsOrigin: configuration.corsOrigin)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "CueCast"),

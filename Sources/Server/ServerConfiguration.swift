@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import RTMP
 import Remux
+import Cueing
 
 /// Everything `cuecast serve` can be told, with production defaults.
 ///
@@ -26,6 +27,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var hls = HLSConfiguration()
     /// `Access-Control-Allow-Origin` for HLS responses.
     public var corsOrigin = "*"
+    public var cues = CueService.Configuration()
 
     public init() {}
 
@@ -67,6 +69,11 @@ public struct ServerConfiguration: Sendable, Equatable {
         },
         Setting("hls-dir", "also write segments and playlists under this directory") { $0.hls.mirrorDirectory = $1 },
         Setting("cors-origin", "Access-Control-Allow-Origin for HLS (* or one origin)") { $0.corsOrigin = $1 },
+        Setting("cue-max-payload", "largest cue payload, bytes of serialised JSON") {
+            $0.cues.maxPayloadBytes = try positive($1, "cue-max-payload")
+        },
+        Setting("cue-rate", "cues per second per stream, on average") { $0.cues.ratePerSecond = try positiveDouble($1, "cue-rate") },
+        Setting("cue-burst", "cues a stream may send at once above the rate") { $0.cues.burst = try positiveDouble($1, "cue-burst") },
         Setting("log-level", "trace, debug, info, notice, warning, error or critical") {
             guard let level = Logger.Level(rawValue: $1) else { throw ConfigurationError.invalid("log-level", $1) }
             $0.logLevel = level

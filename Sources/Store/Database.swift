@@ -49,6 +49,21 @@ public final class Database: Sendable {
                 t.column("next_sequence", .integer).notNull()
             }
         }
+        migrator.registerMigration("v3-cues") { db in
+            try db.create(table: "cue") { t in
+                t.autoIncrementedPrimaryKey("sequence")
+                t.column("id", .text).notNull()
+                t.column("stream", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("payload", .text).notNull()
+                t.column("duration", .double)
+                t.column("pts", .integer).notNull()
+                t.column("program_date_time", .datetime).notNull()
+                t.column("source", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.uniqueKey(["stream", "id"])
+            }
+        }
         return migrator
     }
 }

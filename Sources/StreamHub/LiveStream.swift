@@ -1,3 +1,4 @@
+import Cues
 import Foundation
 import Media
 import Synchronization
@@ -36,6 +37,11 @@ public final class LiveStream: Sendable {
         self.path = path
         self.remoteAddress = remoteAddress
         self.startedAt = startedAt
+    }
+
+    /// Sends a cue down the stream, behind the packets already delivered.
+    public func mark(_ cue: PendingCue) {
+        readers.deliver(.cue(cue))
     }
 
     /// Hands a packet to every reader of the stream.

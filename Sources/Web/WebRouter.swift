@@ -1,3 +1,4 @@
+import Cueing
 import HLS
 import Hummingbird
 import Logging
@@ -7,8 +8,8 @@ import StreamHub
 /// Builds the HTTP router: health, the API, and (later) HLS delivery and pages.
 public enum WebRouter {
     public static func make(
-        hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, hls: HLSStore, adminToken: String,
-        rtmpPublicURL: String, corsOrigin: String
+        hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, hls: HLSStore, cues: CueService,
+        adminToken: String, rtmpPublicURL: String, corsOrigin: String
     ) -> Router<CueCastRequestContext> {
         let router = Router(context: CueCastRequestContext.self)
         router.add(middleware: LogRequestsMiddleware(.debug))
@@ -16,6 +17,7 @@ public enum WebRouter {
             ["status": "ok"]
         }
         HLSRoutes(store: hls, corsOrigin: corsOrigin).register(on: router)
+        CueRoutes(service: cues, adminToken: adminToken).register(on: router)
         APIRoutes(hub: hub, keys: keys, sessions: sessions, hls: hls, adminToken: adminToken)
             .register(on: router, rtmpPublicURL: rtmpPublicURL)
         return router

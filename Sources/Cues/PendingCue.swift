@@ -1,0 +1,52 @@
+import Foundation
+
+/// A cue on its way to a frame. It travels through the stream hub in order with the media, so "the next frame"
+/// means the next frame after the request, and the remuxer binds it and reports where.
+public struct PendingCue: Sendable {
+    public enum Target: Sendable, Equatable {
+        /// The next frame to arrive.
+        case nextFrame
+        /// The first frame whose program date time is at or after the instant.
+        case notBefore(Date)
+        /// The first frame at or after this media time of the publish (ms): in-band cues.
+        case mediaTime(Int64)
+    }
+
+    public var id: String
+    public var kind: CueKind
+    public var payload: String
+    public var duration: Double?
+    public var target: Target
+    /// Called once, by the remuxer, when the cue is bound (or with nil if the publish ends first).
+    public let bound: @Sendable (BoundCue?) -> Void
+
+    public init(id: String, kind: CueKind, payload: String, duration: Double?, target: Target, bound: @escaping @Sendable (BoundCue?) -> Void) {
+        self.id = id
+        self.kind = kind
+        self.payload = payload
+        self.duration = duration
+        self.target = target
+        self.bound = bound
+    }
+
+    /// The JSON players get, once the PTS is known.
+    public func playerJSON(pts: Int64) -> String {
+        CueEvent(
+            sequence: 0, id: id, stream: "", kind: kind, payload: payload, duration: duration, pts: pts,
+            programDateTime: Date(), source: .api, createdAt: Date()
+        ).playerJSON
+    }
+}
+
+/// Where a cue landed: the frame's PTS in the transport stream (90 kHz), its program date time, and the segment.
+public struct BoundCue: Sendable, Equatable {
+    public var pts: Int64
+    public var programDateTime: Date
+    public var segmentSequence: Int
+
+    public init(pts: Int64, programDateTime: Date, segmentSequence: Int) {
+        self.pts = pts
+        self.programDateTime = programDateTime
+        self.segmentSequence = segmentSequence
+    }
+}
