@@ -70,10 +70,10 @@ public struct CueValidator: Sendable {
         }
         var duration: Double?
         if let value = object["duration"] {
-            guard let number = value as? NSNumber, !(value is Bool), number.doubleValue > 0, number.doubleValue <= 86400 else {
+            guard let number = Self.number(value), number > 0, number <= 86400 else {
                 throw .invalid("duration", "seconds, a number above 0 and at most 86400")
             }
-            duration = number.doubleValue
+            duration = number
         }
         var at: Date?
         if let value = object["at"] {
@@ -100,6 +100,13 @@ public struct CueValidator: Sendable {
             throw CueValidationError(kind: .tooLarge, field: "payload", message: "is \(data.count) bytes serialised; the limit is \(maxPayloadBytes)")
         }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A JSON number as a Double; nil for booleans, which Foundation also hands out as NSNumber (and which
+    /// `is Bool` cannot tell from 0 and 1 on Linux).
+    static func number(_ value: Any) -> Double? {
+        guard let number = value as? NSNumber, String(cString: number.objCType) != "c" else { return nil }
+        return number.doubleValue
     }
 
     static var kindList: String { CueKind.allCases.map(\.rawValue).joined(separator: ", ") }
@@ -129,7 +136,7 @@ public struct CueValidator: Sendable {
         }
         func number(_ key: String) throws(CueValidationError) {
             guard let value = fields[key] else { throw .invalid("payload.\(key)", "required for \(kind.rawValue)") }
-            guard let number = value as? NSNumber, !(value is Bool), number.doubleValue >= 0, number.doubleValue.isFinite else {
+            guard let number = Self.number(value), number >= 0, number.isFinite else {
                 throw .invalid("payload.\(key)", "must be a number of at least 0")
             }
         }
@@ -163,7 +170,7 @@ public struct CueValidator: Sendable {
         case .coupon:
             try string("code", max: 64)
             try string("title")
-            guard let discount = fields["discount"], discount is String || (discount is NSNumber && !(discount is Bool)) else {
+            guard let discount = fields["discount"], discount is String || Self.number(discount) != nil else {
                 throw .invalid("payload.discount", "required: a number or a text such as \"20%\"")
             }
             try date("validUntil")
