@@ -94,8 +94,11 @@ let package = Package(
         .executableTarget(
             name: "CueCast",
             dependencies: [
-                "Server", "Store",
+                "Server", "Store", "Media",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -41,7 +41,7 @@ SERVER_PACKAGES=(pkg-config libavformat-dev libavcodec-dev libavutil-dev libsqli
 TEST_PACKAGES=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
     gstreamer1.0-libav chromium chromium-driver python3-pip)
 # Python packages the tests use as independent readers and drivers: the m3u8 parser and Selenium.
-TEST_PYTHON_PACKAGES=(m3u8 selenium)
+TEST_PYTHON_PACKAGES=(m3u8 selenium mutagen)
 
 # Installs the Python packages in "$@" that the default python3 cannot import yet.
 ensure_python_packages() {

@@ -1,0 +1,161 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// `cuecast cue …`: places cues through a running server's API, so they are bound to a frame like any other.
+struct Cue: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Place cue events on a live stream (product pins, coupons, lotteries) or list them.",
+        discussion: """
+            Talks to a running server: --server (default http://127.0.0.1:8080, or CUECAST_SERVER). The admin token \
+            is --token, CUECAST_ADMIN_TOKEN, or <data-dir>/admin-token.
+            """,
+        subcommands: [Pin.self, Unpin.self, Coupon.self, Lottery.self, Announce.self, List.self])
+
+    struct Connection: ParsableArguments {
+        @Option(help: "Server base URL (default http://127.0.0.1:8080, or CUECAST_SERVER).") var server: String?
+        @Option(help: "Admin token (default CUECAST_ADMIN_TOKEN or <data-dir>/admin-token).") var token: String?
+        @Option(help: "Data directory holding admin-token (default ./data).") var dataDir: String?
+        @Option(help: "Cue id; repeating an id places the cue only once.") var id: String?
+
+        var baseURL: String {
+            (server ?? ProcessInfo.processInfo.environment["CUECAST_SERVER"] ?? "http://127.0.0.1:8080")
+                .trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        }
+
+        func adminToken() throws -> String {
+            if let token { return token }
+            if let token = ProcessInfo.processInfo.environment["CUECAST_ADMIN_TOKEN"], !token.isEmpty { return token }
+            let path = ((dataDir ?? ProcessInfo.processInfo.environment["CUECAST_DATA_DIR"] ?? "./data") as NSString)
+                .appendingPathComponent("admin-token")
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("no admin token: pass --token, set CUECAST_ADMIN_TOKEN, or point --data-dir at the server's data")
+            }
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        /// Sends a request and prints the JSON answer; a non-2xx answer becomes an error with the server's message.
+        func send(_ method: HTTPMethod, _ path: String, body: [String: Any]? = nil) async throws -> Data {
+            var request = HTTPClientRequest(url: baseURL + path)
+            request.method = method
+            request.headers.add(name: "Authorization", value: "Bearer \(try adminToken())")
+            if let body {
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+            }
+            let response: HTTPClientResponse
+            do {
+                response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            } catch {
+                throw ValidationError("cannot reach \(baseURL): \(error)")
+            }
+            let bytes = Data(try await response.body.collect(upTo: 16 << 20).readableBytesView)
+            guard (200..<300).contains(response.status.code) else {
+                let message = ((try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any]).flatMap { $0["error"] as? [String: Any] }
+                let field = (message?["field"] as? String).map { " (\($0))" } ?? ""
+                throw ValidationError("server answered \(response.status.code): \(message?["message"] as? String ?? String(decoding: bytes, as: UTF8.self))\(field)")
+            }
+            return bytes
+        }
+
+        func place(stream: String, kind: String, payload: [String: Any], duration: Double? = nil) async throws {
+            var body: [String: Any] = ["kind": kind, "payload": payload]
+            if let id { body["id"] = id }
+            if let duration { body["duration"] = duration }
+            let data = try await send(.POST, "/api/v1/streams/\(stream)/cues", body: body)
+            let cue = (try JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+            print("placed \(cue["kind"] ?? kind) \(cue["id"] ?? "?") on \(stream) at pts \(cue["pts"] ?? "?") (\(cue["programDateTime"] ?? "?"))")
+        }
+    }
+
+    struct Pin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Pin a product; a new pin replaces the last.")
+        @Argument(help: "Stream, <app>/<name>.") var stream: String
+        @Option var sku: String
+        @Option var title: String
+        @Option var price: Double
+        @Option(help: "ISO 4217 code, e.g. CNY.") var currency: String
+        @Option(help: "Product image URL.") var image: String?
+        @Option(help: "Product page URL.") var link: String?
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            var payload: [String: Any] = ["sku": sku, "title": title, "price": price, "currency": currency]
+            payload["image"] = image
+            payload["link"] = link
+            try await connection.place(stream: stream, kind: "product.pin", payload: payload)
+        }
+    }
+
+    struct Unpin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove the pinned product.")
+        @Argument var stream: String
+        @Option var sku: String?
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            try await connection.place(stream: stream, kind: "product.unpin", payload: sku.map { ["sku": $0] } ?? [:])
+        }
+    }
+
+    struct Coupon: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Push a coupon.")
+        @Argument var stream: String
+        @Option var code: String
+        @Option var title: String
+        @Option(help: "Discount, a number or a text such as 20%.") var discount: String
+        @Option(help: "ISO 8601 instant the coupon expires.") var validUntil: String
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            let discountValue: Any = Double(discount) ?? discount
+            try await connection.place(
+                stream: stream, kind: "coupon", payload: ["code": code, "title": title, "discount": discountValue, "validUntil": validUntil])
+        }
+    }
+
+    struct Lottery: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start a lottery.")
+        @Argument var stream: String
+        @Option(name: .customLong("lottery-id")) var lotteryID: String
+        @Option var title: String
+        @Option(help: "ISO 8601 instant the lottery ends.") var endsAt: String
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            try await connection.place(stream: stream, kind: "lottery", payload: ["id": lotteryID, "title": title, "endsAt": endsAt])
+        }
+    }
+
+    struct Announce: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show an announcement.")
+        @Argument var stream: String
+        @Option var text: String
+        @Option(help: "Seconds it stays on screen.") var duration: Double?
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            try await connection.place(stream: stream, kind: "announcement", payload: ["text": text], duration: duration)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a stream's cues, oldest first.")
+        @Argument var stream: String
+        @Option(help: "Only cues after this sequence number.") var after: Int = 0
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            let data = try await connection.send(.GET, "/api/v1/streams/\(stream)/cues?after=\(after)&limit=1000")
+            let cues = ((try JSONSerialization.jsonObject(with: data)) as? [String: Any])?["cues"] as? [[String: Any]] ?? []
+            if cues.isEmpty { print("No cues on \(stream).") }
+            for cue in cues {
+                let payload = (try? JSONSerialization.data(withJSONObject: cue["payload"] ?? [:], options: [.sortedKeys, .withoutEscapingSlashes]))
+                    .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                print("#\(cue["sequence"] ?? "?") \(cue["programDateTime"] ?? "?") pts=\(cue["pts"] ?? "?") \(cue["kind"] ?? "?") \(cue["id"] ?? "?") \(payload)")
+            }
+        }
+    }
+}
