@@ -103,3 +103,28 @@ import TestSupport
         #expect(try AdminToken.load(configured: "given", dataDir: dir.path).token == "given")
     }
 }
+
+@Suite struct CueCLITests {
+    @Test func pinFromTheCommandLine() async throws {
+        try await withServer { server in
+            let secret = try await server.server.keys.add(stream: "live/demo")
+            async let publish = ffmpegPublish(Fixtures.bframes, to: "\(server.rtmpBase)/live/demo?key=\(secret)")
+            try await server.eventually("stream live") { server.server.hub.stream(StreamPath("live/demo")!) != nil }
+            let cli = CLITests()
+            let dataDir = server.server.configuration.dataDir
+            let pinned = try await cli.cuecast([
+                "cue", "pin", "live/demo", "--sku", "A1", "--title", "Tea set", "--price", "199", "--currency", "CNY",
+                "--server", server.httpBase, "--data-dir", dataDir,
+            ]).text
+            #expect(pinned.hasPrefix("placed product.pin cue_"), "\(pinned)")
+            let listed = try await cli.cuecast(["cue", "list", "live/demo", "--server", server.httpBase, "--data-dir", dataDir]).text
+            #expect(listed.contains("product.pin") && listed.contains(#""title":"Tea set""#), "\(listed)")
+            let refused = try await cli.cuecast(
+                ["cue", "pin", "live/demo", "--sku", "A1", "--title", "T", "--price", "1", "--currency", "yuan", "--server", server.httpBase, "--data-dir", dataDir],
+                requireSuccess: false)
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("400") && refused.stderr.contains("payload.currency"), "\(refused.stderr)")
+            _ = try await publish
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Media
+import Testing
+import TestSupport
+
+/// The real `cuecast` binary killed with SIGKILL right after acknowledging a cue.
+@Suite struct CueDurabilityTests {
+    struct Child {
+        let process: Process
+        let http: Int
+        let rtmp: Int
+
+        static func start(dataDir: String) async throws -> Child {
+            let ports = try await Tool("python3").run(["-c", """
+                import socket
+                socks = [socket.socket() for _ in range(2)]
+                for s in socks: s.bind(("127.0.0.1", 0))
+                print(" ".join(str(s.getsockname()[1]) for s in socks))
+                """]).text.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CLITests.binary)
+            process.arguments = [
+                "serve", "--data-dir", dataDir, "--http-port", String(ports[0]), "--rtmp-port", String(ports[1]), "--hls-grace", "1",
+                "--log-level", "warning",
+            ]
+            process.environment = ProcessInfo.processInfo.environment.merging(["CUECAST_ADMIN_TOKEN": "test-token"]) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let child = Child(process: process, http: ports[0], rtmp: ports[1])
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline {
+                if (try? await Tool("curl").run(["-sf", "http://127.0.0.1:\(ports[0])/healthz"], timeout: 5)) != nil { return child }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            throw TimeoutError(what: "cuecast serve to answer /healthz")
+        }
+
+        func curl(_ arguments: [String]) async throws -> String {
+            try await Tool("curl").run(["-s", "-H", "Authorization: Bearer test-token"] + arguments, timeout: 20).text
+        }
+    }
+
+    @Test func anAcknowledgedCueSurvivesSIGKILL() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let secret = try await CLITests().cuecast(["keys", "add", "live/crash", "--quiet", "--data-dir", dir.path]).text
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let first = try await Child.start(dataDir: dir.path)
+        let publisher = Process()
+        publisher.executableURL = URL(fileURLWithPath: Tool.find("ffmpeg")!)
+        publisher.arguments = ["-hide_banner", "-loglevel", "quiet", "-nostdin", "-re", "-stream_loop", "2", "-i", Fixtures.path(Fixtures.bframes),
+                               "-c", "copy", "-f", "flv", "rtmp://127.0.0.1:\(first.rtmp)/live/crash?key=\(secret)"]
+        try publisher.run()
+        defer { if publisher.isRunning { publisher.terminate() } }
+        let base = "http://127.0.0.1:\(first.http)"
+        var playlist = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !playlist.contains("#EXTINF"), Date() < deadline {
+            playlist = try await first.curl(["\(base)/hls/live/crash/index.m3u8"])
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let before = entries(of: playlist).map(\.uri)
+        #expect(!before.isEmpty)
+        let answer = try await first.curl(["-w", "\n%{http_code}", "-X", "POST", "-H", "Content-Type: application/json", "-d", CueTests.pin, "\(base)/api/v1/streams/live/crash/cues"])
+        #expect(answer.hasSuffix("\n201"), "\(answer)")
+        let placed = try JSONDecoder().decode(CueTests.Placed.self, from: Data(answer.split(separator: "\n").first!.utf8))
+        kill(first.process.processIdentifier, SIGKILL)
+        first.process.waitUntilExit()
+        publisher.terminate()
+        publisher.waitUntilExit()
+        // Everything the killed server listed, including URIs it may not have listed yet, must stay unique.
+        let seenBefore = Set(before)
+
+        let second = try await Child.start(dataDir: dir.path)
+        defer {
+            second.process.terminate()
+            second.process.waitUntilExit()
+        }
+        let base2 = "http://127.0.0.1:\(second.http)"
+        let log = try await second.curl(["\(base2)/api/v1/streams/live/crash/cues"])
+        #expect(log.contains(placed.id))
+        #expect(log.contains("\"pts\":\(placed.pts)"))
+        let state = try await second.curl(["\(base2)/api/v1/streams/live/crash/state"])
+        #expect(state.contains(placed.id))
+
+        let republish = try await Tool("ffmpeg").run(["-hide_banner", "-loglevel", "error", "-nostdin", "-i", Fixtures.path(Fixtures.small), "-c", "copy", "-f", "flv",
+                                                      "rtmp://127.0.0.1:\(second.rtmp)/live/crash?key=\(secret)"], timeout: 60)
+        #expect(republish.status == 0)
+        var after: [String] = []
+        let deadline2 = Date().addingTimeInterval(20)
+        while after.isEmpty, Date() < deadline2 {
+            after = entries(of: try await second.curl(["\(base2)/hls/live/crash/index.m3u8"])).map(\.uri)
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(!after.isEmpty)
+        #expect(seenBefore.isDisjoint(with: after))
+        let numbersBefore = before.compactMap { Int($0.dropLast(3).split(separator: "-").last!) }
+        let numbersAfter = after.compactMap { Int($0.dropLast(3).split(separator: "-").last!) }
+        #expect(numbersAfter.min()! > numbersBefore.max()!, "numbering continues past everything the killed server used")
+    }
+}
