@@ -74,7 +74,8 @@ public final class CueService: Sendable {
             target: target, on: live!, source: .api, timeout: timeout)
     }
 
-    /// A cue the streamer sent in the stream (onCuePoint, onTextData), bound at its media time.
+    /// A cue the streamer sent in the stream (onCuePoint, onTextData), bound at its media time. Called on the
+    /// connection's event loop: the cue is marked at once, so it stays in order with the packets around it.
     public func receiveInBand(_ cue: InBandCue, on stream: LiveStream) {
         let request: CueRequest
         do {
@@ -83,11 +84,15 @@ public final class CueService: Sendable {
             logger.warning("in-band cue refused", metadata: ["stream": "\(stream.path)", "error": "\(error)"])
             return
         }
+        let id = request.id ?? Self.makeID()
+        let answer = mark(
+            id: id, kind: request.kind, payload: request.payload, duration: request.duration,
+            target: .mediaTime(cue.timestamp), on: stream, timeout: configuration.bindTimeout)
         Task {
             do {
-                _ = try await place(
-                    id: request.id ?? Self.makeID(), kind: request.kind, payload: request.payload, duration: request.duration,
-                    target: .mediaTime(cue.timestamp), on: stream, source: .inBand, timeout: configuration.bindTimeout)
+                _ = try await record(
+                    id: id, kind: request.kind, payload: request.payload, duration: request.duration, bound: await answer(),
+                    on: stream, source: .inBand)
             } catch {
                 logger.warning("in-band cue not placed", metadata: ["stream": "\(stream.path)", "error": "\(error)"])
             }
@@ -98,9 +103,38 @@ public final class CueService: Sendable {
         id: String, kind: CueKind, payload: String, duration: Double?, target: PendingCue.Target, on stream: LiveStream,
         source: CueEvent.Source, timeout: Double
     ) async throws(Failure) -> (CueEvent, created: Bool) {
-        let bound = await Self.bind(timeout: timeout) { resume in
-            stream.mark(PendingCue(id: id, kind: kind, payload: payload, duration: duration, target: target, bound: resume))
+        let answer = mark(id: id, kind: kind, payload: payload, duration: duration, target: target, on: stream, timeout: timeout)
+        return try await record(id: id, kind: kind, payload: payload, duration: duration, bound: await answer(), on: stream, source: source)
+    }
+
+    /// Sends the cue down the stream now; the returned function waits for the remuxer's answer, or nil after
+    /// `timeout` seconds.
+    private func mark(
+        id: String, kind: CueKind, payload: String, duration: Double?, target: PendingCue.Target, on stream: LiveStream,
+        timeout: Double
+    ) -> @Sendable () async -> BoundCue? {
+        let (answers, continuation) = AsyncStream.makeStream(of: BoundCue?.self, bufferingPolicy: .bufferingNewest(1))
+        stream.mark(
+            PendingCue(id: id, kind: kind, payload: payload, duration: duration, target: target) { bound in
+                continuation.yield(bound)
+                continuation.finish()
+            })
+        let timer = Task {
+            try? await Task.sleep(for: .seconds(timeout))
+            continuation.finish()
         }
+        return {
+            defer { timer.cancel() }
+            for await answer in answers { return answer }
+            return nil
+        }
+    }
+
+    /// Stores a bound cue and tells the event feed.
+    private func record(
+        id: String, kind: CueKind, payload: String, duration: Double?, bound: BoundCue?, on stream: LiveStream,
+        source: CueEvent.Source
+    ) async throws(Failure) -> (CueEvent, created: Bool) {
         guard let bound else { throw .notPlaced("no frame of \(stream.path) arrived to carry the cue") }
         let event = CueEvent(
             sequence: 0, id: id, stream: stream.path.description, kind: kind, payload: payload, duration: duration,
@@ -119,19 +153,6 @@ public final class CueService: Sendable {
                 metadata: ["stream": "\(stream.path)", "id": "\(id)", "kind": "\(kind.rawValue)", "pts": "\(bound.pts)", "source": "\(source.rawValue)"])
         }
         return stored
-    }
-
-    /// Waits for the remuxer's answer, or nil after `timeout` seconds.
-    static func bind(timeout: Double, _ start: (@escaping @Sendable (BoundCue?) -> Void) -> Void) async -> BoundCue? {
-        let (answers, continuation) = AsyncStream.makeStream(of: BoundCue?.self, bufferingPolicy: .bufferingNewest(1))
-        start { continuation.yield($0); continuation.finish() }
-        let timer = Task {
-            try? await Task.sleep(for: .seconds(timeout))
-            continuation.finish()
-        }
-        defer { timer.cancel() }
-        for await answer in answers { return answer }
-        return nil
     }
 
     // MARK: Reading
