@@ -135,7 +135,9 @@ public final class CueService: Sendable {
         id: String, kind: CueKind, payload: String, duration: Double?, bound: BoundCue?, on stream: LiveStream,
         source: CueEvent.Source
     ) async throws(Failure) -> (CueEvent, created: Bool) {
-        guard let bound else { throw .notPlaced("no frame of \(stream.path) arrived to carry the cue") }
+        guard let bound else {
+            throw .notPlaced("no frame of \(stream.path) could carry the cue: the publish ended, the instant is in a segment already published, or it is before a cue already placed")
+        }
         let event = CueEvent(
             sequence: 0, id: id, stream: stream.path.description, kind: kind, payload: payload, duration: duration,
             pts: bound.pts, programDateTime: bound.programDateTime, source: source, createdAt: Date())

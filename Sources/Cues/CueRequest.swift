@@ -80,8 +80,9 @@ public struct CueValidator: Sendable {
             guard let text = value as? String, let date = Self.parseDate(text) else {
                 throw .invalid("at", "an ISO 8601 instant such as 2026-11-21T12:00:00.000Z")
             }
-            guard date >= now.addingTimeInterval(-0.5), date <= now.addingTimeInterval(300) else {
-                throw .invalid("at", "must be now or within the next 300 s: published segments cannot take new metadata")
+            // The remuxer refuses instants before the open segment; nothing older than a minute can be in it.
+            guard date >= now.addingTimeInterval(-60), date <= now.addingTimeInterval(300) else {
+                throw .invalid("at", "must be within the open segment (the last seconds) or the next 300 s")
             }
             at = date
         }

@@ -39,6 +39,7 @@ final class HLSPipeline {
     private(set) var droppedBeforeKeyframe = 0
     private var pendingCues: [PendingCue] = []
     private var reservedUpTo = 0
+    private var lastCuePTS: Int64?
     static let sequenceBlock = 1000
     /// Added to every timestamp written: with copyts the muxer needs room before the first DTS for its PCR.
     static let tsOffset: Int64 = 900_000
@@ -174,6 +175,7 @@ final class HLSPipeline {
         }
         guard !specs.isEmpty else { return fail("no sequence header before the first frame") }
         specs.append(.timedID3)
+        lastCuePTS = nil
         do {
             muxer = try TSMuxer(streams: specs)
         } catch {
@@ -238,6 +240,7 @@ final class HLSPipeline {
             return
         }
         if isVideo { current?.videoFrames += 1 } else { current?.audioFrames += 1 }
+        if isVideo || videoHeader == nil { current?.pacePTS.append(pts) }
         let end = pts + (isVideo ? videoFrameDuration : audioFrameDuration)
         if let builder = current, end > builder.endPTS { current?.endPTS = end }
     }
@@ -246,43 +249,68 @@ final class HLSPipeline {
 
     private func cueArrived(_ cue: PendingCue) {
         guard output != nil, !failed else { return cue.bound(nil) }
+        if case .notBefore(let instant) = cue.target, let builder = current, let last = builder.pacePTS.last,
+            instant <= date(of: last, in: builder)
+        {
+            // An instant already passed: frames of the open segment can still take it; published ones cannot.
+            guard let pts = builder.pacePTS.first(where: { date(of: $0, in: builder) >= instant }), instant >= builder.programDateTime else {
+                logger.notice("cue instant is in a published segment", metadata: ["cue": "\(cue.id)"])
+                return cue.bound(nil)
+            }
+            bind(cue, pts: pts)
+            return
+        }
         pendingCues.append(cue)
     }
 
-    /// Binds every waiting cue this frame satisfies: an ID3 tag with the frame's PTS goes into the same segment,
-    /// and the DATERANGE is listed once that segment is published.
+    private func date(of pts: Int64, in builder: SegmentBuilder) -> Date {
+        builder.programDateTime.addingTimeInterval(Double(pts - builder.startPTS) / 90000)
+    }
+
+    /// Binds every waiting cue this frame satisfies.
     private func bindCues(frame: MediaPacket, pts: Int64) {
-        guard let builder = current, let muxer, let output, let id3Index = muxer.streams.firstIndex(of: .timedID3) else { return }
-        let date = builder.programDateTime.addingTimeInterval(Double(pts - builder.startPTS) / 90000)
+        guard let builder = current else { return }
+        let frameDate = date(of: pts, in: builder)
         var waiting: [PendingCue] = []
         for cue in pendingCues {
             let due: Bool =
                 switch cue.target {
                 case .nextFrame: true
-                case .notBefore(let instant): date >= instant
+                case .notBefore(let instant): frameDate >= instant
                 case .mediaTime(let ms): frame.pts >= ms
                 }
-            guard due else {
-                waiting.append(cue)
-                continue
-            }
-            let json = cue.playerJSON(pts: pts)
-            let tag = ID3Tag.userText(description: "cuecast", text: json)
-            do {
-                try tag.withUnsafeBytes { bytes in
-                    try muxer.write(stream: id3Index, pts: pts, dts: pts, isKeyframe: true, data: bytes)
-                }
-            } catch {
-                logger.error("could not write cue \(cue.id): \(error)")
-                cue.bound(nil)
-                continue
-            }
-            output.addDateRange(
-                DateRange(id: cue.id, kind: cue.kind, startDate: date, duration: cue.duration, playerJSON: json),
-                segmentSequence: builder.sequence)
-            cue.bound(BoundCue(pts: pts, programDateTime: date, segmentSequence: builder.sequence))
+            if due { bind(cue, pts: pts) } else { waiting.append(cue) }
         }
         pendingCues = waiting
+    }
+
+    /// An ID3 tag with the frame's PTS goes into the open segment, and the DATERANGE is listed once that segment
+    /// is published.
+    private func bind(_ cue: PendingCue, pts: Int64) {
+        guard let builder = current, let muxer, let output, let id3Index = muxer.streams.firstIndex(of: .timedID3) else {
+            return cue.bound(nil)
+        }
+        // The metadata stream's timestamps must not go back: a cue cannot land before one already placed.
+        if let last = lastCuePTS, pts < last {
+            logger.notice("cue instant is before a cue already placed", metadata: ["cue": "\(cue.id)"])
+            return cue.bound(nil)
+        }
+        lastCuePTS = pts
+        let frameDate = date(of: pts, in: builder)
+        let json = cue.playerJSON(pts: pts)
+        let tag = ID3Tag.userText(description: "cuecast", text: json)
+        do {
+            try tag.withUnsafeBytes { bytes in
+                try muxer.write(stream: id3Index, pts: pts, dts: pts, isKeyframe: true, data: bytes)
+            }
+        } catch {
+            logger.error("could not write cue \(cue.id): \(error)")
+            return cue.bound(nil)
+        }
+        output.addDateRange(
+            DateRange(id: cue.id, kind: cue.kind, startDate: frameDate, duration: cue.duration, playerJSON: json),
+            segmentSequence: builder.sequence)
+        cue.bound(BoundCue(pts: pts, programDateTime: frameDate, segmentSequence: builder.sequence))
     }
 
     static func tsTime(_ milliseconds: Int64) -> Int64 { milliseconds * 90 + tsOffset }

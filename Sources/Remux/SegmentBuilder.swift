@@ -13,6 +13,8 @@ struct SegmentBuilder {
     var partStartByte = 0
     var partIndependent = true
     var videoFrames = 0
+    /// PTS of the frames that set the pace (video, or audio without video), for cues placed at a past instant.
+    var pacePTS: [Int64] = []
     var audioFrames = 0
     /// Where the last frame written ends, 90 kHz (its PTS plus its duration).
     var endPTS: Int64

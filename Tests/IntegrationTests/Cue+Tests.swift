@@ -206,3 +206,74 @@ import TestSupport
         }
     }
 }
+
+@Suite struct ScheduledCueTests {
+    static func formatDate(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    /// Where the open (not yet listed) segment starts: the end of the last listed one.
+    static func openSegmentStart(_ playlist: String) -> Date? {
+        var pdt: Date?
+        var duration = 0.0
+        for line in playlist.split(separator: "\n") {
+            if line.hasPrefix("#EXT-X-PROGRAM-DATE-TIME:") { pdt = CueTests.parseDate(String(line.dropFirst(25))) }
+            if line.hasPrefix("#EXTINF:") { duration = Double(line.dropFirst(8).split(separator: ",").first ?? "") ?? 0 }
+        }
+        return pdt?.addingTimeInterval(duration)
+    }
+
+    @Test func instantsInTheOpenSegmentAndAhead() async throws {
+        try await withServer { server in
+            let secret = try await server.server.keys.add(stream: "live/at")
+            let publish = Task {
+                try await Tool("ffmpeg").run([
+                    "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "2", "-i", Fixtures.path(Fixtures.bframes),
+                    "-c", "copy", "-f", "flv", "\(server.rtmpBase)/live/at?key=\(secret)",
+                ], timeout: 90)
+            }
+            defer { publish.cancel() }
+            let cues = "/api/v1/streams/live/at/cues"
+            try await server.eventually("two segments") { entries(of: try await server.request(.GET, "/hls/live/at/index.m3u8").body).count >= 2 }
+
+            // In a segment already listed: refused, its bytes are published.
+            let playlist = try await server.request(.GET, "/hls/live/at/index.m3u8").body
+            let open = try #require(Self.openSegmentStart(playlist))
+            let published = try await server.request(.POST, cues, body: #"{"kind":"announcement","payload":{"text":"late"},"at":"\#(Self.formatDate(open.addingTimeInterval(-1)))"}"#)
+            #expect(published.status == 409, "\(published.body)")
+            #expect(published.body.contains("already published"))
+
+            // In the open segment: bound to the first frame at or after it, although that frame was already sent.
+            var accepted: CueTests.Placed?
+            for _ in 0..<3 where accepted == nil {
+                let text = try await server.request(.GET, "/hls/live/at/index.m3u8").body
+                guard let start = Self.openSegmentStart(text) else { continue }
+                let instant = start.addingTimeInterval(0.2)
+                while Date() < instant.addingTimeInterval(0.3) { try await Task.sleep(for: .milliseconds(50)) }
+                let response = try await server.request(.POST, cues, body: #"{"kind":"announcement","payload":{"text":"past"},"at":"\#(Self.formatDate(instant))"}"#)
+                if response.status == 201 {
+                    accepted = try JSONDecoder().decode(CueTests.Placed.self, from: Data(response.body.utf8))
+                    let bound = try #require(CueTests.parseDate(accepted!.programDateTime))
+                    #expect(bound >= instant.addingTimeInterval(-0.001) && bound < instant.addingTimeInterval(0.05), "\(accepted!.programDateTime)")
+                }
+            }
+            #expect(accepted != nil, "a cue at an instant of the open segment was placed")
+            if let accepted {
+                try await server.eventually("its DATERANGE listed") {
+                    try await server.request(.GET, "/hls/live/at/index.m3u8").body.contains("ID=\"\(accepted.id)\"")
+                }
+            }
+
+            // Ahead (cues go in time order, so after the others): bound to the first frame at or after the instant.
+            let ahead = Date().addingTimeInterval(1.5)
+            let scheduled = try await server.request(.POST, cues, body: #"{"kind":"announcement","payload":{"text":"soon"},"at":"\#(Self.formatDate(ahead))"}"#)
+            #expect(scheduled.status == 201, "\(scheduled.body)")
+            let placed = try JSONDecoder().decode(CueTests.Placed.self, from: Data(scheduled.body.utf8))
+            let date = try #require(CueTests.parseDate(placed.programDateTime))
+            #expect(date >= ahead.addingTimeInterval(-0.001) && date < ahead.addingTimeInterval(0.1), "\(placed.programDateTime)")
+
+        }
+    }
+}
