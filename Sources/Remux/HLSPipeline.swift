@@ -253,7 +253,8 @@ final class HLSPipeline {
             instant <= date(of: last, in: builder)
         {
             // An instant already passed: frames of the open segment can still take it; published ones cannot.
-            guard let pts = builder.pacePTS.first(where: { date(of: $0, in: builder) >= instant }), instant >= builder.programDateTime else {
+            // Frames are recorded in decode order; the one shown first at or after the instant has the lowest PTS.
+            guard let pts = builder.pacePTS.filter({ date(of: $0, in: builder) >= instant }).min(), instant >= builder.programDateTime else {
                 logger.notice("cue instant is in a published segment", metadata: ["cue": "\(cue.id)"])
                 return cue.bound(nil)
             }
