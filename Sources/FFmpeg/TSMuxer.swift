@@ -109,6 +109,7 @@ public final class TSMuxer {
             parameters.pointee.codec_type = AVMEDIA_TYPE_AUDIO
             parameters.pointee.codec_id = AV_CODEC_ID_AAC
             parameters.pointee.sample_rate = Int32(sampleRate)
+            parameters.pointee.frame_size = 1024  // samples per AAC frame; the muxer warns when it is unknown
             av_channel_layout_default(&parameters.pointee.ch_layout, Int32(max(channels, 1)))
             try setExtradata(extradata)
         case .timedID3:
