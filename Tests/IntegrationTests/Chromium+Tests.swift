@@ -8,12 +8,7 @@ import TestSupport
         try await withServer { server in
             let secret = try await server.server.keys.add(stream: "live/chrome")
             // About 24 s of live media: enough for Chromium to start at the live edge and play 5 s.
-            let publish = Task {
-                try await Tool("ffmpeg").run([
-                    "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "3", "-i", Fixtures.path(Fixtures.bframes),
-                    "-c", "copy", "-f", "flv", "\(server.rtmpBase)/live/chrome?key=\(secret)",
-                ], timeout: 90)
-            }
+            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/chrome?key=\(secret)", loops: 3)
             try await server.eventually("three segments") {
                 entries(of: try await server.request(.GET, "/hls/live/chrome/index.m3u8").body).count >= 3
             }

@@ -228,12 +228,7 @@ import TestSupport
     @Test func instantsInTheOpenSegmentAndAhead() async throws {
         try await withServer { server in
             let secret = try await server.server.keys.add(stream: "live/at")
-            let publish = Task {
-                try await Tool("ffmpeg").run([
-                    "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "2", "-i", Fixtures.path(Fixtures.bframes),
-                    "-c", "copy", "-f", "flv", "\(server.rtmpBase)/live/at?key=\(secret)",
-                ], timeout: 90)
-            }
+            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/at?key=\(secret)", loops: 2)
             defer { publish.cancel() }
             let cues = "/api/v1/streams/live/at/cues"
             try await server.eventually("two segments") { entries(of: try await server.request(.GET, "/hls/live/at/index.m3u8").body).count >= 2 }

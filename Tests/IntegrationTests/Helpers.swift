@@ -29,6 +29,16 @@ func ffmpegPublish(_ fixture: String, to url: String, realtime: Bool = true, req
     return try await Tool("ffmpeg").run(arguments, timeout: 90, requireSuccess: requireSuccess)
 }
 
+/// ffmpeg publishing the B-frame fixture `loops + 1` times in real time, in the background (6 s per pass).
+func ffmpegPublishLooping(_ url: String, loops: Int) -> Task<Tool.Output, any Error> {
+    Task {
+        try await Tool("ffmpeg").run([
+            "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", String(loops), "-i",
+            Fixtures.path(Fixtures.bframes), "-c", "copy", "-f", "flv", url,
+        ], timeout: 90)
+    }
+}
+
 /// What a fixture holds, read by ffprobe.
 struct FixtureFacts {
     var video: [ProbedPacket]
