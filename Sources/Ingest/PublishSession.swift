@@ -31,8 +31,8 @@ final class PublishSession: PublishSink {
         packet.arrival = .now
         let size = packet.payload.readableBytes
         switch (packet.kind, packet.track) {
-        case (.frame, .video): stream.counters.countVideoFrame(bytes: size, keyframe: packet.isKeyframe)
-        case (.frame, .audio): stream.counters.countAudioFrame(bytes: size)
+        case (.frame, .video): stream.counters.countVideoFrame(bytes: size, keyframe: packet.isKeyframe, dts: packet.dts)
+        case (.frame, .audio): stream.counters.countAudioFrame(bytes: size, dts: packet.dts)
         case (.sequenceHeader, _):
             stream.counters.countOtherBytes(size)
             describe(packet)

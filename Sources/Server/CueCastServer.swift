@@ -40,11 +40,14 @@ public struct CueCastServer: Sendable {
         adminToken = try AdminToken.load(configured: configuration.adminToken, dataDir: configuration.dataDir).token
     }
 
+    public static let version = "0.1.0"
+
     public var rtmpBaseURL: String { "rtmp://\(configuration.publicHost):\(configuration.rtmpPort)" }
 
     /// Runs until cancelled or until one of `signals` arrives, then shuts down gracefully.
     public func run(gracefulShutdownSignals signals: [UnixSignal] = [.sigterm, .sigint]) async throws {
         try await sessions.closeDangling()
+        let started = Date()
         let ports = self.ports
         let rtmp = RTMPServer(
             configuration: .init(
@@ -56,11 +59,17 @@ public struct CueCastServer: Sendable {
             configuration: configuration.hls, hub: hub, store: hls, sequences: HLSSequenceStore(database: database), logger: logger)
         let router = WebRouter.make(
             hub: hub, keys: keys, sessions: sessions, hls: hls, cues: cues, adminToken: adminToken,
-            rtmpPublicURL: rtmpBaseURL, corsOrigin: configuration.corsOrigin)
+            rtmpPublicURL: rtmpBaseURL, corsOrigin: configuration.corsOrigin,
+            status: { [hub, counters = rtmp.counters] in
+                ServerStatus(
+                    version: CueCastServer.version, uptimeSeconds: Date().timeIntervalSince(started),
+                    rtmpConnections: counters.openConnections.load(ordering: .relaxed), liveStreams: hub.liveStreams.count,
+                    cpuSeconds: ProcessFigures.cpuSeconds(), residentBytes: ProcessFigures.residentBytes())
+            })
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "CueCast"),
-            services: [hlsService, rtmp],
+            services: [hlsService, rtmp, StatsService(hub: hub)],
             onServerRunning: { channel in ports.set(http: channel.localAddress?.port ?? 0) },
             logger: logger)
         try await app.runService(gracefulShutdownSignals: signals)

@@ -7,18 +7,54 @@ public final class IngestCounters: Sendable {
     let keyframesStorage = Atomic<Int>(0)
     let bytesStorage = Atomic<Int>(0)
     let ignoredMessagesStorage = Atomic<Int>(0)
+    let videoBytesStorage = Atomic<Int>(0)
+    let audioBytesStorage = Atomic<Int>(0)
+    let lastVideoDTSStorage = Atomic<Int64>(Int64.min)
+    let lastAudioDTSStorage = Atomic<Int64>(Int64.min)
+    /// DTS of the latest keyframes (ms): touched once per GOP, so a lock costs nothing here.
+    let keyframeTimes = Mutex<[Int64]>([])
+    static let keyframeHistory = 11
 
     public init() {}
 
-    public func countVideoFrame(bytes: Int, keyframe: Bool) {
+    public func countVideoFrame(bytes: Int, keyframe: Bool, dts: Int64 = 0) {
         videoFramesStorage.add(1, ordering: .relaxed)
-        if keyframe { keyframesStorage.add(1, ordering: .relaxed) }
         bytesStorage.add(bytes, ordering: .relaxed)
+        videoBytesStorage.add(bytes, ordering: .relaxed)
+        lastVideoDTSStorage.store(dts, ordering: .relaxed)
+        if keyframe {
+            keyframesStorage.add(1, ordering: .relaxed)
+            keyframeTimes.withLock { times in
+                times.append(dts)
+                if times.count > Self.keyframeHistory { times.removeFirst() }
+            }
+        }
     }
 
-    public func countAudioFrame(bytes: Int) {
+    public func countAudioFrame(bytes: Int, dts: Int64 = 0) {
         audioFramesStorage.add(1, ordering: .relaxed)
         bytesStorage.add(bytes, ordering: .relaxed)
+        audioBytesStorage.add(bytes, ordering: .relaxed)
+        lastAudioDTSStorage.store(dts, ordering: .relaxed)
+    }
+
+    public var videoBytes: Int { videoBytesStorage.load(ordering: .relaxed) }
+    public var audioBytes: Int { audioBytesStorage.load(ordering: .relaxed) }
+
+    /// Latest video DTS minus latest audio DTS, in seconds; nil until both tracks have frames.
+    public var avDrift: Double? {
+        let video = lastVideoDTSStorage.load(ordering: .relaxed)
+        let audio = lastAudioDTSStorage.load(ordering: .relaxed)
+        guard video != .min, audio != .min else { return nil }
+        return Double(video - audio) / 1000
+    }
+
+    /// Seconds between the latest keyframes: mean and max; nil before two keyframes.
+    public var keyframeInterval: (mean: Double, max: Double)? {
+        let times = keyframeTimes.withLock { $0 }
+        guard times.count >= 2 else { return nil }
+        let gaps = zip(times, times.dropFirst()).map { Double($1 - $0) / 1000 }
+        return (gaps.reduce(0, +) / Double(gaps.count), gaps.max()!)
     }
 
     /// Bytes that are not frames (sequence headers, metadata).

@@ -26,6 +26,7 @@ public final class LiveStream: Sendable {
     public let counters = IngestCounters()
     private let descriptionStorage = Mutex(StreamDescription())
     private let inBandCueStorage = Mutex<[InBandCue]>([])
+    private let samples = Mutex(CounterSamples())
     /// How many in-band cues are kept per stream; older ones are dropped first.
     public static let inBandCueLimit = 256
 
@@ -67,6 +68,20 @@ public final class LiveStream: Sendable {
 
     public var inBandCues: [InBandCue] { inBandCueStorage.withLock { $0 } }
 
+    /// Takes the once-a-second sample that rates are measured from.
+    public func sample(at time: ContinuousClock.Instant = .now) {
+        let sample = CounterSamples.Sample(
+            time: time, videoBytes: counters.videoBytes, audioBytes: counters.audioBytes, videoFrames: counters.videoFrames)
+        samples.withLock { $0.add(sample) }
+    }
+
+    public var statistics: StreamStatistics {
+        let interval = counters.keyframeInterval
+        return StreamStatistics(
+            rates: samples.withLock { $0.rates() }, keyframeIntervalMean: interval?.mean, keyframeIntervalMax: interval?.max,
+            avDrift: counters.avDrift)
+    }
+
     public func snapshot(now: Date = Date()) -> StreamSnapshot {
         let description = streamDescription
         return StreamSnapshot(
@@ -76,7 +91,8 @@ public final class LiveStream: Sendable {
             declaredFrameRate: description.declaredFrameRate,
             counters: .init(
                 videoFrames: counters.videoFrames, audioFrames: counters.audioFrames, keyframes: counters.keyframes,
-                bytes: counters.bytes, ignoredMessages: counters.ignoredMessages, inBandCues: inBandCues.count))
+                bytes: counters.bytes, ignoredMessages: counters.ignoredMessages, inBandCues: inBandCues.count),
+            statistics: statistics)
     }
 }
 
@@ -103,4 +119,5 @@ public struct StreamSnapshot: Sendable, Codable, Equatable {
     public var encoder: String?
     public var declaredFrameRate: Double?
     public var counters: Counters
+    public var statistics: StreamStatistics
 }

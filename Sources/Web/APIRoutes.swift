@@ -12,8 +12,13 @@ public struct APIRoutes: Sendable {
     let sessions: PublishSessionLog
     let hls: HLSStore
     let adminToken: String
+    let status: @Sendable () -> ServerStatus
 
-    public init(hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, hls: HLSStore, adminToken: String) {
+    public init(
+        hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, hls: HLSStore, adminToken: String,
+        status: @escaping @Sendable () -> ServerStatus
+    ) {
+        self.status = status
         self.hub = hub
         self.hls = hls
         self.keys = keys
@@ -38,13 +43,16 @@ public struct APIRoutes: Sendable {
         }
         var snapshot: StreamSnapshot
         var hls: HLSView?
+        /// What an operator should look at, in words.
+        var warnings: [String]
 
-        enum CodingKeys: String, CodingKey { case hls }
+        enum CodingKeys: String, CodingKey { case hls, warnings }
 
         func encode(to encoder: any Encoder) throws {
             try snapshot.encode(to: encoder)
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encodeIfPresent(hls, forKey: .hls)
+            try container.encode(warnings, forKey: .warnings)
         }
     }
 
@@ -56,7 +64,15 @@ public struct APIRoutes: Sendable {
                 segments: segments.count, targetDuration: output.targetDuration, viewers: output.viewerCount(),
                 listingDelayP50: percentile(output.listingDelays, 0.5), listingDelayP99: percentile(output.listingDelays, 0.99))
         }
-        return StreamView(snapshot: stream.snapshot(), hls: output)
+        let snapshot = stream.snapshot()
+        var warnings: [String] = []
+        if let target = output?.targetDuration, let longest = snapshot.statistics.keyframeIntervalMax, longest > Double(target) + 0.05 {
+            warnings.append(String(format: "keyframe interval %.1f s exceeds the %d s segment target: segments run long", longest, target))
+        }
+        if let drift = snapshot.statistics.avDrift, abs(drift) > 1 {
+            warnings.append(String(format: "audio and video are %.1f s apart", abs(drift)))
+        }
+        return StreamView(snapshot: snapshot, hls: output, warnings: warnings)
     }
     struct KeyView: Encodable {
         var stream: String
@@ -76,6 +92,7 @@ public struct APIRoutes: Sendable {
     public func register(on router: Router<CueCastRequestContext>, rtmpPublicURL: String) {
         let api = router.group("api/v1").add(middleware: BearerTokenMiddleware(token: adminToken))
 
+        StatsRoutes(hub: hub, api: self, status: status).register(on: api)
         api.get("streams") { _, _ in
             StreamList(streams: hub.liveStreams.map { view($0) })
         }

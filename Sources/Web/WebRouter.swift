@@ -9,7 +9,7 @@ import StreamHub
 public enum WebRouter {
     public static func make(
         hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, hls: HLSStore, cues: CueService,
-        adminToken: String, rtmpPublicURL: String, corsOrigin: String
+        adminToken: String, rtmpPublicURL: String, corsOrigin: String, status: @escaping @Sendable () -> ServerStatus
     ) -> Router<CueCastRequestContext> {
         let router = Router(context: CueCastRequestContext.self)
         router.add(middleware: LogRequestsMiddleware(.debug))
@@ -18,7 +18,7 @@ public enum WebRouter {
         }
         HLSRoutes(store: hls, corsOrigin: corsOrigin).register(on: router)
         CueRoutes(service: cues, adminToken: adminToken).register(on: router)
-        APIRoutes(hub: hub, keys: keys, sessions: sessions, hls: hls, adminToken: adminToken)
+        APIRoutes(hub: hub, keys: keys, sessions: sessions, hls: hls, adminToken: adminToken, status: status)
             .register(on: router, rtmpPublicURL: rtmpPublicURL)
         return router
     }

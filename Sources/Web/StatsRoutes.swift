@@ -1,0 +1,79 @@
+import Foundation
+import HLS
+import Hummingbird
+import NIOCore
+import StreamHub
+
+/// Server-wide figures for the stats feed.
+public struct ServerStatus: Encodable, Sendable {
+    public var version: String
+    public var uptimeSeconds: Double
+    public var rtmpConnections: Int
+    public var liveStreams: Int
+    public var cpuSeconds: Double?
+    public var residentBytes: Int?
+
+    public init(version: String, uptimeSeconds: Double, rtmpConnections: Int, liveStreams: Int, cpuSeconds: Double?, residentBytes: Int?) {
+        self.version = version
+        self.uptimeSeconds = uptimeSeconds
+        self.rtmpConnections = rtmpConnections
+        self.liveStreams = liveStreams
+        self.cpuSeconds = cpuSeconds
+        self.residentBytes = residentBytes
+    }
+}
+
+/// `GET /api/v1/stats/live`: server-sent events, a snapshot of every live stream each second (`event: stats`),
+/// and `stream-start` / `stream-end` events when the set of live streams changes.
+struct StatsRoutes: Sendable {
+    let hub: StreamHub
+    let api: APIRoutes
+    let status: @Sendable () -> ServerStatus
+
+    struct Snapshot: Encodable {
+        var time: Date
+        var server: ServerStatus
+        var streams: [APIRoutes.StreamView]
+    }
+
+    func register(on group: RouterGroup<CueCastRequestContext>) {
+        group.get("stats/live") { _, context in
+            let encoder = context.responseEncoder
+            return Response(
+                status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                body: ResponseBody(asyncSequence: feed(encoder: encoder)))
+        }
+    }
+
+    func feed(encoder: JSONEncoder) -> AsyncStream<ByteBuffer> {
+        let (hub, api, status) = (self.hub, self.api, self.status)
+        return AsyncStream { continuation in
+            let task = Task {
+                var live: Set<String> = []
+                var id = 0
+                continuation.yield(ByteBuffer(string: "retry: 2000\n\n"))
+                while !Task.isCancelled {
+                    let streams = hub.liveStreams
+                    let now = Set(streams.map(\.path.description))
+                    for started in now.subtracting(live).sorted() {
+                        id += 1
+                        continuation.yield(ByteBuffer(string: "id: \(id)\nevent: stream-start\ndata: {\"stream\":\"\(started)\"}\n\n"))
+                    }
+                    for ended in live.subtracting(now).sorted() {
+                        id += 1
+                        continuation.yield(ByteBuffer(string: "id: \(id)\nevent: stream-end\ndata: {\"stream\":\"\(ended)\"}\n\n"))
+                    }
+                    live = now
+                    let snapshot = Snapshot(time: Date(), server: status(), streams: streams.map(api.view))
+                    if let data = try? encoder.encode(snapshot) {
+                        id += 1
+                        continuation.yield(ByteBuffer(string: "id: \(id)\nevent: stats\ndata: \(String(decoding: data, as: UTF8.self))\n\n"))
+                    }
+                    try? await Task.sleep(for: .seconds(1))
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import AsyncHTTPClient
+import Foundation
+import Media
+import StreamHub
+import Testing
+import TestSupport
+
+/// Measured statistics against a fixture whose rates are known: 30 fps, a keyframe every second, ~300 kbit/s
+/// H.264 and 64 kbit/s AAC.
+@Suite struct StatsTests {
+    struct View: Decodable {
+        var stream: String
+        var statistics: StreamStatistics
+        var warnings: [String]
+    }
+
+    @Test func measuredRatesMatchTheFixture() async throws {
+        let facts = try await FixtureFacts.of(Fixtures.bframes)
+        let fixtureBytes = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path(Fixtures.bframes))).count
+        try await withServer { server in
+            let secret = try await server.server.keys.add(stream: "live/stats")
+            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/stats?key=\(secret)", loops: 1)
+            defer { publish.cancel() }
+            // Let the 10 s window fill with at least 5 s of media.
+            try await server.eventually(timeout: 30, "five seconds of samples") {
+                server.server.hub.stream(StreamPath("live/stats")!).map { $0.snapshot().uptimeSeconds >= 6 } ?? false
+            }
+            let body = try await server.request(.GET, "/api/v1/streams/live/stats").body
+            let decoder = JSONDecoder()
+            let view = try decoder.decode(View.self, from: Data(body.utf8))
+            let rates = view.statistics.rates
+            let expectedFPS = Double(facts.video.count) / 6
+            #expect(abs((rates.frameRate ?? 0) - expectedFPS) <= 2, "measured \(rates.frameRate ?? -1) fps")
+            let mediaBitrate = Double(fixtureBytes * 8) / 6
+            let total = (rates.videoBitsPerSecond10s ?? 0) + (rates.audioBitsPerSecond10s ?? 0)
+            #expect(total > mediaBitrate * 0.6 && total < mediaBitrate * 1.4, "measured \(total) bit/s for a ~\(mediaBitrate) bit/s file")
+            #expect(abs((rates.audioBitsPerSecond10s ?? 0) - 64_000) < 20_000, "AAC at 64 kbit/s, measured \(rates.audioBitsPerSecond10s ?? -1)")
+            #expect(rates.videoBitsPerSecond1s != nil)
+            #expect(abs((view.statistics.keyframeIntervalMean ?? 0) - 1) < 0.05)
+            #expect(abs((view.statistics.keyframeIntervalMax ?? 0) - 1) < 0.05)
+            #expect(abs(view.statistics.avDrift ?? 9) < 0.3)
+            #expect(view.warnings.isEmpty, "\(view.warnings)")
+
+            // The live feed: a start event and a snapshot a second with the stream in it.
+            var request = HTTPClientRequest(url: server.httpBase + "/api/v1/stats/live")
+            request.headers.add(name: "Authorization", value: "Bearer \(server.server.adminToken)")
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            var text = ""
+            let started = ContinuousClock.now
+            for try await chunk in response.body {
+                text += String(buffer: chunk)
+                if text.components(separatedBy: "event: stats").count > 2 { break }
+                if ContinuousClock.now - started > .seconds(8) { break }
+            }
+            #expect(text.contains("event: stream-start\ndata: {\"stream\":\"live/stats\"}"))
+            #expect(text.components(separatedBy: "event: stats").count > 2, "two snapshots")
+            #expect(text.contains("\"rtmpConnections\":1"))
+            #expect(ContinuousClock.now - started < .seconds(4), "snapshots come every second")
+            let unauthorized = try await server.request(.GET, "/api/v1/stats/live", token: .some(nil))
+            #expect(unauthorized.status == 401)
+        }
+    }
+}
