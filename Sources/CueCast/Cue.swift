@@ -18,7 +18,6 @@ struct Cue: AsyncParsableCommand {
         @Option(help: "Server base URL (default http://127.0.0.1:8080, or CUECAST_SERVER).") var server: String?
         @Option(help: "Admin token (default CUECAST_ADMIN_TOKEN or <data-dir>/admin-token).") var token: String?
         @Option(help: "Data directory holding admin-token (default ./data).") var dataDir: String?
-        @Option(help: "Cue id; repeating an id places the cue only once.") var id: String?
 
         var baseURL: String {
             (server ?? ProcessInfo.processInfo.environment["CUECAST_SERVER"] ?? "http://127.0.0.1:8080")
@@ -60,7 +59,7 @@ struct Cue: AsyncParsableCommand {
             return bytes
         }
 
-        func place(stream: String, kind: String, payload: [String: Any], duration: Double? = nil) async throws {
+        func place(stream: String, kind: String, payload: [String: Any], id: String?, duration: Double? = nil) async throws {
             var body: [String: Any] = ["kind": kind, "payload": payload]
             if let id { body["id"] = id }
             if let duration { body["duration"] = duration }
@@ -79,13 +78,14 @@ struct Cue: AsyncParsableCommand {
         @Option(help: "ISO 4217 code, e.g. CNY.") var currency: String
         @Option(help: "Product image URL.") var image: String?
         @Option(help: "Product page URL.") var link: String?
+        @Option(help: "Cue id; repeating an id places the cue only once.") var id: String?
         @OptionGroup var connection: Connection
 
         func run() async throws {
             var payload: [String: Any] = ["sku": sku, "title": title, "price": price, "currency": currency]
             payload["image"] = image
             payload["link"] = link
-            try await connection.place(stream: stream, kind: "product.pin", payload: payload)
+            try await connection.place(stream: stream, kind: "product.pin", payload: payload, id: id)
         }
     }
 
@@ -93,10 +93,11 @@ struct Cue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove the pinned product.")
         @Argument var stream: String
         @Option var sku: String?
+        @Option(help: "Cue id; repeating an id places the cue only once.") var id: String?
         @OptionGroup var connection: Connection
 
         func run() async throws {
-            try await connection.place(stream: stream, kind: "product.unpin", payload: sku.map { ["sku": $0] } ?? [:])
+            try await connection.place(stream: stream, kind: "product.unpin", payload: sku.map { ["sku": $0] } ?? [:], id: id)
         }
     }
 
@@ -107,12 +108,13 @@ struct Cue: AsyncParsableCommand {
         @Option var title: String
         @Option(help: "Discount, a number or a text such as 20%.") var discount: String
         @Option(help: "ISO 8601 instant the coupon expires.") var validUntil: String
+        @Option(help: "Cue id; repeating an id places the cue only once.") var id: String?
         @OptionGroup var connection: Connection
 
         func run() async throws {
             let discountValue: Any = Double(discount) ?? discount
             try await connection.place(
-                stream: stream, kind: "coupon", payload: ["code": code, "title": title, "discount": discountValue, "validUntil": validUntil])
+                stream: stream, kind: "coupon", payload: ["code": code, "title": title, "discount": discountValue, "validUntil": validUntil], id: id)
         }
     }
 
@@ -122,10 +124,11 @@ struct Cue: AsyncParsableCommand {
         @Option(name: .customLong("lottery-id")) var lotteryID: String
         @Option var title: String
         @Option(help: "ISO 8601 instant the lottery ends.") var endsAt: String
+        @Option(help: "Cue id; repeating an id places the cue only once.") var id: String?
         @OptionGroup var connection: Connection
 
         func run() async throws {
-            try await connection.place(stream: stream, kind: "lottery", payload: ["id": lotteryID, "title": title, "endsAt": endsAt])
+            try await connection.place(stream: stream, kind: "lottery", payload: ["id": lotteryID, "title": title, "endsAt": endsAt], id: id)
         }
     }
 
@@ -134,10 +137,11 @@ struct Cue: AsyncParsableCommand {
         @Argument var stream: String
         @Option var text: String
         @Option(help: "Seconds it stays on screen.") var duration: Double?
+        @Option(help: "Cue id; repeating an id places the cue only once.") var id: String?
         @OptionGroup var connection: Connection
 
         func run() async throws {
-            try await connection.place(stream: stream, kind: "announcement", payload: ["text": text], duration: duration)
+            try await connection.place(stream: stream, kind: "announcement", payload: ["text": text], id: id, duration: duration)
         }
     }
 

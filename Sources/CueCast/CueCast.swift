@@ -9,6 +9,6 @@ struct CueCast: AsyncParsableCommand {
             Streamers publish RTMP to rtmp://HOST:1935/<app> with a stream key; operators use the HTTP API.
             Start with `cuecast keys add live/demo`, then `cuecast serve`.
             """,
-        subcommands: [Serve.self, Keys.self, Cue.self, Sessions.self]
+        subcommands: [Serve.self, Keys.self, Cue.self, Stats.self, Sessions.self]
     )
 }

@@ -56,7 +56,14 @@ public struct Tool: Sendable {
                 process.waitUntilExit()
                 throw Failure.timedOut(name, seconds: timeout, stderr: stderrFile.contents())
             }
-            try await Task.sleep(for: .milliseconds(50))
+            do {
+                try await Task.sleep(for: .milliseconds(50))
+            } catch {
+                // Cancelled: the child must not outlive the test that started it.
+                process.terminate()
+                process.waitUntilExit()
+                throw error
+            }
         }
         let output = Output(status: process.terminationStatus, stdout: stdoutFile.data(), stderr: stderrFile.contents())
         if requireSuccess && output.status != 0 {

@@ -128,3 +128,30 @@ import TestSupport
         }
     }
 }
+
+@Suite struct StatsCLITests {
+    @Test func followRedrawsOnATerminalAndPrintsLinesWhenPiped() async throws {
+        try await withServer { server in
+            let secret = try await server.server.keys.add(stream: "live/top")
+            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/top?key=\(secret)", loops: 1)
+            defer { publish.cancel() }
+            try await server.eventually("stream live") { server.server.hub.stream(StreamPath("live/top")!) != nil }
+            let dataDir = server.server.configuration.dataDir
+            let command = "\(CLITests.binary) stats --follow --server \(server.httpBase) --data-dir \(dataDir)"
+            // `script` gives the command a pseudo-terminal, as an operator's shell would.
+            let terminal = try await Tool("timeout").run(["4", "script", "-qfec", command, "/dev/null"], timeout: 20, requireSuccess: false)
+            let screens = terminal.text.components(separatedBy: "\u{1B}[H\u{1B}[2J").filter { !$0.isEmpty }
+            #expect(screens.count >= 3, "redrew \(screens.count) times")
+            let rows = screens.compactMap { $0.split(whereSeparator: \.isNewline).first { $0.hasPrefix("live/top") } }
+            #expect(rows.count >= 3)
+            #expect(Set(rows).count >= 2, "the row changes between redraws: \(rows)")
+            #expect(screens.last?.contains("STREAM") == true && screens.last?.contains("h264 640x360") == true)
+
+            let piped = try await CLITests().cuecast(["stats", "--server", server.httpBase, "--data-dir", dataDir]).text
+            #expect(!piped.contains("\u{1B}"))
+            #expect(piped.contains("live/top"))
+            let json = try await CLITests().cuecast(["stats", "--json", "--server", server.httpBase, "--data-dir", dataDir]).text
+            #expect(json.contains("\"stream\":\"live/top\""))
+        }
+    }
+}
