@@ -17,6 +17,7 @@ public enum WebRouter {
             ["status": "ok"]
         }
         HLSRoutes(store: hls, corsOrigin: corsOrigin).register(on: router)
+        MetricsRoutes(hub: hub, hls: hls, status: status).register(on: router)
         CueRoutes(service: cues, adminToken: adminToken).register(on: router)
         APIRoutes(hub: hub, keys: keys, sessions: sessions, hls: hls, adminToken: adminToken, status: status)
             .register(on: router, rtmpPublicURL: rtmpPublicURL)

@@ -61,3 +61,44 @@ import TestSupport
         }
     }
 }
+
+@Suite struct MetricsTests {
+    /// `name{labels} value` lines of a Prometheus exposition, for one metric name.
+    static func samples(_ text: String, _ name: String) -> [String: Double] {
+        var out: [String: Double] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix(name + "{") || line.hasPrefix(name + " ") {
+            let parts = line.split(separator: " ")
+            if let value = Double(parts.last ?? "") { out[String(parts.dropLast().joined(separator: " "))] = value }
+        }
+        return out
+    }
+
+    @Test func prometheusSeriesFollowTheStreamAndGoAwayAfterRetention() async throws {
+        try await withServer(configure: {
+            $0.hls.gracePeriod = 1
+            $0.hls.retention = 1
+        }) { server in
+            let secret = try await server.server.keys.add(stream: "live/prom")
+            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/prom?key=\(secret)", loops: 0)
+            try await server.eventually("a few seconds of media") {
+                server.server.hub.stream(StreamPath("live/prom")!).map { $0.snapshot().uptimeSeconds >= 3.5 } ?? false
+            }
+            let response = try await server.fetch("/metrics")
+            #expect(response.status == 200)
+            #expect(response.headers["Content-Type"].first?.hasPrefix("text/plain; version=0.0.4") == true)
+            let text = String(decoding: response.body, as: UTF8.self)
+            #expect(text.contains("# TYPE cuecast_stream_ingest_bits_per_second gauge"))
+            let fps = Self.samples(text, "cuecast_stream_frames_per_second")[#"cuecast_stream_frames_per_second{app="live",stream="prom"}"#]
+            #expect(abs((fps ?? 0) - 30) <= 3, "\(fps ?? -1)")
+            let video = Self.samples(text, "cuecast_stream_ingest_bits_per_second")[#"cuecast_stream_ingest_bits_per_second{app="live",stream="prom",track="video"}"#]
+            #expect((video ?? 0) > 100_000 && (video ?? 0) < 1_000_000, "\(video ?? -1)")
+            #expect(Self.samples(text, "cuecast_rtmp_connections").values.first == 1)
+            #expect(Self.samples(text, "cuecast_stream_media_sequence")[#"cuecast_stream_media_sequence{app="live",stream="prom"}"#] != nil)
+            _ = try await publish.value
+
+            try await server.eventually("series removed after retention") {
+                !String(decoding: try await server.fetch("/metrics").body, as: UTF8.self).contains(#"stream="prom""#)
+            }
+        }
+    }
+}
