@@ -14,11 +14,15 @@ final class IngestConnection: RTMPConnectionDelegate {
     let counters: IngestServerCounters
     let logger: Logger
     let onInBandCue: @Sendable (InBandCue, LiveStream) -> Void
+    /// The connection's channel, so a publish can be ended from outside (a revoked key).
+    let close: @Sendable () -> Void
 
     init(
         remoteAddress: String, authorizer: PublishAuthorizer, hub: StreamHub, sessionLog: PublishSessionLog,
-        counters: IngestServerCounters, logger: Logger, onInBandCue: @escaping @Sendable (InBandCue, LiveStream) -> Void
+        counters: IngestServerCounters, logger: Logger, onInBandCue: @escaping @Sendable (InBandCue, LiveStream) -> Void,
+        close: @escaping @Sendable () -> Void
     ) {
+        self.close = close
         self.onInBandCue = onInBandCue
         self.remoteAddress = remoteAddress
         self.authorizer = authorizer
@@ -54,6 +58,11 @@ final class IngestConnection: RTMPConnectionDelegate {
             do {
                 let id = try await sessionLog.start(stream: path.description, remoteAddress: remoteAddress)
                 logger.info("publish started", metadata: ["stream": "\(path)", "session": "\(id)"])
+                let (close, logger) = (self.close, self.logger)
+                stream.onTerminate { reason in
+                    logger.notice("ending publish", metadata: ["stream": "\(path)", "reason": "\(reason)"])
+                    close()
+                }
                 return .success(PublishSession(stream: stream, hub: hub, sessionID: id, log: sessionLog, logger: logger, onInBandCue: onInBandCue))
             } catch {
                 hub.release(stream, reason: "session could not be recorded")

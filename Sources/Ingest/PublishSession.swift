@@ -101,6 +101,7 @@ final class PublishSession: PublishSink {
     }
 
     func ended(reason: String) {
+        let reason = stream.terminationReason ?? reason
         let counters = stream.counters
         let description = stream.streamDescription
         let summary = PublishSessionSummary(

@@ -62,7 +62,8 @@ public final class RTMPServer: Service, Sendable {
                 let remote = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
                 let delegate = IngestConnection(
                     remoteAddress: remote, authorizer: authorizer, hub: hub, sessionLog: sessionLog,
-                    counters: counters, logger: logger, onInBandCue: onInBandCue)
+                    counters: counters, logger: logger, onInBandCue: onInBandCue,
+                    close: { [weak channel] in channel?.close(promise: nil) })
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         RTMPServerHandler(configuration: configuration.connection, delegate: delegate))

@@ -27,6 +27,8 @@ public final class LiveStream: Sendable {
     private let descriptionStorage = Mutex(StreamDescription())
     private let inBandCueStorage = Mutex<[InBandCue]>([])
     private let samples = Mutex(CounterSamples())
+    private let terminator = Mutex<(@Sendable (String) -> Void)?>(nil)
+    private let terminationReasonStorage = Mutex<String?>(nil)
     /// How many in-band cues are kept per stream; older ones are dropped first.
     public static let inBandCueLimit = 256
 
@@ -67,6 +69,20 @@ public final class LiveStream: Sendable {
     }
 
     public var inBandCues: [InBandCue] { inBandCueStorage.withLock { $0 } }
+
+    /// Sets how to end this publish from outside (the ingest closes the connection).
+    public func onTerminate(_ action: @escaping @Sendable (String) -> Void) {
+        terminator.withLock { $0 = action }
+    }
+
+    /// Ends the publish, e.g. because its key was revoked.
+    public func terminate(reason: String) {
+        terminationReasonStorage.withLock { $0 = reason }
+        terminator.withLock { $0 }?(reason)
+    }
+
+    /// Why the server ended this publish, if it did.
+    public var terminationReason: String? { terminationReasonStorage.withLock { $0 } }
 
     /// Takes the once-a-second sample that rates are measured from.
     public func sample(at time: ContinuousClock.Instant = .now) {

@@ -131,6 +131,8 @@ public struct APIRoutes: Sendable {
             } catch let error as StreamKeyError {
                 throw APIError(.notFound, error.description)
             }
+            // A publisher that is live with the revoked key is ended too.
+            hub.stream(path)?.terminate(reason: "stream key revoked")
             return Response(status: .noContent)
         }
         api.get("sessions") { request, _ in

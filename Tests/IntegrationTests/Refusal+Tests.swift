@@ -114,3 +114,21 @@ import TestSupport
         }
     }
 }
+
+@Suite struct RevocationTests {
+    @Test func revokingAKeyThroughTheAPIEndsItsLivePublish() async throws {
+        try await withServer { server in
+            let secret = try await server.server.keys.add(stream: "live/rev")
+            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/rev?key=\(secret)", loops: 2)
+            try await server.eventually("stream live") { server.server.hub.stream(StreamPath("live/rev")!) != nil }
+            #expect(try await server.request(.DELETE, "/api/v1/keys/live/rev").status == 204)
+            try await server.eventually(timeout: 5, "publish to end") { server.server.hub.stream(StreamPath("live/rev")!) == nil }
+            try await server.eventually("session recorded") {
+                try await server.server.sessions.recent(stream: "live/rev").first?.endReason == "stream key revoked"
+            }
+            let result = await publish.result
+            #expect((try? result.get()) == nil, "ffmpeg's publish failed when the server closed it")
+            #expect(server.logs.contains("ending publish"))
+        }
+    }
+}
