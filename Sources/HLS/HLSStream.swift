@@ -92,6 +92,13 @@ public final class HLSStream: Sendable {
     /// Listing delays in seconds, oldest first.
     public var listingDelays: [Double] { storage.withLock { $0.listingDelays } }
 
+    /// Nearest-rank percentile (0…1) of the recent listing delays, in seconds; nil before the first one.
+    public func listingDelay(percentile p: Double) -> Double? {
+        let sorted = listingDelays.sorted()
+        guard !sorted.isEmpty else { return nil }
+        return sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
+    }
+
     public func purge(now: Date = Date()) {
         storage.withLock { $0.window.purge(now: now) }
     }

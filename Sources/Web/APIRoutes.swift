@@ -62,7 +62,7 @@ public struct APIRoutes: Sendable {
             return StreamView.HLSView(
                 state: output.state.rawValue, playlist: "/hls/\(stream.path)/index.m3u8", mediaSequence: segments.first?.sequence,
                 segments: segments.count, targetDuration: output.targetDuration, viewers: output.viewerCount(),
-                listingDelayP50: percentile(output.listingDelays, 0.5), listingDelayP99: percentile(output.listingDelays, 0.99))
+                listingDelayP50: output.listingDelay(percentile: 0.5), listingDelayP99: output.listingDelay(percentile: 0.99))
         }
         let snapshot = stream.snapshot()
         var warnings: [String] = []
@@ -140,13 +140,6 @@ public struct APIRoutes: Sendable {
             let limit = min(request.uri.queryParameters.get("limit", as: Int.self) ?? 50, 500)
             return SessionList(sessions: try await sessions.recent(stream: stream, limit: limit))
         }
-    }
-
-    /// Nearest-rank percentile.
-    func percentile(_ values: [Double], _ p: Double) -> Double? {
-        guard !values.isEmpty else { return nil }
-        let sorted = values.sorted()
-        return sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)]
     }
 
     static func streamPath(_ context: CueCastRequestContext) throws -> StreamPath {

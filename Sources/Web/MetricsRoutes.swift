@@ -67,9 +67,8 @@ struct MetricsRoutes: Sendable {
             if let sequence = output.segments.last?.sequence {
                 registry.makeGauge(name: "cuecast_stream_media_sequence", labels: labels, help: "Newest segment's media sequence number").set(Double(sequence))
             }
-            let delays = output.listingDelays.sorted()
-            for (quantile, p) in [("0.5", 0.5), ("0.99", 0.99)] where !delays.isEmpty {
-                let value = delays[min(delays.count - 1, Int((p * Double(delays.count)).rounded(.up)) - 1)]
+            for (quantile, p) in [("0.5", 0.5), ("0.99", 0.99)] {
+                guard let value = output.listingDelay(percentile: p) else { continue }
                 registry.makeGauge(
                     name: "cuecast_stream_segment_listing_delay_seconds", labels: labels + [("quantile", quantile)],
                     help: "Closing keyframe received to segment listed"
