@@ -269,18 +269,26 @@ final class HLSPipeline {
     }
 
     /// Binds every waiting cue this frame satisfies.
+    ///
+    /// An instant is due once decode time reaches it: every frame presented at or after the instant but before
+    /// this one has been decoded, so written, by then, and the earliest of them (or this frame) carries the cue.
     private func bindCues(frame: MediaPacket, pts: Int64) {
         guard let builder = current else { return }
         let frameDate = date(of: pts, in: builder)
+        let decodeDate = date(of: Self.tsTime(frame.dts), in: builder)
         var waiting: [PendingCue] = []
         for cue in pendingCues {
-            let due: Bool =
-                switch cue.target {
-                case .nextFrame: true
-                case .notBefore(let instant): frameDate >= instant
-                case .mediaTime(let ms): frame.pts >= ms
-                }
-            if due { bind(cue, pts: pts) } else { waiting.append(cue) }
+            switch cue.target {
+            case .nextFrame:
+                bind(cue, pts: pts)
+            case .notBefore(let instant) where decodeDate >= instant:
+                let written = builder.pacePTS.filter { date(of: $0, in: builder) >= instant }
+                bind(cue, pts: (written + (frameDate >= instant ? [pts] : [])).min() ?? pts)
+            case .mediaTime(let ms) where frame.pts >= ms:
+                bind(cue, pts: pts)
+            default:
+                waiting.append(cue)
+            }
         }
         pendingCues = waiting
     }
