@@ -81,6 +81,10 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [
+                .embedInCode("Pages/console.html"), .embedInCode("Pages/console.js"), .embedInCode("Pages/watch.html"),
+                .embedInCode("Pages/watch.js"), .embedInCode("Pages/cuecast.css"), .embedInCode("Pages/openapi.json"),
             ]
         ),
         .target(
@@ -91,6 +95,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .executableTarget(

@@ -35,6 +35,8 @@ public final class CueService: Sendable {
     private let limiter: Mutex<RateLimiter>
     private let feeds = Mutex<[String: [Int: AsyncStream<CueEvent>.Continuation]]>([:])
     private let nextFeedID = Atomic<Int>(0)
+    /// Cues placed since the server started, per stream and kind, for the stats.
+    private let placed = Mutex<[String: [CueKind: Int]]>([:])
 
     public init(configuration: Configuration, hub: StreamHub, log: CueLog, keys: StreamKeyStore, logger: Logger) {
         self.configuration = configuration
@@ -149,6 +151,7 @@ public final class CueService: Sendable {
             throw .notPlaced("the cue could not be stored")
         }
         if stored.created {
+            placed.withLock { $0[stored.event.stream, default: [:]][kind, default: 0] += 1 }
             broadcast(stored.event)
             logger.info(
                 "cue placed",
@@ -158,6 +161,11 @@ public final class CueService: Sendable {
     }
 
     // MARK: Reading
+
+    /// Cues placed on a stream since the server started, by kind.
+    public func placedCounts(_ path: StreamPath) -> [CueKind: Int] {
+        placed.withLock { $0[path.description] ?? [:] }
+    }
 
     public func state(of path: StreamPath) async throws -> CueState {
         CueState(latestByKind: try await log.latestByKind(stream: path.description))

@@ -38,6 +38,10 @@ public final class HLSStream: Sendable {
 
     public let path: StreamPath
     public let epoch: String
+    /// Requests and bytes served, counted by the HTTP layer.
+    public let delivery = DeliveryCounters()
+    /// DTS regressions the remuxer repaired for this output so far.
+    public let timestampRepairs = Atomic<Int>(0)
     private let storage: Mutex<Storage>
 
     public init(path: StreamPath, epoch: String, windowSize: Int, targetDuration: Double) {

@@ -7,6 +7,7 @@ import Media
 import NIOCore
 import Store
 import StreamHub
+import Synchronization
 
 /// Turns one stream path's publishes into HLS: packets → timestamp repair → interleaving → `TSMuxer` → segments.
 ///
@@ -122,6 +123,7 @@ final class HLSPipeline {
             return
         case .frame:
             let (fixed, repaired) = repair.repair(packet)
+            if repaired { output?.timestampRepairs.add(1, ordering: .relaxed) }
             if repaired && repair.repairs <= 10 {
                 logger.notice("repaired DTS regression", metadata: ["track": "\(packet.track)", "dts": "\(packet.dts)", "now": "\(fixed.dts)"])
             }
@@ -279,8 +281,12 @@ final class HLSPipeline {
         var waiting: [PendingCue] = []
         for cue in pendingCues {
             switch cue.target {
-            case .nextFrame:
+            case .nextFrame where lastCuePTS.map({ pts >= $0 }) ?? true:
                 bind(cue, pts: pts)
+            case .nextFrame:
+                // A B-frame decoded after the previous cue's frame is shown before it; the cue takes the next frame
+                // shown after, as the metadata track's timestamps cannot go back.
+                waiting.append(cue)
             case .notBefore(let instant) where decodeDate >= instant:
                 let written = builder.pacePTS.filter { date(of: $0, in: builder) >= instant }
                 bind(cue, pts: (written + (frameDate >= instant ? [pts] : [])).min() ?? pts)

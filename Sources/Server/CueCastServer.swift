@@ -26,6 +26,7 @@ public struct CueCastServer: Sendable {
     public let cues: CueService
     public let cueLog: CueLog
     public let ports = ListeningPorts()
+    public let httpConnections = HTTPConnections()
     let logger: Logger
 
     public init(configuration: ServerConfiguration, logger: Logger) throws {
@@ -34,7 +35,7 @@ public struct CueCastServer: Sendable {
         database = try Database(directory: configuration.dataDir)
         keys = StreamKeyStore(database: database)
         sessions = PublishSessionLog(database: database)
-        hub = StreamHub()
+        hub = StreamHub(collectsStatistics: configuration.statistics)
         cueLog = CueLog(database: database)
         cues = CueService(configuration: configuration.cues, hub: hub, log: cueLog, keys: keys, logger: logger)
         adminToken = try AdminToken.load(configured: configuration.adminToken, dataDir: configuration.dataDir).token
@@ -60,16 +61,18 @@ public struct CueCastServer: Sendable {
         let router = WebRouter.make(
             hub: hub, keys: keys, sessions: sessions, hls: hls, cues: cues, adminToken: adminToken,
             rtmpPublicURL: rtmpBaseURL, corsOrigin: configuration.corsOrigin,
-            status: { [hub, counters = rtmp.counters] in
+            status: { [hub, counters = rtmp.counters, httpConnections] in
                 ServerStatus(
                     version: CueCastServer.version, uptimeSeconds: Date().timeIntervalSince(started),
-                    rtmpConnections: counters.openConnections.load(ordering: .relaxed), liveStreams: hub.liveStreams.count,
+                    rtmpConnections: counters.openConnections.load(ordering: .relaxed), httpConnections: httpConnections.count,
+                    liveStreams: hub.liveStreams.count,
                     cpuSeconds: ProcessFigures.cpuSeconds(), residentBytes: ProcessFigures.residentBytes())
             })
         let app = Application(
             router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: [httpConnections.handler()])),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "CueCast"),
-            services: [hlsService, rtmp, StatsService(hub: hub)],
+            services: configuration.statistics ? [hlsService, rtmp, StatsService(hub: hub, hls: hls)] : [hlsService, rtmp],
             onServerRunning: { channel in ports.set(http: channel.localAddress?.port ?? 0) },
             logger: logger)
         try await app.runService(gracefulShutdownSignals: signals)

@@ -28,6 +28,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// `Access-Control-Allow-Origin` for HLS responses.
     public var corsOrigin = "*"
     public var cues = CueService.Configuration()
+    /// Per-stream statistics (counters and the 1 s sampler); off only to measure their cost.
+    public var statistics = true
 
     public init() {}
 
@@ -74,6 +76,13 @@ public struct ServerConfiguration: Sendable, Equatable {
         },
         Setting("cue-rate", "cues per second per stream, on average") { $0.cues.ratePerSecond = try positiveDouble($1, "cue-rate") },
         Setting("cue-burst", "cues a stream may send at once above the rate") { $0.cues.burst = try positiveDouble($1, "cue-burst") },
+        Setting("stats", "per-stream statistics, on or off (off only to measure their cost: no rates, no counts)") {
+            switch $1 {
+            case "on", "true", "1": $0.statistics = true
+            case "off", "false", "0": $0.statistics = false
+            default: throw ConfigurationError.invalid("stats", $1)
+            }
+        },
         Setting("log-level", "trace, debug, info, notice, warning, error or critical") {
             guard let level = Logger.Level(rawValue: $1) else { throw ConfigurationError.invalid("log-level", $1) }
             $0.logLevel = level

@@ -15,9 +15,13 @@ public final class IngestCounters: Sendable {
     let keyframeTimes = Mutex<[Int64]>([])
     static let keyframeHistory = 11
 
-    public init() {}
+    /// Off only to measure what statistics cost: then nothing is counted.
+    let enabled: Bool
+
+    public init(enabled: Bool = true) { self.enabled = enabled }
 
     public func countVideoFrame(bytes: Int, keyframe: Bool, dts: Int64 = 0) {
+        guard enabled else { return }
         videoFramesStorage.add(1, ordering: .relaxed)
         bytesStorage.add(bytes, ordering: .relaxed)
         videoBytesStorage.add(bytes, ordering: .relaxed)
@@ -32,6 +36,7 @@ public final class IngestCounters: Sendable {
     }
 
     public func countAudioFrame(bytes: Int, dts: Int64 = 0) {
+        guard enabled else { return }
         audioFramesStorage.add(1, ordering: .relaxed)
         bytesStorage.add(bytes, ordering: .relaxed)
         audioBytesStorage.add(bytes, ordering: .relaxed)
@@ -59,10 +64,12 @@ public final class IngestCounters: Sendable {
 
     /// Bytes that are not frames (sequence headers, metadata).
     public func countOtherBytes(_ bytes: Int) {
+        guard enabled else { return }
         bytesStorage.add(bytes, ordering: .relaxed)
     }
 
     public func countIgnoredMessage() {
+        guard enabled else { return }
         ignoredMessagesStorage.add(1, ordering: .relaxed)
     }
 

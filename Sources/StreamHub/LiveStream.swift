@@ -23,7 +23,7 @@ public final class LiveStream: Sendable {
     public let path: StreamPath
     public let remoteAddress: String
     public let startedAt: Date
-    public let counters = IngestCounters()
+    public let counters: IngestCounters
     private let descriptionStorage = Mutex(StreamDescription())
     private let inBandCueStorage = Mutex<[InBandCue]>([])
     private let samples = Mutex(CounterSamples())
@@ -35,7 +35,8 @@ public final class LiveStream: Sendable {
     /// Everyone reading this stream's path.
     public let readers: StreamReaders
 
-    init(path: StreamPath, remoteAddress: String, startedAt: Date, readers: StreamReaders) {
+    init(path: StreamPath, remoteAddress: String, startedAt: Date, readers: StreamReaders, countsStatistics: Bool = true) {
+        counters = IngestCounters(enabled: countsStatistics)
         self.readers = readers
         self.path = path
         self.remoteAddress = remoteAddress

@@ -8,13 +8,16 @@ public final class StreamHub: Sendable {
     private let readers = Mutex<[StreamPath: StreamReaders]>([:])
     private let startObservers = Mutex<[@Sendable (StreamPath) -> Void]>([])
 
-    public init() {}
+    /// False only to measure what statistics cost: streams then count nothing.
+    public let collectsStatistics: Bool
+
+    public init(collectsStatistics: Bool = true) { self.collectsStatistics = collectsStatistics }
 
     /// Registers a publisher for `path`; nil if the stream is already live (the first publisher keeps it).
     public func claim(_ path: StreamPath, remoteAddress: String, at date: Date = Date()) -> LiveStream? {
         let stream: LiveStream? = streams.withLock { streams in
             guard streams[path] == nil else { return nil }
-            let stream = LiveStream(path: path, remoteAddress: remoteAddress, startedAt: date, readers: readers(of: path))
+            let stream = LiveStream(path: path, remoteAddress: remoteAddress, startedAt: date, readers: readers(of: path), countsStatistics: collectsStatistics)
             streams[path] = stream
             return stream
         }

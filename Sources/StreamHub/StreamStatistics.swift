@@ -39,8 +39,13 @@ struct CounterSamples: Sendable {
     /// Rates between the newest sample and the oldest one at most `window` seconds older than it.
     func rates() -> StreamStatistics.Rates {
         guard let newest = samples.last else { return .init() }
+        // The 1 s rate spans the latest sampling interval whatever its length (a busy machine wakes the sampler
+        // late); longer windows take the oldest sample inside them.
         func base(_ window: Double) -> Sample? {
-            samples.first { newest.time - $0.time <= .milliseconds(Int64(window * 1000) + 200) && $0.time < newest.time }
+            if window <= 1 {
+                return samples.dropLast().last.flatMap { newest.time - $0.time <= .seconds(3) ? $0 : nil }
+            }
+            return samples.first { newest.time - $0.time <= .milliseconds(Int64(window * 1000) + 200) && $0.time < newest.time }
         }
         func rate(_ window: Double, _ value: (Sample) -> Int, scale: Double) -> Double? {
             guard let old = base(window) else { return nil }

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// Runs a real tool (ffmpeg, ffprobe, gst-launch-1.0) and collects its output.
@@ -52,16 +53,14 @@ public struct Tool: Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning {
             if Date() > deadline {
-                process.terminate()
-                process.waitUntilExit()
+                await Self.stop(process)
                 throw Failure.timedOut(name, seconds: timeout, stderr: stderrFile.contents())
             }
             do {
                 try await Task.sleep(for: .milliseconds(50))
             } catch {
                 // Cancelled: the child must not outlive the test that started it.
-                process.terminate()
-                process.waitUntilExit()
+                await Self.stop(process)
                 throw error
             }
         }
@@ -70,6 +69,26 @@ public struct Tool: Sendable {
             throw Failure.failed(name, status: output.status, stderr: output.stderr)
         }
         return output
+    }
+}
+
+extension Tool {
+    /// SIGTERM, then SIGKILL if the child is still there after 2 s. Waits without blocking a thread of the
+    /// concurrency pool (`waitUntilExit` would, and a child slow to exit then starves every other test).
+    static func stop(_ process: Process) async {
+        process.terminate()
+        for attempt in 0..<80 {
+            guard process.isRunning else { return }
+            if attempt == 40 { kill(process.processIdentifier, SIGKILL) }
+            await pause(milliseconds: 50)
+        }
+    }
+
+    /// A sleep that cancellation does not cut short.
+    static func pause(milliseconds: Int) async {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(milliseconds)) { continuation.resume() }
+        }
     }
 }
 

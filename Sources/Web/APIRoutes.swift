@@ -1,9 +1,11 @@
+import Cueing
 import Foundation
 import HLS
 import Hummingbird
 import Media
 import Store
 import StreamHub
+import Synchronization
 
 /// The JSON API under `/api/v1`, behind the admin token.
 public struct APIRoutes: Sendable {
@@ -11,13 +13,15 @@ public struct APIRoutes: Sendable {
     let keys: StreamKeyStore
     let sessions: PublishSessionLog
     let hls: HLSStore
+    let cues: CueService
     let adminToken: String
     let status: @Sendable () -> ServerStatus
 
     public init(
-        hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, hls: HLSStore, adminToken: String,
+        hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, hls: HLSStore, cues: CueService, adminToken: String,
         status: @escaping @Sendable () -> ServerStatus
     ) {
+        self.cues = cues
         self.status = status
         self.hub = hub
         self.hls = hls
@@ -40,18 +44,28 @@ public struct APIRoutes: Sendable {
             /// Seconds from a segment's media end (its closing keyframe arriving) to its listing.
             var listingDelayP50: Double?
             var listingDelayP99: Double?
+            var timestampRepairs: Int
+            var playlistRequests: Int
+            var segmentRequests: Int
+            var bytesOut: Int
+            var playlistRequestsPerSecond: Double?
+            var segmentRequestsPerSecond: Double?
+            var bitsOutPerSecond: Double?
         }
         var snapshot: StreamSnapshot
         var hls: HLSView?
+        /// Cues placed since the server started, by kind.
+        var cues: [String: Int]
         /// What an operator should look at, in words.
         var warnings: [String]
 
-        enum CodingKeys: String, CodingKey { case hls, warnings }
+        enum CodingKeys: String, CodingKey { case hls, cues, warnings }
 
         func encode(to encoder: any Encoder) throws {
             try snapshot.encode(to: encoder)
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encodeIfPresent(hls, forKey: .hls)
+            try container.encode(cues, forKey: .cues)
             try container.encode(warnings, forKey: .warnings)
         }
     }
@@ -59,10 +73,15 @@ public struct APIRoutes: Sendable {
     func view(_ stream: LiveStream) -> StreamView {
         let output = hls.stream(stream.path).map { output in
             let segments = output.segments
+            let served = output.delivery.totals
+            let rates = output.delivery.rates
             return StreamView.HLSView(
                 state: output.state.rawValue, playlist: "/hls/\(stream.path)/index.m3u8", mediaSequence: segments.first?.sequence,
                 segments: segments.count, targetDuration: output.targetDuration, viewers: output.viewerCount(),
-                listingDelayP50: output.listingDelay(percentile: 0.5), listingDelayP99: output.listingDelay(percentile: 0.99))
+                listingDelayP50: output.listingDelay(percentile: 0.5), listingDelayP99: output.listingDelay(percentile: 0.99),
+                timestampRepairs: output.timestampRepairs.load(ordering: .relaxed), playlistRequests: served.playlistRequests,
+                segmentRequests: served.segmentRequests, bytesOut: served.bytesOut, playlistRequestsPerSecond: rates?.playlistRequestsPerSecond,
+                segmentRequestsPerSecond: rates?.segmentRequestsPerSecond, bitsOutPerSecond: rates?.bitsOutPerSecond)
         }
         let snapshot = stream.snapshot()
         var warnings: [String] = []
@@ -72,7 +91,10 @@ public struct APIRoutes: Sendable {
         if let drift = snapshot.statistics.avDrift, abs(drift) > 1 {
             warnings.append(String(format: "audio and video are %.1f s apart", abs(drift)))
         }
-        return StreamView(snapshot: snapshot, hls: output, warnings: warnings)
+        let placed = cues.placedCounts(stream.path)
+        return StreamView(
+            snapshot: snapshot, hls: output, cues: Dictionary(uniqueKeysWithValues: placed.map { ($0.key.rawValue, $0.value) }),
+            warnings: warnings)
     }
     struct KeyView: Encodable {
         var stream: String

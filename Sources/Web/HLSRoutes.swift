@@ -74,8 +74,12 @@ public struct HLSRoutes: Sendable {
             var headers: HTTPFields = [
                 .contentType: "application/vnd.apple.mpegurl", .cacheControl: "public, max-age=\(maxAge)", .eTag: etag,
             ]
-            if request.headers[.ifNoneMatch] == etag { return Response(status: .notModified, headers: headers) }
+            if request.headers[.ifNoneMatch] == etag {
+                stream.delivery.countPlaylist(bytes: 0)
+                return Response(status: .notModified, headers: headers)
+            }
             headers[.contentLength] = String(body.readableBytes)
+            stream.delivery.countPlaylist(bytes: isHead ? 0 : body.readableBytes)
             return Response(status: .ok, headers: headers, body: isHead ? .init() : .init(byteBuffer: body))
         case .segment(let uri):
             guard let segment = stream.segment(uri: uri) else { throw APIError(.notFound, "segment \(uri) is not available") }
@@ -83,7 +87,10 @@ public struct HLSRoutes: Sendable {
             var headers: HTTPFields = [
                 .contentType: "video/mp2t", .cacheControl: "public, max-age=86400, immutable", .eTag: etag, .acceptRanges: "bytes",
             ]
-            if request.headers[.ifNoneMatch] == etag { return Response(status: .notModified, headers: headers) }
+            if request.headers[.ifNoneMatch] == etag {
+                stream.delivery.countSegment(bytes: 0)
+                return Response(status: .notModified, headers: headers)
+            }
             let data = segment.data
             let total = data.readableBytes
             if let rangeHeader = request.headers[.range] {
@@ -94,9 +101,11 @@ public struct HLSRoutes: Sendable {
                 headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(total)"
                 headers[.contentLength] = String(range.count)
                 let slice = data.getSlice(at: data.readerIndex + range.lowerBound, length: range.count)!
+                stream.delivery.countSegment(bytes: isHead ? 0 : range.count)
                 return Response(status: .partialContent, headers: headers, body: isHead ? .init() : .init(byteBuffer: slice))
             }
             headers[.contentLength] = String(total)
+            stream.delivery.countSegment(bytes: isHead ? 0 : total)
             return Response(status: .ok, headers: headers, body: isHead ? .init() : .init(byteBuffer: data))
         }
     }

@@ -9,11 +9,16 @@ public struct ServerStatus: Encodable, Sendable {
     public var version: String
     public var uptimeSeconds: Double
     public var rtmpConnections: Int
+    public var httpConnections: Int
     public var liveStreams: Int
     public var cpuSeconds: Double?
     public var residentBytes: Int?
 
-    public init(version: String, uptimeSeconds: Double, rtmpConnections: Int, liveStreams: Int, cpuSeconds: Double?, residentBytes: Int?) {
+    public init(
+        version: String, uptimeSeconds: Double, rtmpConnections: Int, httpConnections: Int, liveStreams: Int, cpuSeconds: Double?,
+        residentBytes: Int?
+    ) {
+        self.httpConnections = httpConnections
         self.version = version
         self.uptimeSeconds = uptimeSeconds
         self.rtmpConnections = rtmpConnections

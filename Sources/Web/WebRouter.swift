@@ -5,7 +5,7 @@ import Logging
 import Store
 import StreamHub
 
-/// Builds the HTTP router: health, the API, and (later) HLS delivery and pages.
+/// Builds the HTTP router: health, HLS delivery, metrics, pages and the API.
 public enum WebRouter {
     public static func make(
         hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, hls: HLSStore, cues: CueService,
@@ -17,9 +17,10 @@ public enum WebRouter {
             ["status": "ok"]
         }
         HLSRoutes(store: hls, corsOrigin: corsOrigin).register(on: router)
-        MetricsRoutes(hub: hub, hls: hls, status: status).register(on: router)
+        MetricsRoutes(hub: hub, hls: hls, cues: cues, status: status).register(on: router)
+        PageRoutes().register(on: router)
         CueRoutes(service: cues, adminToken: adminToken).register(on: router)
-        APIRoutes(hub: hub, keys: keys, sessions: sessions, hls: hls, adminToken: adminToken, status: status)
+        APIRoutes(hub: hub, keys: keys, sessions: sessions, hls: hls, cues: cues, adminToken: adminToken, status: status)
             .register(on: router, rtmpPublicURL: rtmpPublicURL)
         return router
     }

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import Media
+import NIOCore
+import NIOPosix
 import StreamHub
 import Testing
 import TestSupport
@@ -99,6 +101,80 @@ import TestSupport
             try await server.eventually("series removed after retention") {
                 !String(decoding: try await server.fetch("/metrics").body, as: UTF8.self).contains(#"stream="prom""#)
             }
+        }
+    }
+}
+
+@Suite struct DeliveryStatsTests {
+    /// Requests, bytes out, cues by kind and open HTTP connections, in the API and in /metrics.
+    @Test func deliveryCuesAndConnectionsAreCounted() async throws {
+        try await withServer { server in
+            let secret = try await server.server.keys.add(stream: "live/count")
+            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/count?key=\(secret)", loops: 3)
+            defer { publish.cancel() }
+            try await server.eventually("a segment listed") {
+                (try? await server.request(.GET, "/hls/live/count/index.m3u8").status) == 200
+            }
+            // The wait above fetched the playlist at least once; fetch it twice more, and one segment.
+            var playlist = ""
+            for _ in 0..<2 { playlist = try await server.request(.GET, "/hls/live/count/index.m3u8").body }
+            let segmentURI = try #require(entries(of: playlist).first?.uri)
+            let segment = try await server.fetch("/hls/live/count/\(segmentURI)")
+            #expect(segment.status == 200)
+            for body in [
+                #"{"kind":"product.pin","payload":{"sku":"A","title":"Tea","price":1,"currency":"CNY"}}"#,
+                #"{"kind":"product.pin","payload":{"sku":"B","title":"Cup","price":2,"currency":"CNY"}}"#,
+                #"{"kind":"announcement","payload":{"text":"hello"}}"#,
+            ] {
+                let placed = try await server.request(.POST, "/api/v1/streams/live/count/cues", body: body)
+                #expect(placed.status == 201, "\(placed.body)")
+            }
+            // Three idle keep-alive connections besides the client's own.
+            let group = NIOSingletons.posixEventLoopGroup
+            var idle: [any Channel] = []
+            for _ in 0..<3 {
+                idle.append(try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: server.httpPort).get())
+            }
+
+            struct View: Decodable {
+                struct HLS: Decodable { var playlistRequests: Int; var segmentRequests: Int; var bytesOut: Int }
+                var hls: HLS
+                var cues: [String: Int]
+            }
+            let view = try JSONDecoder().decode(View.self, from: Data(try await server.request(.GET, "/api/v1/streams/live/count").body.utf8))
+            #expect(view.hls.playlistRequests >= 3)
+            #expect(view.hls.segmentRequests == 1)
+            #expect(view.hls.bytesOut >= segment.body.count + playlist.utf8.count)
+            #expect(view.cues == ["product.pin": 2, "announcement": 1])
+
+            let metrics = String(decoding: try await server.fetch("/metrics").body, as: UTF8.self)
+            let labels = #"app="live",stream="count""#
+            #expect(MetricsTests.samples(metrics, "cuecast_stream_cues_total")["cuecast_stream_cues_total{\(labels),kind=\"product.pin\"}"] == 2)
+            #expect(MetricsTests.samples(metrics, "cuecast_stream_http_requests_total")["cuecast_stream_http_requests_total{\(labels),file=\"segment\"}"] == 1)
+            let open = try #require(MetricsTests.samples(metrics, "cuecast_http_connections").values.first)
+            #expect(open >= 4, "three idle connections and the scraping one: \(open)")
+
+            for channel in idle { try await channel.close() }
+            try await server.eventually("closed connections no longer counted") {
+                let text = String(decoding: try await server.fetch("/metrics").body, as: UTF8.self)
+                return (MetricsTests.samples(text, "cuecast_http_connections").values.first ?? 99) <= open - 3
+            }
+        }
+    }
+
+    /// `--stats off` (for measuring what statistics cost) counts nothing but still remuxes and serves.
+    @Test func statisticsOffStillServes() async throws {
+        try await withServer(configure: { $0.statistics = false }) { server in
+            let secret = try await server.server.keys.add(stream: "live/quiet")
+            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/quiet?key=\(secret)", loops: 3)
+            defer { publish.cancel() }
+            try await server.eventually("two segments") {
+                entries(of: try await server.request(.GET, "/hls/live/quiet/index.m3u8").body).count >= 2
+            }
+            let stream = try #require(server.server.hub.stream(StreamPath("live/quiet")!))
+            let snapshot = stream.snapshot()
+            #expect(snapshot.counters.videoFrames == 0)
+            #expect(snapshot.statistics.rates.frameRate == nil)
         }
     }
 }

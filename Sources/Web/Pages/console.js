@@ -1,0 +1,236 @@
+// The operator console: live streams from the stats feed, with a preview, sparklines, warnings, cue forms and
+// the cue log. The admin token lives in localStorage and goes out only in the Authorization header.
+"use strict";
+(() => {
+  const tokenKey = "cuecast.adminToken";
+  const history = 120; // sparkline points, one a second
+  const cards = new Map(); // "app/stream" -> {element, bitrate: [], fps: [], events}
+  const $ = (id) => document.getElementById(id);
+  let feed = null;
+
+  function token() { return localStorage.getItem(tokenKey); }
+
+  function showGate(message) {
+    $("app").hidden = true;
+    $("gate").hidden = false;
+    $("gate-error").textContent = message || "";
+    $("token").focus();
+  }
+
+  $("gate").addEventListener("submit", (event) => {
+    event.preventDefault();
+    localStorage.setItem(tokenKey, $("token").value.trim());
+    start();
+  });
+  $("sign-out").addEventListener("click", () => {
+    localStorage.removeItem(tokenKey);
+    if (feed) feed.abort();
+    showGate();
+  });
+
+  async function api(path, options = {}) {
+    const headers = Object.assign({ Authorization: `Bearer ${token()}` }, options.headers || {});
+    const response = await fetch(path, Object.assign({}, options, { headers }));
+    if (response.status === 401) {
+      localStorage.removeItem(tokenKey);
+      showGate("The server refused that token.");
+      throw new Error("unauthorized");
+    }
+    return response;
+  }
+
+  // EventSource cannot send an Authorization header, so the admin feed is read with fetch and parsed here.
+  async function follow() {
+    feed = new AbortController();
+    const response = await api("/api/v1/stats/live", { signal: feed.signal });
+    if (!response.ok) throw new Error(`stats feed: HTTP ${response.status}`);
+    $("app").hidden = false;
+    $("gate").hidden = true;
+    $("feed-state").textContent = "";
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let split;
+      while ((split = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, split);
+        buffer = buffer.slice(split + 2);
+        let name = "message", data = "";
+        for (const line of block.split("\n")) {
+          if (line.startsWith("event:")) name = line.slice(6).trim();
+          else if (line.startsWith("data:")) data += line.slice(5).trim();
+        }
+        if (name === "stats" && data) render(JSON.parse(data));
+      }
+    }
+  }
+
+  async function start() {
+    if (!token()) { showGate(); return; }
+    for (;;) {
+      try {
+        await follow();
+      } catch (error) {
+        if (error.message === "unauthorized" || error.name === "AbortError") return;
+        $("feed-state").textContent = `feed lost (${error.message}); reconnecting…`;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
+
+  // --- Rendering ------------------------------------------------------------------------------------------
+  function render(snapshot) {
+    const s = snapshot.server;
+    $("server").textContent = `${s.version} · up ${duration(s.uptimeSeconds)} · ${s.liveStreams} live · ` +
+      `RTMP ${s.rtmpConnections} · HTTP ${s.httpConnections ?? "–"} · CPU ${(s.cpuSeconds ?? 0).toFixed(1)} s · ` +
+      `RSS ${s.residentBytes ? (s.residentBytes / 1048576).toFixed(0) + " MB" : "–"}`;
+    const live = new Set();
+    for (const stream of snapshot.streams) {
+      live.add(stream.stream);
+      update(card(stream.stream), stream);
+    }
+    for (const [name, entry] of cards) {
+      if (!live.has(name)) {
+        entry.events.close();
+        entry.element.remove();
+        cards.delete(name);
+      }
+    }
+    const empty = document.querySelector("#streams .empty");
+    if (empty) empty.hidden = cards.size > 0;
+  }
+
+  function card(name) {
+    if (cards.has(name)) return cards.get(name);
+    const element = $("stream-template").content.firstElementChild.cloneNode(true);
+    element.dataset.stream = name;
+    element.querySelector(".name").textContent = name;
+    const link = element.querySelector(".watch-link");
+    link.href = `/watch/${name}`;
+    const video = element.querySelector("video");
+    if (video.canPlayType("application/vnd.apple.mpegurl")) video.src = `/hls/${name}/index.m3u8`;
+    else video.replaceWith(Object.assign(document.createElement("div"), { className: "muted", textContent: "Preview needs native HLS; open the viewer page." }));
+    for (const form of element.querySelectorAll("form")) form.addEventListener("submit", (event) => { event.preventDefault(); submit(name, form, element); });
+    element.querySelector(".unpin").addEventListener("click", () => {
+      const sku = element.querySelector('form[data-kind="product.pin"] [name=sku]').value;
+      post(name, { kind: "product.unpin", payload: sku ? { sku } : {} }, element);
+    });
+    const entry = { element, bitrate: [], fps: [], events: cueLog(name, element) };
+    cards.set(name, entry);
+    $("streams").appendChild(element);
+    return entry;
+  }
+
+  function update(entry, stream) {
+    const e = entry.element;
+    const rates = stream.statistics.rates || {};
+    const bits = (rates.videoBitsPerSecond1s || 0) + (rates.audioBitsPerSecond1s || 0);
+    const fps = rates.frameRate || 0;
+    push(entry.bitrate, bits / 1000);
+    push(entry.fps, fps);
+    const v = stream.video;
+    e.querySelector(".details").textContent = [
+      stream.codecs.join(", "), v && v.width ? `${v.width}×${v.height}` : null, stream.encoder, `from ${stream.remoteAddress}`,
+    ].filter(Boolean).join(" · ");
+    const hls = stream.hls || {};
+    e.querySelector(".state").textContent = hls.state || "starting";
+    set(e, "bitrate", (bits / 1000).toFixed(0));
+    set(e, "fps", fps ? fps.toFixed(1) : "–");
+    set(e, "gop", stream.statistics.keyframeIntervalMean ? `${stream.statistics.keyframeIntervalMean.toFixed(1)} / ${stream.statistics.keyframeIntervalMax.toFixed(1)}` : "–");
+    set(e, "viewers", hls.viewers ?? 0);
+    set(e, "segments", hls.mediaSequence ?? "–");
+    set(e, "listing", hls.listingDelayP99 != null ? (hls.listingDelayP99 * 1000).toFixed(0) : "–");
+    set(e, "uptime", duration(stream.uptimeSeconds));
+    const cues = stream.cues || {};
+    set(e, "cues", Object.values(cues).reduce((a, b) => a + b, 0));
+    e.querySelector('[data-figure="cues"]').title = Object.entries(cues).map(([k, n]) => `${k}: ${n}`).join("\n");
+    sparkline(e.querySelector(".sparkline.bitrate polyline"), entry.bitrate);
+    sparkline(e.querySelector(".sparkline.fps polyline"), entry.fps);
+    const warnings = e.querySelector(".warnings");
+    warnings.replaceChildren(...stream.warnings.map((text) => Object.assign(document.createElement("li"), { textContent: text })));
+  }
+
+  function push(series, value) {
+    series.push(value);
+    if (series.length > history) series.shift();
+  }
+  function set(element, figure, value) { element.querySelector(`[data-figure="${figure}"]`).textContent = value; }
+
+  function sparkline(polyline, series) {
+    const max = Math.max(1, ...series);
+    const step = 120 / (history - 1);
+    const offset = history - series.length;
+    polyline.setAttribute("points", series.map((y, i) => `${((offset + i) * step).toFixed(1)},${(38 - (y / max) * 36).toFixed(1)}`).join(" "));
+    polyline.dataset.points = String(series.length);
+  }
+
+  function duration(seconds) {
+    const s = Math.floor(seconds || 0);
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+    return h ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(s % 60).padStart(2, "0")}s`;
+  }
+
+  // --- Cues -----------------------------------------------------------------------------------------------
+  function submit(name, form, element) {
+    const f = Object.fromEntries(new FormData(form).entries());
+    const minutesFromNow = (m) => new Date(Date.now() + Number(m) * 60000).toISOString();
+    let cue;
+    switch (form.dataset.kind) {
+      case "product.pin":
+        cue = { kind: "product.pin", payload: { sku: f.sku, title: f.title, price: Number(f.price), currency: f.currency } };
+        if (f.image) cue.payload.image = f.image;
+        break;
+      case "coupon":
+        cue = { kind: "coupon", payload: { code: f.code, title: f.title, discount: f.discount, validUntil: minutesFromNow(f.minutes) } };
+        break;
+      case "lottery":
+        cue = { kind: "lottery", payload: { id: f.id, title: f.title, endsAt: minutesFromNow(f.minutes) } };
+        break;
+    }
+    post(name, cue, element);
+  }
+
+  async function post(name, cue, element) {
+    const result = element.querySelector(".result");
+    result.className = "result muted";
+    result.textContent = "placing…";
+    try {
+      const response = await api(`/api/v1/streams/${name}/cues`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(cue),
+      });
+      const body = await response.json();
+      if (!response.ok) {
+        result.className = "result error";
+        result.textContent = `${response.status}: ${body.error?.message ?? body.message ?? JSON.stringify(body)}`;
+        return;
+      }
+      result.textContent = `${body.kind} ${body.id} on the frame at ${body.programDateTime} (PTS ${body.pts})`;
+      result.dataset.cue = body.id;
+    } catch (error) {
+      if (error.message !== "unauthorized") { result.className = "result error"; result.textContent = error.message; }
+    }
+  }
+
+  // The public cue feed replays the log, then streams new cues; the newest 30 are shown.
+  function cueLog(name, element) {
+    const body = element.querySelector(".cuelog tbody");
+    const events = new EventSource(`/api/v1/streams/${name}/events`);
+    events.addEventListener("cue", (message) => {
+      const cue = JSON.parse(message.data);
+      const row = document.createElement("tr");
+      row.dataset.cue = cue.id;
+      const what = cue.payload.title || cue.payload.text || cue.payload.sku || cue.payload.code || "";
+      for (const text of [cue.sequence, cue.programDateTime.slice(11, 23), cue.pts, cue.kind, what, cue.source]) {
+        row.appendChild(Object.assign(document.createElement("td"), { textContent: String(text) }));
+      }
+      body.prepend(row);
+      while (body.rows.length > 30) body.deleteRow(-1);
+    });
+    return events;
+  }
+
+  start();
+})();
