@@ -1,4 +1,5 @@
 import ArgumentParser
+import Server
 
 @main
 struct CueCast: AsyncParsableCommand {
@@ -9,6 +10,7 @@ struct CueCast: AsyncParsableCommand {
             Streamers publish RTMP to rtmp://HOST:1935/<app> with a stream key; operators use the HTTP API.
             Start with `cuecast keys add live/demo`, then `cuecast serve`.
             """,
+        version: CueCastServer.version,
         subcommands: [Serve.self, Keys.self, Cue.self, Stats.self, Sessions.self]
     )
 }

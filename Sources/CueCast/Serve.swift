@@ -29,6 +29,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a playlist stays live after its publisher leaves (default 10).") var hlsGrace: Double?
     @Option(help: "Seconds an ended playlist stays available (default 600).") var hlsRetention: Double?
     @Option(help: "Access-Control-Allow-Origin for HLS responses (default *).") var corsOrigin: String?
+    @Option(help: "Address both listeners bind (default 0.0.0.0, every interface).") var host: String?
+    @Option(help: "Per-stream statistics, on or off; off only to measure what they cost (default on).") var stats: String?
 
     func run() async throws {
         var settings = ServerConfiguration()
@@ -43,6 +45,7 @@ struct Serve: AsyncParsableCommand {
                 ("hls-segment-duration", hlsSegmentDuration.map { String($0) }), ("hls-window", hlsWindow.map(String.init)),
                 ("hls-dir", hlsDir), ("hls-grace", hlsGrace.map { String($0) }),
                 ("hls-retention", hlsRetention.map { String($0) }), ("cors-origin", corsOrigin),
+                ("rtmp-host", host), ("http-host", host), ("stats", stats),
             ]
             for (name, value) in flags {
                 if let value { try settings.set(name, to: value) }
@@ -66,6 +69,8 @@ struct Serve: AsyncParsableCommand {
         say("RTMP ingest:  \(server.rtmpBaseURL)/<app>   (stream key from `cuecast keys add <app>/<name>`)")
         say("HTTP API:     http://\(settings.publicHost):\(settings.httpPort)/api/v1/streams")
         say("HLS:          http://\(settings.publicHost):\(settings.httpPort)/hls/<app>/<stream>/index.m3u8")
+        say("Console:      http://\(settings.publicHost):\(settings.httpPort)/console   Viewer page: /watch/<app>/<stream>")
+        if !settings.statistics { say("Statistics are off (--stats off): no rates, counts or stats feed.") }
         try await server.run()
     }
 

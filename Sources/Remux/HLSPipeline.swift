@@ -22,6 +22,7 @@ final class HLSPipeline {
     var logger: Logger
 
     private var output: HLSStream?
+    private var lastSegmentBytes = 0
     private var nextSequence = 0
     private var muxer: TSMuxer?
     private var failed = false
@@ -333,7 +334,9 @@ final class HLSPipeline {
     private func startSegment(pts: Int64) {
         let anchor = self.anchor ?? (Date(), pts)
         let date = anchor.date.addingTimeInterval(Double(pts - anchor.pts) / 90000)
-        current = SegmentBuilder(sequence: nextSequence, startPTS: pts, programDateTime: date, discontinuity: discontinuityPending)
+        current = SegmentBuilder(
+            sequence: nextSequence, startPTS: pts, programDateTime: date, discontinuity: discontinuityPending,
+            expectedBytes: lastSegmentBytes + lastSegmentBytes / 4 + 4096)
         discontinuityPending = false
         nextSequence += 1
     }
@@ -353,10 +356,11 @@ final class HLSPipeline {
         builder.closePart(output: muxer.takeOutput(), endPTS: end)
         try? muxer.repeatTablesAtNextPacket()
         guard !builder.isEmpty else { return }
+        lastSegmentBytes = builder.bytes.readableBytes
         let segment = Segment(
             sequence: builder.sequence, uri: "\(output.epoch)-\(builder.sequence).ts", duration: Double(end - builder.startPTS) / 90000,
             programDateTime: builder.programDateTime, discontinuity: builder.discontinuity, startPTS: builder.startPTS,
-            parts: builder.parts, data: ByteBuffer(bytes: builder.bytes), videoFrames: builder.videoFrames, audioFrames: builder.audioFrames)
+            parts: builder.parts, data: builder.bytes, videoFrames: builder.videoFrames, audioFrames: builder.audioFrames)
         output.append(segment)
         mirror?.write(segment, playlist: output)
         if nextSequence + Self.sequenceBlock / 2 > reservedUpTo {

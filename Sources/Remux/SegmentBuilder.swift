@@ -1,5 +1,6 @@
 import Foundation
 import HLS
+import NIOCore
 
 /// The segment being written: bytes so far, its parts, and the frames in it.
 struct SegmentBuilder {
@@ -7,7 +8,8 @@ struct SegmentBuilder {
     let startPTS: Int64
     let programDateTime: Date
     let discontinuity: Bool
-    var bytes: [UInt8] = []
+    /// Reserved at about the previous segment's size, so it is written once, without regrowing.
+    var bytes: ByteBuffer
     var parts: [Segment.Part] = []
     var partStartPTS: Int64
     var partStartByte = 0
@@ -19,7 +21,8 @@ struct SegmentBuilder {
     /// Where the last frame written ends, 90 kHz (its PTS plus its duration).
     var endPTS: Int64
 
-    init(sequence: Int, startPTS: Int64, programDateTime: Date, discontinuity: Bool) {
+    init(sequence: Int, startPTS: Int64, programDateTime: Date, discontinuity: Bool, expectedBytes: Int = 64 * 1024) {
+        self.bytes = ByteBufferAllocator().buffer(capacity: expectedBytes)
         self.sequence = sequence
         self.startPTS = startPTS
         self.programDateTime = programDateTime
@@ -32,10 +35,13 @@ struct SegmentBuilder {
 
     /// Closes the current part with the bytes the muxer flushed for it.
     mutating func closePart(output: [UInt8], endPTS: Int64) {
-        bytes.append(contentsOf: output)
-        guard bytes.count > partStartByte else { return }
-        parts.append(.init(duration: Double(max(endPTS - partStartPTS, 0)) / 90000, independent: partIndependent, byteRange: partStartByte..<bytes.count))
-        partStartByte = bytes.count
+        bytes.writeBytes(output)
+        guard bytes.readableBytes > partStartByte else { return }
+        parts.append(
+            .init(
+                duration: Double(max(endPTS - partStartPTS, 0)) / 90000, independent: partIndependent,
+                byteRange: partStartByte..<bytes.readableBytes))
+        partStartByte = bytes.readableBytes
         partStartPTS = endPTS
         partIndependent = false
     }
