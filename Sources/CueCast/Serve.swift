@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Logging
 import Server
@@ -33,6 +36,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Per-stream statistics, on or off; off only to measure what they cost (default on).") var stats: String?
 
     func run() async throws {
+        Self.tuneAllocator()
         var settings = ServerConfiguration()
         do {
             if let config { try settings.apply(configFile: config) }
@@ -77,5 +81,18 @@ struct Serve: AsyncParsableCommand {
     /// Writes a line straight to stdout: `print` would sit in a buffer while the server runs with stdout redirected.
     private func say(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    /// Segments are large (hundreds of KB) and NIO rounds buffers up to a power of two. With glibc's adaptive
+    /// mmap threshold they end up in heap arenas, where the unused tail of every buffer and every freed segment
+    /// stay resident: measured 7 MB per extra stream beyond its segment window at 50 publishers. A fixed threshold
+    /// keeps them in their own mappings, so only written pages count and freed ones go back at once.
+    static func tuneAllocator() {
+        #if canImport(Glibc)
+        // mallopt is not in the Glibc module map; M_MMAP_THRESHOLD is -3 in <malloc.h>.
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        _ = unsafeBitCast(symbol, to: Mallopt.self)(-3, 128 * 1024)
+        #endif
     }
 }

@@ -367,7 +367,10 @@ class TimingProxy:
             finally:
                 writer.close()
 
-        await asyncio.gather(pipe(client_reader, upstream_writer, True), pipe(upstream_reader, client_writer, False))
+        try:
+            await asyncio.gather(pipe(client_reader, upstream_writer, True), pipe(upstream_reader, client_writer, False))
+        except asyncio.CancelledError:
+            pass  # the run is over and the loop is closing
 
 
 async def availability(server, clip, streams, duration, work):
