@@ -87,6 +87,10 @@ import TestSupport
         #expect(throws: ConfigurationError.invalid("idle-timeout", "0")) { try configuration.set("idle-timeout", to: "0") }
         #expect(throws: ConfigurationError.unknownKey("nope")) { try configuration.set("nope", to: "1") }
         #expect(throws: ConfigurationError.invalid("log-level", "loud")) { try configuration.set("log-level", to: "loud") }
+        #expect(throws: ConfigurationError.invalid("stats", "maybe")) { try configuration.set("stats", to: "maybe") }
+        #expect(configuration.statistics)
+        #expect(throws: Never.self) { try configuration.set("stats", to: "off") }
+        #expect(!configuration.statistics)
     }
 
     @Test func adminTokenIsGeneratedOnceAndKept() throws {
