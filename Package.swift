@@ -26,7 +26,7 @@ let package = Package(
             pkgConfig: "libavformat libavcodec libavutil",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev"])]
         ),
-        .target(name: "FFmpeg", dependencies: ["CFFmpeg"]),
+        .target(name: "FFmpeg", dependencies: ["CFFmpeg", .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "Media", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         .target(
             name: "RTMP",
@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(name: "CuesTests", dependencies: ["Cues"]),
         .testTarget(name: "HLSTests", dependencies: ["HLS", "Media", "Remux", "StreamHub"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "RTMP", "Store", "StreamHub", "Media"]),
-        .testTarget(name: "FFmpegTests", dependencies: ["FFmpeg", "TestSupport"]),
+        .testTarget(name: "FFmpegTests", dependencies: ["FFmpeg", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(
             name: "IntegrationTests",

@@ -66,6 +66,7 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "cuecast")
         let tokenWasCreated = !FileManager.default.fileExists(atPath: (settings.dataDir as NSString).appendingPathComponent(AdminToken.fileName)) && settings.adminToken == nil
+        let eventLoops = EventLoopCount.configure()
         let server = try CueCastServer(configuration: settings, logger: logger)
         if tokenWasCreated {
             say("Admin token (stored in \(settings.dataDir)/\(AdminToken.fileName)): \(server.adminToken)")
@@ -74,6 +75,7 @@ struct Serve: AsyncParsableCommand {
         say("HTTP API:     http://\(settings.publicHost):\(settings.httpPort)/api/v1/streams")
         say("HLS:          http://\(settings.publicHost):\(settings.httpPort)/hls/<app>/<stream>/index.m3u8")
         say("Console:      http://\(settings.publicHost):\(settings.httpPort)/console   Viewer page: /watch/<app>/<stream>")
+        say("Event loops:  \(eventLoops) (one per CPU this process may run on)")
         if !settings.statistics { say("Statistics are off (--stats off): no rates, counts or stats feed.") }
         try await server.run()
     }

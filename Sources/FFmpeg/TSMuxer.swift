@@ -1,9 +1,10 @@
 internal import CFFmpeg
+public import NIOCore
 
 /// An MPEG-TS muxer writing into memory: owns its `AVFormatContext`, its `AVIOContext` and that context's buffer.
 ///
 /// Packets go in with 90 kHz timestamps; `flush()` pushes everything written so far (including audio the muxer
-/// was collecting into a larger PES) out to `takeOutput()`, so a segment or part can end exactly there.
+/// was collecting into a larger PES) into `output`, so a segment or part can end exactly there.
 /// libavformat converts length-prefixed H.264/HEVC to Annex B (inserting SPS/PPS before keyframes) and wraps
 /// AAC in ADTS itself.
 public final class TSMuxer {
@@ -15,9 +16,9 @@ public final class TSMuxer {
         case timedID3
     }
 
-    /// Bytes written by the muxer's IO callback.
+    /// Bytes written by the muxer's IO callback, straight into the buffer that becomes the segment.
     final class Sink {
-        var bytes: [UInt8] = []
+        var bytes = ByteBuffer()
     }
 
     private var context: UnsafeMutablePointer<AVFormatContext>?
@@ -74,7 +75,7 @@ public final class TSMuxer {
             { opaque, data, size in
                 guard let opaque, let data, size > 0 else { return 0 }
                 Unmanaged<Sink>.fromOpaque(opaque).takeUnretainedValue().bytes
-                    .append(contentsOf: UnsafeBufferPointer(start: data, count: Int(size)))
+                    .writeBytes(UnsafeRawBufferPointer(start: data, count: Int(size)))
                 return size
             }, nil)
         guard let io else {
@@ -152,9 +153,13 @@ public final class TSMuxer {
         try check(av_opt_set(context.pointee.priv_data, "mpegts_flags", "+resend_headers", 0), "av_opt_set(mpegts_flags)")
     }
 
-    /// The bytes written since the last call.
-    public func takeOutput() -> [UInt8] {
-        defer { sink.bytes = [] }
+    /// How many bytes `takeOutput` would return now.
+    public var outputByteCount: Int { sink.bytes.readableBytes }
+
+    /// The bytes written since the last call. The next output starts in a buffer of `capacity` bytes: sized to
+    /// what comes next, a segment is written once without regrowing.
+    public func takeOutput(reservingCapacity capacity: Int = 64 * 1024) -> ByteBuffer {
+        defer { sink.bytes = ByteBufferAllocator().buffer(capacity: capacity) }
         return sink.bytes
     }
 

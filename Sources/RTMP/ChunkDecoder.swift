@@ -17,8 +17,8 @@ public struct ChunkLimits: Sendable, Equatable {
 ///
 /// Each chunk stream keeps its last header and its partial message, because peers interleave chunk streams.
 /// Set Chunk Size and Abort change how the following bytes are read, so the decoder applies them itself and
-/// still hands them on. Returns one message per call and leaves the reader index untouched when a chunk is
-/// incomplete.
+/// still hands them on. Returns one message per call. A chunk's payload is taken as it arrives (only a partial
+/// header is left in the buffer), so a read that ends mid-chunk is not kept and copied again with the next one.
 public struct ChunkDecoder: NIOSingleStepByteToMessageDecoder {
     public typealias InboundOut = RTMPMessage
 
@@ -37,6 +37,8 @@ public struct ChunkDecoder: NIOSingleStepByteToMessageDecoder {
     public let limits: ChunkLimits
     public private(set) var chunkSize = 128
     var streams: [UInt32: ChunkStreamState] = [:]
+    /// The chunk whose payload is still arriving, and how many of its bytes are to come.
+    var openChunk: (chunkStreamID: UInt32, remaining: Int)?
 
     public init(limits: ChunkLimits = ChunkLimits()) {
         self.limits = limits
@@ -58,8 +60,13 @@ public struct ChunkDecoder: NIOSingleStepByteToMessageDecoder {
         try decode(buffer: &buffer)
     }
 
-    /// Reads one chunk. Returns nil if more bytes are needed, `.some(nil)` if the chunk did not finish a message.
+    /// Reads one chunk, or what has arrived of its payload. Returns nil if more bytes are needed, `.some(nil)` if
+    /// bytes were taken but no message finished.
     private mutating func readChunk(_ buffer: inout ByteBuffer) throws(RTMPError) -> RTMPMessage?? {
+        if let (csid, remaining) = openChunk {
+            guard buffer.readableBytes > 0 else { return nil }
+            return .some(appendPayload(of: csid, chunkRemaining: remaining, from: &buffer))
+        }
         guard let first = buffer.readInteger(as: UInt8.self) else { return nil }
         let format = first >> 6
         var csid = UInt32(first & 0x3F)
@@ -75,12 +82,11 @@ public struct ChunkDecoder: NIOSingleStepByteToMessageDecoder {
         default: break
         }
 
-        let known = streams[csid]
-        if known == nil {
+        if streams[csid] == nil {
             guard format == 0 else { throw .missingFullHeader(chunkStreamID: csid) }
             guard streams.count < limits.maxChunkStreams else { throw .tooManyChunkStreams(limit: limits.maxChunkStreams) }
         }
-        var state = known ?? ChunkStreamState()
+        var state = streams[csid] ?? ChunkStreamState()
         let startsMessage = state.partial == nil
 
         switch format {
@@ -137,30 +143,35 @@ public struct ChunkDecoder: NIOSingleStepByteToMessageDecoder {
 
         let have = state.partial?.readableBytes ?? 0
         let take = min(chunkSize, state.length - have)
-        guard let piece = buffer.readSlice(length: take) else { return nil }
-
-        let message: RTMPMessage?
-        if have == 0 && take == state.length {
+        if have == 0 && take == state.length, let whole = buffer.readSlice(length: take) {
             // Single-chunk message: hand on a slice of the socket buffer, no copy.
-            message = RTMPMessage(
-                chunkStreamID: csid, timestamp: state.timestamp, typeID: state.typeID,
-                messageStreamID: state.messageStreamID, payload: piece)
-        } else {
-            var partial = state.partial ?? ByteBufferAllocator().buffer(capacity: state.length)
-            var piece = piece
-            partial.writeBuffer(&piece)
-            if partial.readableBytes == state.length {
-                message = RTMPMessage(
+            streams[csid] = state
+            return .some(
+                RTMPMessage(
                     chunkStreamID: csid, timestamp: state.timestamp, typeID: state.typeID,
-                    messageStreamID: state.messageStreamID, payload: partial)
-                state.partial = nil
-            } else {
-                message = nil
-                state.partial = partial
-            }
+                    messageStreamID: state.messageStreamID, payload: whole))
         }
         streams[csid] = state
-        return .some(message)
+        return .some(appendPayload(of: csid, chunkRemaining: take, from: &buffer))
+    }
+
+    /// Moves what has arrived of the open chunk's payload into its message; the message when it is complete.
+    private mutating func appendPayload(of csid: UInt32, chunkRemaining: Int, from buffer: inout ByteBuffer) -> RTMPMessage? {
+        let count = min(chunkRemaining, buffer.readableBytes)
+        var piece = buffer.readSlice(length: count)!
+        var state = streams[csid]!
+        // Drop the stored reference first, so appending writes in place instead of copying the partial message.
+        streams[csid]!.partial = nil
+        var partial = state.partial.take() ?? ByteBufferAllocator().buffer(capacity: state.length)
+        partial.writeBuffer(&piece)
+        openChunk = count < chunkRemaining ? (csid, chunkRemaining - count) : nil
+        guard partial.readableBytes == state.length else {
+            streams[csid]!.partial = partial
+            return nil
+        }
+        return RTMPMessage(
+            chunkStreamID: csid, timestamp: state.timestamp, typeID: state.typeID, messageStreamID: state.messageStreamID,
+            payload: partial)
     }
 
     /// Applies the control messages that change how later chunks are read.

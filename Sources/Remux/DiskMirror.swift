@@ -9,6 +9,8 @@ import Media
 final class DiskMirror: Sendable {
     let root: URL
     let logger: Logger
+    /// File writes leave the remuxer's thread (a connection's event loop) and keep their order here.
+    private let queue = DispatchQueue(label: "cuecast.hls-mirror")
 
     init(directory: String, logger: Logger) {
         root = URL(fileURLWithPath: directory, isDirectory: true).standardizedFileURL
@@ -20,6 +22,10 @@ final class DiskMirror: Sendable {
     }
 
     func write(_ segment: Segment, playlist stream: HLSStream) {
+        queue.async { self.store(segment, playlist: stream) }
+    }
+
+    private func store(_ segment: Segment, playlist stream: HLSStream) {
         let dir = directory(for: stream.path)
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -42,6 +48,10 @@ final class DiskMirror: Sendable {
 
     /// Deletes segment files the stream no longer serves.
     func prune(_ stream: HLSStream) {
+        queue.async { self.deleteUnserved(of: stream) }
+    }
+
+    private func deleteUnserved(of stream: HLSStream) {
         let dir = directory(for: stream.path)
         guard let files = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return }
         for file in files where file.hasSuffix(".ts") && stream.segment(uri: file) == nil {
@@ -51,7 +61,8 @@ final class DiskMirror: Sendable {
     }
 
     func remove(_ path: StreamPath) {
-        try? FileManager.default.removeItem(at: directory(for: path))
+        let dir = directory(for: path)
+        queue.async { try? FileManager.default.removeItem(at: dir) }
     }
 
     private func atomicWrite(_ data: Data, to url: URL) throws {

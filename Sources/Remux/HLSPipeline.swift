@@ -11,8 +11,9 @@ import Synchronization
 
 /// Turns one stream path's publishes into HLS: packets → timestamp repair → interleaving → `TSMuxer` → segments.
 ///
-/// One pipeline per path, fed by its own reader, so a failure here ends only this stream's HLS. It lives across
-/// publishes: a republish within the grace period continues the playlist after a discontinuity.
+/// One pipeline per path, so a failure here ends only this stream's HLS. It lives across publishes: a republish
+/// within the grace period continues the playlist after a discontinuity. It runs on the thread that delivers each
+/// packet (see `HLSPipelineSubscriber`): remuxing a frame costs less than handing it to another thread.
 final class HLSPipeline {
     let path: StreamPath
     let configuration: HLSConfiguration
@@ -22,7 +23,6 @@ final class HLSPipeline {
     var logger: Logger
 
     private var output: HLSStream?
-    private var lastSegmentBytes = 0
     private var nextSequence = 0
     private var muxer: TSMuxer?
     private var failed = false
@@ -42,6 +42,10 @@ final class HLSPipeline {
     private var pendingCues: [PendingCue] = []
     private var reservedUpTo = 0
     private var lastCuePTS: Int64?
+    /// Events held while sequence numbers are reserved.
+    private var waiting: [StreamEvent]?
+    /// A reservation takes milliseconds; this only bounds the queue if the database stalls.
+    static let waitingLimit = 50_000
     static let sequenceBlock = 1000
     /// Added to every timestamp written: with copyts the muxer needs room before the first DTS for its PCR.
     static let tsOffset: Int64 = 900_000
@@ -58,20 +62,31 @@ final class HLSPipeline {
         self.logger = logger
     }
 
-    func run(_ events: AsyncStream<StreamEvent>) async {
-        for await event in events {
-            switch event {
-            case .started: await started()
-            case .packet(let packet): packetArrived(packet)
-            case .cue(let cue): cueArrived(cue)
-            case .ended(let reason): await ended(reason: reason)
+    /// Takes one event, on the thread that delivered it.
+    ///
+    /// Returns true when a new playlist needs its first sequence number: the caller reserves numbers
+    /// (`reserveSequences`) and hands the first to `begin(firstSequence:)`; events wait in order until then.
+    func receive(_ event: StreamEvent) -> Bool {
+        if waiting != nil {
+            if case .packet = event, waiting!.count >= Self.waitingLimit {
+                droppedBeforeKeyframe += 1
+            } else {
+                waiting!.append(event)
             }
+            return false
         }
+        switch event {
+        case .started: return started()
+        case .packet(let packet): packetArrived(packet)
+        case .cue(let cue): cueArrived(cue)
+        case .ended(let reason): ended(reason: reason)
+        }
+        return false
     }
 
     // MARK: Publish lifecycle
 
-    private func started() async {
+    private func started() -> Bool {
         failed = false
         repair.reset()
         interleaver = PacketInterleaver(maxWait: configuration.interleaveWait)
@@ -83,16 +98,28 @@ final class HLSPipeline {
             output.setState(.live)
             discontinuityPending = true
             logger.info("republished within grace period; playlist continues after a discontinuity")
-            return
+            return false
         }
+        waiting = []
+        return true
+    }
+
+    /// Reserves a block of sequence numbers before any is used, so a crash (even SIGKILL) can skip numbers but
+    /// never reuse them. Returns the first.
+    static func reserveSequences(for path: StreamPath, in sequences: HLSSequenceStore, logger: Logger) async -> Int {
         let next = (try? await sequences.next(stream: path.description)) ?? 0
-        // Reserve a block of numbers before using any: a crash (even SIGKILL) can skip numbers, never reuse them.
-        reservedUpTo = next + Self.sequenceBlock
         do {
-            try await sequences.advance(stream: path.description, to: reservedUpTo)
+            try await sequences.advance(stream: path.description, to: next + sequenceBlock)
         } catch {
             logger.error("could not reserve HLS sequence numbers: \(error)")
         }
+        return next
+    }
+
+    /// Starts the playlist at `firstSequence` and plays the events that waited for it. Returns true if those
+    /// events started another publish that needs its own numbers.
+    func begin(firstSequence next: Int) -> Bool {
+        reservedUpTo = next + Self.sequenceBlock
         let epoch = String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
         let stream = HLSStream(path: path, epoch: epoch, windowSize: configuration.windowSize, targetDuration: configuration.segmentDuration)
         store.put(stream)
@@ -100,10 +127,17 @@ final class HLSPipeline {
         nextSequence = next
         discontinuityPending = false
         logger.info("HLS playlist started", metadata: ["epoch": "\(epoch)", "first_sequence": "\(next)"])
+        let queued = waiting ?? []
+        waiting = nil
+        for (index, event) in queued.enumerated() where receive(event) {
+            waiting = Array(queued[(index + 1)...])
+            return true
+        }
+        return false
     }
 
-    private func ended(reason: String) async {
-        for packet in interleaver.drain() { write(packet) }
+    private func ended(reason: String) {
+        while let packet = interleaver.next(flushing: true) { write(packet) }
         for cue in pendingCues { cue.bound(nil) }
         pendingCues = []
         finishSegment(endPTS: nil)
@@ -128,7 +162,8 @@ final class HLSPipeline {
             if repaired && repair.repairs <= 10 {
                 logger.notice("repaired DTS regression", metadata: ["track": "\(packet.track)", "dts": "\(packet.dts)", "now": "\(fixed.dts)"])
             }
-            for ready in interleaver.push(fixed) { write(ready) }
+            interleaver.push(fixed)
+            while let ready = interleaver.next() { write(ready) }
         }
     }
 
@@ -139,7 +174,7 @@ final class HLSPipeline {
         interleaver.expect(packet.track)
         if muxer != nil {
             // New codec parameters: the current segment ends and the next one starts a new timeline.
-            for ready in interleaver.drain() { write(ready) }
+            while let ready = interleaver.next(flushing: true) { write(ready) }
             finishSegment(endPTS: nil)
             muxer = nil
             cutter = nil
@@ -334,9 +369,7 @@ final class HLSPipeline {
     private func startSegment(pts: Int64) {
         let anchor = self.anchor ?? (Date(), pts)
         let date = anchor.date.addingTimeInterval(Double(pts - anchor.pts) / 90000)
-        current = SegmentBuilder(
-            sequence: nextSequence, startPTS: pts, programDateTime: date, discontinuity: discontinuityPending,
-            expectedBytes: lastSegmentBytes + lastSegmentBytes / 4 + 4096)
+        current = SegmentBuilder(sequence: nextSequence, startPTS: pts, programDateTime: date, discontinuity: discontinuityPending)
         discontinuityPending = false
         nextSequence += 1
     }
@@ -344,7 +377,7 @@ final class HLSPipeline {
     private func flushPart(endPTS: Int64) {
         guard let muxer, current != nil else { return }
         do { try muxer.flush() } catch { _ = fail("flush: \(error)") }
-        current?.closePart(output: muxer.takeOutput(), endPTS: endPTS)
+        current?.closePart(at: muxer.outputByteCount, endPTS: endPTS)
     }
 
     /// Ends the open segment: at `endPTS` when the next segment starts there, else after its last frame.
@@ -353,14 +386,15 @@ final class HLSPipeline {
         current = nil
         let end = endPTS ?? builder.endPTS
         do { try muxer.flush() } catch { _ = fail("flush: \(error)") }
-        builder.closePart(output: muxer.takeOutput(), endPTS: end)
+        builder.closePart(at: muxer.outputByteCount, endPTS: end)
+        // The next segment is written once into a buffer reserved at about this one's size.
+        let bytes = muxer.takeOutput(reservingCapacity: muxer.outputByteCount + muxer.outputByteCount / 4 + 4096)
         try? muxer.repeatTablesAtNextPacket()
         guard !builder.isEmpty else { return }
-        lastSegmentBytes = builder.bytes.readableBytes
         let segment = Segment(
             sequence: builder.sequence, uri: "\(output.epoch)-\(builder.sequence).ts", duration: Double(end - builder.startPTS) / 90000,
             programDateTime: builder.programDateTime, discontinuity: builder.discontinuity, startPTS: builder.startPTS,
-            parts: builder.parts, data: builder.bytes, videoFrames: builder.videoFrames, audioFrames: builder.audioFrames)
+            parts: builder.parts, data: bytes, videoFrames: builder.videoFrames, audioFrames: builder.audioFrames)
         output.append(segment)
         mirror?.write(segment, playlist: output)
         if nextSequence + Self.sequenceBlock / 2 > reservedUpTo {

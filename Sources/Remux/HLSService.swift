@@ -15,9 +15,7 @@ public final class HLSService: Service, Sendable {
     let sequences: HLSSequenceStore
     let logger: Logger
     let mirror: DiskMirror?
-    private let pipelines = Mutex<Set<StreamPath>>([])
-    private let newPipelines: AsyncStream<(StreamPath, AsyncStream<StreamEvent>)>
-    private let newPipelineContinuation: AsyncStream<(StreamPath, AsyncStream<StreamEvent>)>.Continuation
+    private let pipelines = Mutex<[StreamPath: HLSPipelineSubscriber]>([:])
 
     public init(configuration: HLSConfiguration, hub: StreamHub, store: HLSStore, sequences: HLSSequenceStore, logger: Logger) {
         self.configuration = configuration
@@ -26,35 +24,23 @@ public final class HLSService: Service, Sendable {
         self.sequences = sequences
         self.logger = logger
         self.mirror = configuration.mirrorDirectory.map { DiskMirror(directory: $0, logger: logger) }
-        (newPipelines, newPipelineContinuation) = AsyncStream.makeStream()
-        // Called inside the hub's claim, before the first packet: the reader sees the whole publish.
+        // Called inside the hub's claim, before the first packet: the pipeline sees the whole publish.
         hub.onStreamStart { [weak self] path in self?.ensurePipeline(for: path) }
     }
 
     private func ensurePipeline(for path: StreamPath) {
-        let isNew = pipelines.withLock { $0.insert(path).inserted }
-        guard isNew else { return }
-        let reader = hub.readers(of: path).makeReader(capacity: 50_000)
-        newPipelineContinuation.yield((path, reader))
+        pipelines.withLock { pipelines in
+            guard pipelines[path] == nil else { return }
+            let pipeline = HLSPipeline(path: path, configuration: configuration, store: store, sequences: sequences, mirror: mirror, logger: logger)
+            let subscriber = HLSPipelineSubscriber(pipeline: pipeline, path: path, sequences: sequences, logger: logger)
+            pipelines[path] = subscriber
+            hub.readers(of: path).subscribe(subscriber)
+        }
     }
 
+    /// Pipelines run on the publishers' threads; the service itself only keeps house until shutdown.
     public func run() async throws {
-        await withDiscardingTaskGroup { group in
-            group.addTask { await self.housekeeping() }
-            await withGracefulShutdownHandler {
-                for await (path, reader) in newPipelines.cancelOnGracefulShutdown() {
-                    group.addTask {
-                        let pipeline = HLSPipeline(
-                            path: path, configuration: self.configuration, store: self.store, sequences: self.sequences,
-                            mirror: self.mirror, logger: self.logger)
-                        await pipeline.run(reader)
-                    }
-                }
-            } onGracefulShutdown: {
-                self.newPipelineContinuation.finish()
-            }
-            group.cancelAll()
-        }
+        await cancelWhenGracefulShutdown { await self.housekeeping() }
     }
 
     /// Every second: ends playlists whose grace period is over, drops those past retention, frees old segments.

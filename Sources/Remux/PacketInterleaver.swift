@@ -1,41 +1,56 @@
 import Media
+import NIOCore
 
 /// Orders packets of several tracks by DTS before they reach the muxer, waiting a bounded time for a track
 /// that has fallen silent so a gap in audio never stalls video.
+///
+/// Runs for every packet, so it keeps one ring buffer per track and hands packets out one at a time: no
+/// allocation per packet.
 public struct PacketInterleaver {
     public let maxWait: Int64
-    private var queues: [Track: [MediaPacket]] = [:]
+    /// One queue per track, indexed like `Track.allCases`; nil until the track is expected or seen.
+    private var queues: [CircularBuffer<MediaPacket>?] = Array(repeating: nil, count: Track.allCases.count)
 
     /// `maxWait` is in the packets' time unit (ms for RTMP).
     public init(maxWait: Int64) {
         self.maxWait = maxWait
     }
 
+    private static func index(_ track: Track) -> Int {
+        switch track {
+        case .video: 0
+        case .audio: 1
+        case .data: 2
+        }
+    }
+
     /// Announces a track (from its sequence header) so its packets are waited for before they first arrive.
     public mutating func expect(_ track: Track) {
-        if queues[track] == nil { queues[track] = [] }
+        let index = Self.index(track)
+        if queues[index] == nil { queues[index] = CircularBuffer(initialCapacity: 64) }
     }
 
-    public mutating func push(_ packet: MediaPacket) -> [MediaPacket] {
-        queues[packet.track, default: []].append(packet)
-        return release(all: false)
+    public mutating func push(_ packet: MediaPacket) {
+        expect(packet.track)
+        queues[Self.index(packet.track)]!.append(packet)
     }
 
-    /// Everything still queued, in DTS order (end of stream).
-    public mutating func drain() -> [MediaPacket] {
-        release(all: true)
-    }
-
-    private mutating func release(all: Bool) -> [MediaPacket] {
-        var out: [MediaPacket] = []
-        while true {
-            let heads = queues.compactMap { track, queue in queue.first.map { (track, $0.dts) } }
-            guard let (track, dts) = heads.min(by: { $0.1 < $1.1 }) else { break }
-            let everyTrackWaiting = heads.count == queues.count
-            let newest = queues.values.compactMap { $0.last?.dts }.max() ?? dts
-            guard all || everyTrackWaiting || newest - dts > maxWait else { break }
-            out.append(queues[track]!.removeFirst())
+    /// The next packet that may go to the muxer, nil when the rest must wait for another track. With
+    /// `flushing` (end of stream) everything queued comes out, in DTS order.
+    public mutating func next(flushing: Bool = false) -> MediaPacket? {
+        var head: (index: Int, dts: Int64)?
+        var known = 0
+        var waiting = 0
+        var newest = Int64.min
+        for index in queues.indices {
+            guard queues[index] != nil else { continue }
+            known += 1
+            guard let first = queues[index]!.first?.dts, let last = queues[index]!.last?.dts else { continue }
+            waiting += 1
+            newest = max(newest, last)
+            if head == nil || first < head!.dts { head = (index, first) }
         }
-        return out
+        guard let head, flushing || waiting == known || newest - head.dts > maxWait else { return nil }
+        return queues[head.index]!.removeFirst()
     }
 }

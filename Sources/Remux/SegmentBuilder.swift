@@ -1,15 +1,12 @@
 import Foundation
 import HLS
-import NIOCore
 
-/// The segment being written: bytes so far, its parts, and the frames in it.
+/// The segment being written: its parts and the frames in it. Its bytes collect in the muxer's output.
 struct SegmentBuilder {
     let sequence: Int
     let startPTS: Int64
     let programDateTime: Date
     let discontinuity: Bool
-    /// Reserved at about the previous segment's size, so it is written once, without regrowing.
-    var bytes: ByteBuffer
     var parts: [Segment.Part] = []
     var partStartPTS: Int64
     var partStartByte = 0
@@ -21,8 +18,7 @@ struct SegmentBuilder {
     /// Where the last frame written ends, 90 kHz (its PTS plus its duration).
     var endPTS: Int64
 
-    init(sequence: Int, startPTS: Int64, programDateTime: Date, discontinuity: Bool, expectedBytes: Int = 64 * 1024) {
-        self.bytes = ByteBufferAllocator().buffer(capacity: expectedBytes)
+    init(sequence: Int, startPTS: Int64, programDateTime: Date, discontinuity: Bool) {
         self.sequence = sequence
         self.startPTS = startPTS
         self.programDateTime = programDateTime
@@ -33,15 +29,14 @@ struct SegmentBuilder {
 
     var isEmpty: Bool { videoFrames + audioFrames == 0 }
 
-    /// Closes the current part with the bytes the muxer flushed for it.
-    mutating func closePart(output: [UInt8], endPTS: Int64) {
-        bytes.writeBytes(output)
-        guard bytes.readableBytes > partStartByte else { return }
+    /// Closes the current part where the segment's output now ends (after a muxer flush).
+    mutating func closePart(at byteCount: Int, endPTS: Int64) {
+        guard byteCount > partStartByte else { return }
         parts.append(
             .init(
                 duration: Double(max(endPTS - partStartPTS, 0)) / 90000, independent: partIndependent,
-                byteRange: partStartByte..<bytes.readableBytes))
-        partStartByte = bytes.readableBytes
+                byteRange: partStartByte..<byteCount))
+        partStartByte = byteCount
         partStartPTS = endPTS
         partIndependent = false
     }

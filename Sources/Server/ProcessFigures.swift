@@ -21,4 +21,31 @@ enum ProcessFigures {
         else { return nil }
         return kilobytes * 1024
     }
+
+    /// How many CPUs this process may run on (its affinity mask), from /proc/self/status.
+    static func allowedCPUs() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") })
+        else { return nil }
+        return cpuCount(list: line.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces))
+    }
+
+    /// Counts the CPUs in a kernel CPU list such as `0-3,8,10-11`; nil if it does not parse.
+    static func cpuCount(list: String) -> Int? {
+        var count = 0
+        for item in list.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = item.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+            switch bounds.count {
+            case 1:
+                guard bounds[0] != nil else { return nil }
+                count += 1
+            case 2:
+                guard let low = bounds[0], let high = bounds[1], high >= low else { return nil }
+                count += high - low + 1
+            default:
+                return nil
+            }
+        }
+        return count > 0 ? count : nil
+    }
 }

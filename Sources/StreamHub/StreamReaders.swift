@@ -5,14 +5,19 @@ import Synchronization
 /// (a remuxer, a relay, a test) sees it from its first packet, and sees a republish too.
 ///
 /// Each reader has a bounded queue: when it falls behind, new events are dropped and counted for it alone, so a
-/// slow reader never slows the publisher or the other readers.
+/// slow reader never slows the publisher or the other readers. Subscribers take events synchronously instead.
 public final class StreamReaders: Sendable {
     struct Reader {
         var continuation: AsyncStream<StreamEvent>.Continuation
         var dropped: Int = 0
     }
 
-    private let readers = Mutex<[Int: Reader]>([:])
+    struct Attached {
+        var readers: [Int: Reader] = [:]
+        var subscribers: [any StreamSubscriber] = []
+    }
+
+    private let attached = Mutex(Attached())
     private let nextID = Atomic<Int>(0)
     private let droppedTotal = Atomic<Int>(0)
 
@@ -23,25 +28,40 @@ public final class StreamReaders: Sendable {
         let id = nextID.add(1, ordering: .relaxed).newValue
         let (stream, continuation) = AsyncStream.makeStream(of: StreamEvent.self, bufferingPolicy: .bufferingOldest(capacity))
         continuation.onTermination = { [weak self] _ in
-            self?.readers.withLock { _ = $0.removeValue(forKey: id) }
+            self?.attached.withLock { _ = $0.readers.removeValue(forKey: id) }
         }
-        readers.withLock { $0[id] = Reader(continuation: continuation) }
+        attached.withLock { $0.readers[id] = Reader(continuation: continuation) }
         return stream
     }
 
-    public var count: Int { readers.withLock { $0.count } }
+    /// Adds a subscriber for the life of these readers.
+    public func subscribe(_ subscriber: any StreamSubscriber) {
+        attached.withLock { $0.subscribers.append(subscriber) }
+    }
+
+    /// Queued readers and subscribers.
+    public var count: Int { attached.withLock { $0.readers.count + $0.subscribers.count } }
 
     /// Events dropped across all readers because their queues were full.
     public var droppedEvents: Int { droppedTotal.load(ordering: .relaxed) }
 
+    /// Under the lock, so every reader and subscriber sees the publisher's packets and the cues in one order.
     func deliver(_ event: StreamEvent) {
-        readers.withLock { readers in
-            for (id, reader) in readers {
+        attached.withLock { attached in
+            for subscriber in attached.subscribers { subscriber.receive(event) }
+            for (id, reader) in attached.readers {
                 if case .dropped = reader.continuation.yield(event) {
-                    readers[id]?.dropped += 1
+                    attached.readers[id]?.dropped += 1
                     droppedTotal.add(1, ordering: .relaxed)
                 }
             }
         }
     }
+}
+
+/// A reader that takes each event at once, on the thread that delivers it (the publisher's connection, or the
+/// caller placing a cue). It saves a queue and a thread hop per packet, so it suits quick work that must keep up
+/// anyway (the remuxer); it must not block, and must not deliver to the same stream from inside `receive`.
+public protocol StreamSubscriber: AnyObject, Sendable {
+    func receive(_ event: StreamEvent)
 }

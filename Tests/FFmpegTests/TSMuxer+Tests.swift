@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Testing
 
 @testable import FFmpeg
@@ -20,7 +21,7 @@ import TestSupport
             let isVideo = specs[packet.streamIndex] != .timedID3 && input.streams[packet.streamIndex].codecName == "h264"
             if isVideo && packet.isKeyframe && !packets.isEmpty {
                 try muxer.flush()
-                segments.append(muxer.takeOutput())
+                segments.append(Array(muxer.takeOutput().readableBytesView))
                 try muxer.repeatTablesAtNextPacket()
             }
             packets.append(packet)
@@ -31,7 +32,7 @@ import TestSupport
             }
         }
         try muxer.finish()
-        segments.append(muxer.takeOutput())
+        segments.append(Array(muxer.takeOutput().readableBytesView))
         return (segments, packets)
     }
 

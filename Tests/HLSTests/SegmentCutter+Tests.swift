@@ -49,9 +49,10 @@ import Testing
         interleaver.expect(.audio)
         var out: [MediaPacket] = []
         for p in [packet(.video, 0), packet(.video, 33), packet(.audio, 10), packet(.audio, 31), packet(.video, 66), packet(.audio, 52)] {
-            out += interleaver.push(p)
+            interleaver.push(p)
+            while let ready = interleaver.next() { out.append(ready) }
         }
-        out += interleaver.drain()
+        while let rest = interleaver.next(flushing: true) { out.append(rest) }
         #expect(out.map(\.dts) == [0, 10, 31, 33, 52, 66])
     }
 
@@ -59,10 +60,12 @@ import Testing
         var interleaver = PacketInterleaver(maxWait: 500)
         interleaver.expect(.video)
         interleaver.expect(.audio)
-        _ = interleaver.push(packet(.audio, 0))
+        interleaver.push(packet(.audio, 0))
+        #expect(interleaver.next() == nil, "video is expected, so audio waits for it")
         var released: [Int64] = []
         for dts in stride(from: Int64(0), through: 1000, by: 100) {
-            released += interleaver.push(packet(.video, dts)).map(\.dts)
+            interleaver.push(packet(.video, dts))
+            while let ready = interleaver.next() { released.append(ready.dts) }
         }
         // Audio stopped at 0: video still flows, at most 500 ms behind the newest packet.
         #expect(released.count >= 5)

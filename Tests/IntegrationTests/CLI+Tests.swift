@@ -1,6 +1,6 @@
 import Foundation
 import Media
-import Server
+@testable import Server
 import Testing
 import TestSupport
 
@@ -91,6 +91,25 @@ import TestSupport
         #expect(configuration.statistics)
         #expect(throws: Never.self) { try configuration.set("stats", to: "off") }
         #expect(!configuration.statistics)
+    }
+
+    @Test func cpuListsAreCounted() {
+        #expect(ProcessFigures.cpuCount(list: "0") == 1)
+        #expect(ProcessFigures.cpuCount(list: "0-3,8,10-11") == 7)
+        for bad in ["", "3-1", "a", "1-2-3", "0,,1"] {
+            #expect(ProcessFigures.cpuCount(list: bad) == nil, "\(bad)")
+        }
+    }
+
+    /// A server confined to one CPU runs one event loop, not one per core of the machine.
+    @Test func eventLoopsFollowTheCPUsTheServerMayUse() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let output = try await Tool("timeout").run(
+            ["-s", "INT", "5", "taskset", "-c", "0", CLITests.binary, "serve", "--data-dir", dir.path, "--rtmp-port", "0", "--http-port", "0",
+             "--host", "127.0.0.1"],
+            timeout: 30, requireSuccess: false)
+        #expect(output.text.contains("Event loops:  1 "), "\(output.text)")
     }
 
     @Test func adminTokenIsGeneratedOnceAndKept() throws {
