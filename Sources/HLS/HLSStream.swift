@@ -116,16 +116,32 @@ public final class HLSStream: Sendable {
     public var playlistVersion: Int { storage.withLock { $0.playlistVersion } }
 
     /// The media playlist text, rendered once per change; nil before the first segment.
-    public var mediaPlaylist: ByteBuffer? {
+    public var mediaPlaylist: ByteBuffer? { mediaPlaylistVersion?.text }
+
+    /// The media playlist with what a response about it needs, read together under one lock (this runs for
+    /// every playlist request).
+    public var mediaPlaylistVersion: PlaylistVersion? {
         storage.withLock { storage in
             guard !storage.window.segments.isEmpty else { return nil }
-            if let cached = storage.renderedPlaylist { return cached }
-            var playlist = storage.window.playlist
-            playlist.dateRanges = storage.visibleDateRanges(now: Date()).map { $0.render(formatDate: MediaPlaylist.formatDate) }
-            let rendered = ByteBuffer(string: playlist.render())
-            storage.renderedPlaylist = rendered
-            return rendered
+            let text: ByteBuffer
+            if let cached = storage.renderedPlaylist {
+                text = cached
+            } else {
+                var playlist = storage.window.playlist
+                playlist.dateRanges = storage.visibleDateRanges(now: Date()).map { $0.render(formatDate: MediaPlaylist.formatDate) }
+                text = ByteBuffer(string: playlist.render())
+                storage.renderedPlaylist = text
+            }
+            return PlaylistVersion(text: text, version: storage.playlistVersion, state: storage.state, targetDuration: storage.window.targetDuration)
         }
+    }
+
+    public struct PlaylistVersion: Sendable {
+        public var text: ByteBuffer
+        /// Goes up with every change, so `epoch-version` makes an ETag.
+        public var version: Int
+        public var state: State
+        public var targetDuration: Int
     }
 
     /// The multivariant playlist with bandwidth and frame rate measured over the current window.

@@ -42,6 +42,7 @@ public struct CueCastServer: Sendable {
     }
 
     public static let version = "0.1.0"
+    static let serverName = "CueCast"
 
     public var rtmpBaseURL: String { "rtmp://\(configuration.publicHost):\(configuration.rtmpPort)" }
 
@@ -68,10 +69,14 @@ public struct CueCastServer: Sendable {
                     liveStreams: hub.liveStreams.count,
                     cpuSeconds: ProcessFigures.cpuSeconds(), residentBytes: ProcessFigures.residentBytes())
             })
+        let hlsDelivery = HLSRoutes(store: hls, corsOrigin: configuration.corsOrigin)
+        let (httpConnections, logger) = (self.httpConnections, self.logger)
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(additionalChannelHandlers: [httpConnections.handler()])),
-            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "CueCast"),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [httpConnections.handler()] + hlsDelivery.pipelineHandlers(serverName: Self.serverName, logger: logger))),
+            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: Self.serverName),
             services: configuration.statistics ? [hlsService, rtmp, StatsService(hub: hub, hls: hls)] : [hlsService, rtmp],
             onServerRunning: { channel in ports.set(http: channel.localAddress?.port ?? 0) },
             logger: logger)

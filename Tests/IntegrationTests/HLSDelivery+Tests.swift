@@ -1,4 +1,7 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import NIOHTTP1
 import Media
 import Testing
 import TestSupport
@@ -112,5 +115,68 @@ import TestSupport
         #expect(Set(firstURIs).isDisjoint(with: secondURIs))
         let lastBefore = firstURIs.compactMap { Int($0.dropLast(3).split(separator: "-").last!) }.max()!
         #expect((mediaSequence(of: playlist) ?? 0) > lastBefore, "numbering continues after the restart")
+    }
+
+    /// Playlists and segments are answered in the connection's pipeline; `Connection: close` sends the same
+    /// request through the router. Both must give the same answer, and pipelined requests keep their order.
+    @Test func pipelineAnswersMatchTheRouterAndKeepOrder() async throws {
+        try await withServer(configure: { $0.hls.gracePeriod = 1 }) { server in
+            let secret = try await server.server.keys.add(stream: "live/p")
+            _ = try await ffmpegPublish(Fixtures.small, to: "\(server.rtmpBase)/live/p?key=\(secret)", realtime: false)
+            var playlist = ""
+            try await server.eventually("playlist to end") {
+                playlist = try await server.request(.GET, "/hls/live/p/index.m3u8").body
+                return playlist.contains("#EXT-X-ENDLIST")
+            }
+            let uri = try #require(entries(of: playlist).first?.uri)
+            let variants: [[(String, String)]] = [[], [("Origin", "https://shop.example")], [("Range", "bytes=188-375")], [("If-None-Match", "\"nope\"")]]
+            for path in ["/hls/live/p/index.m3u8", "/hls/live/p/\(uri)"] {
+                for headers in variants {
+                    let inPipeline = try await server.fetch(path, headers: headers)
+                    let routed = try await server.fetch(path, headers: headers + [("Connection", "close")])
+                    #expect(inPipeline.status == routed.status, "\(path) \(headers)")
+                    #expect(inPipeline.body == routed.body, "\(path) \(headers)")
+                    let ignored: Set<String> = ["connection", "date"]
+                    func fields(_ headers: HTTPHeaders) -> [String] {
+                        headers.filter { !ignored.contains($0.name.lowercased()) }.map { "\($0.name.lowercased()): \($0.value)" }.sorted()
+                    }
+                    #expect(fields(inPipeline.headers) == fields(routed.headers), "\(path) \(headers)")
+                }
+            }
+
+            // Five requests in one write: the pipeline answers the first two at once; from the third on (the
+            // router's), every answer waits its turn behind the router's.
+            let requests = ["/hls/live/p/index.m3u8", "/hls/live/p/\(uri)", "/healthz", "/hls/live/nope/index.m3u8", "/hls/live/p/index.m3u8"]
+            let text = requests.enumerated().map { index, path in
+                "GET \(path) HTTP/1.1\r\nHost: test\r\n\(index == requests.count - 1 ? "Connection: close\r\n" : "")\r\n"
+            }.joined()
+            let client = try await RawRTMPClient.connect(port: server.httpPort)
+            var bytes = try await client.sendAndAwaitClose(ByteBuffer(string: text))
+            var answers: [(status: Int, length: Int)] = []
+            while let head = bytes.readHTTPHead() {
+                let length = head.contentLength ?? 0
+                #expect(bytes.readSlice(length: length) != nil)
+                answers.append((head.status, length))
+            }
+            #expect(answers.map(\.status) == [200, 200, 200, 404, 200])
+            let segment = try await server.fetch("/hls/live/p/\(uri)")
+            #expect(answers.map(\.length)[0..<2] == [playlist.utf8.count, segment.body.count])
+            #expect(answers.last?.length == playlist.utf8.count)
+        }
+    }
+}
+
+extension ByteBuffer {
+    /// Reads one HTTP/1.1 response head: its status and Content-Length.
+    mutating func readHTTPHead() -> (status: Int, contentLength: Int?)? {
+        let view = readableBytesView
+        guard let end = view.firstRange(of: Array("\r\n\r\n".utf8)) else { return nil }
+        let headLength = end.upperBound - view.startIndex
+        let head = readString(length: headLength)!
+        let lines = head.split(separator: "\r\n")
+        guard let statusLine = lines.first, let status = Int(statusLine.split(separator: " ")[1]) else { return nil }
+        let length = lines.dropFirst().first { $0.lowercased().hasPrefix("content-length:") }
+            .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }
+        return (status, length)
     }
 }

@@ -1,0 +1,136 @@
+import Foundation
+import HLS
+import HTTPTypes
+import Media
+import NIOCore
+
+/// What an HLS request gets: the same answer whether Hummingbird's router or `HLSDeliveryHandler` serves it.
+struct HLSReply {
+    var status: HTTPResponse.Status
+    var headers: HTTPFields
+    /// nil for HEAD and for answers without a body.
+    var body: ByteBuffer?
+}
+
+/// HLS delivery from memory: playlists (rendered once per change) and segments (the same bytes for every
+/// viewer), with the caching and range behaviour CDNs and players expect. Counts what it serves.
+struct HLSResponder: Sendable {
+    let store: HLSStore
+
+    enum File {
+        case mediaPlaylist
+        case multivariantPlaylist
+        case segment(String)
+
+        init?(_ name: some StringProtocol) {
+            switch name {
+            case "index.m3u8": self = .mediaPlaylist
+            case "master.m3u8": self = .multivariantPlaylist
+            default:
+                // Segment names are `<epoch>-<sequence>.ts`, both parts alphanumeric.
+                guard name.hasSuffix(".ts"), name.count <= 64 else { return nil }
+                let stem = name.dropLast(3).split(separator: "-", omittingEmptySubsequences: false)
+                guard stem.count == 2, stem.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } }) else {
+                    return nil
+                }
+                self = .segment(String(name))
+            }
+        }
+    }
+
+    /// How the viewer count tells clients apart.
+    static func viewer(address: String?, userAgent: String?) -> String {
+        "\(address ?? "?") \(userAgent ?? "")"
+    }
+
+    /// The answer to `GET`/`HEAD /hls/<app>/<name>/<file>`; errors are thrown before anything is counted.
+    /// `viewer` names the client (address and user agent) for the viewer count.
+    func reply(isHead: Bool, path: StreamPath, file: File, headers request: HTTPFields, viewer: @autoclosure () -> String) throws(APIError) -> HLSReply {
+        guard let stream = store.stream(path) else { throw APIError(.notFound, "no HLS stream \(path)") }
+        switch file {
+        case .mediaPlaylist:
+            guard let playlist = stream.mediaPlaylistVersion else { throw APIError(.notFound, "stream \(path) has no segment yet") }
+            stream.sawViewer(viewer())
+            return playlistReply(
+                playlist.text, etag: "\"\(stream.epoch)-\(playlist.version)\"", ended: playlist.state == .ended,
+                targetDuration: playlist.targetDuration, isHead: isHead, request: request, counters: stream.delivery)
+        case .multivariantPlaylist:
+            guard let body = stream.multivariantPlaylist else { throw APIError(.notFound, "stream \(path) has no segment yet") }
+            return playlistReply(
+                body, etag: "\"\(stream.epoch)-\(stream.playlistVersion)\"", ended: stream.state == .ended,
+                targetDuration: stream.targetDuration, isHead: isHead, request: request, counters: stream.delivery)
+        case .segment(let uri):
+            guard let segment = stream.segment(uri: uri) else { throw APIError(.notFound, "segment \(uri) is not available") }
+            let etag = "\"\(uri.dropLast(3))\""
+            var headers: HTTPFields = [
+                .contentType: "video/mp2t", .cacheControl: "public, max-age=86400, immutable", .eTag: etag, .acceptRanges: "bytes",
+            ]
+            if request[.ifNoneMatch] == etag {
+                stream.delivery.countSegment(bytes: 0)
+                return HLSReply(status: .notModified, headers: headers)
+            }
+            let data = segment.data
+            let total = data.readableBytes
+            if let rangeHeader = request[.range] {
+                guard let range = ByteRange.parse(rangeHeader, length: total) else {
+                    headers[.contentRange] = "bytes */\(total)"
+                    return HLSReply(status: .rangeNotSatisfiable, headers: headers)
+                }
+                headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(total)"
+                headers[.contentLength] = String(range.count)
+                stream.delivery.countSegment(bytes: isHead ? 0 : range.count)
+                return HLSReply(
+                    status: .partialContent, headers: headers,
+                    body: isHead ? nil : data.getSlice(at: data.readerIndex + range.lowerBound, length: range.count))
+            }
+            headers[.contentLength] = String(total)
+            stream.delivery.countSegment(bytes: isHead ? 0 : total)
+            return HLSReply(status: .ok, headers: headers, body: isHead ? nil : data)
+        }
+    }
+}
+
+extension HLSResponder {
+    private func playlistReply(
+        _ body: ByteBuffer, etag: String, ended: Bool, targetDuration: Int, isHead: Bool, request: HTTPFields, counters: DeliveryCounters
+    ) -> HLSReply {
+        // Live playlists change every segment: cache for about half a target duration. Ended ones do not change.
+        let maxAge = ended ? 600 : max(1, targetDuration / 2)
+        var headers: HTTPFields = [
+            .contentType: "application/vnd.apple.mpegurl", .cacheControl: "public, max-age=\(maxAge)", .eTag: etag,
+        ]
+        if request[.ifNoneMatch] == etag {
+            counters.countPlaylist(bytes: 0)
+            return HLSReply(status: .notModified, headers: headers)
+        }
+        headers[.contentLength] = String(body.readableBytes)
+        counters.countPlaylist(bytes: isHead ? 0 : body.readableBytes)
+        return HLSReply(status: .ok, headers: headers, body: isHead ? nil : body)
+    }
+}
+
+extension HLSReply {
+    init(status: HTTPResponse.Status, headers: HTTPFields) {
+        self.init(status: status, headers: headers, body: nil)
+    }
+}
+
+/// A single `Range: bytes=…` request (RFC 9110 §14.1.2), resolved against a length.
+enum ByteRange {
+    /// nil when the header is not a single satisfiable byte range.
+    static func parse(_ header: String, length: Int) -> Range<Int>? {
+        guard header.hasPrefix("bytes="), length > 0 else { return nil }
+        let spec = header.dropFirst(6)
+        guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return nil }
+        let first = spec[..<dash].trimmingCharacters(in: .whitespaces)
+        let last = spec[spec.index(after: dash)...].trimmingCharacters(in: .whitespaces)
+        if first.isEmpty {
+            guard let suffix = Int(last), suffix > 0 else { return nil }
+            return max(0, length - suffix)..<length
+        }
+        guard let start = Int(first), start >= 0, start < length else { return nil }
+        if last.isEmpty { return start..<length }
+        guard let end = Int(last), end >= start else { return nil }
+        return start..<min(end + 1, length)
+    }
+}
