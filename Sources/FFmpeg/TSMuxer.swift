@@ -159,7 +159,12 @@ public final class TSMuxer {
     /// The bytes written since the last call. The next output starts in a buffer of `capacity` bytes: sized to
     /// what comes next, a segment is written once without regrowing.
     public func takeOutput(reservingCapacity capacity: Int = 64 * 1024) -> ByteBuffer {
-        defer { sink.bytes = ByteBufferAllocator().buffer(capacity: capacity) }
+        takeOutput(continuingIn: ByteBufferAllocator().buffer(capacity: capacity))
+    }
+
+    /// The bytes written since the last call; the next output is written into `buffer`, after what it holds.
+    public func takeOutput(continuingIn buffer: ByteBuffer) -> ByteBuffer {
+        defer { sink.bytes = buffer }
         return sink.bytes
     }
 

@@ -103,8 +103,11 @@ public final class HLSStream: Sendable {
         return sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
     }
 
-    public func purge(now: Date = Date()) {
-        storage.withLock { $0.window.purge(now: now) }
+    /// Frees removed segments whose grace time is over. Returns their bytes: the remuxer may write the next
+    /// segment into one of them, when nothing else still holds it, instead of into fresh pages.
+    @discardableResult
+    public func purge(now: Date = Date()) -> [ByteBuffer] {
+        storage.withLock { $0.window.purge(now: now).map(\.data) }
     }
 
     // MARK: Reading (HTTP)
@@ -113,6 +116,19 @@ public final class HLSStream: Sendable {
     public var stateChangedAt: Date { storage.withLock { $0.stateChangedAt } }
     public var targetDuration: Int { storage.withLock { $0.window.targetDuration } }
     public var segments: [Segment] { storage.withLock { $0.window.segments } }
+
+    /// Bytes of segments held in memory: those listed, those removed from the playlist but still served for a
+    /// while (RFC 8216 §6.2.2), and the one being written.
+    public var heldBytes: (listed: Int, retained: Int, writing: Int) {
+        storage.withLock { storage in
+            (storage.window.segments.reduce(0) { $0 + $1.data.readableBytes },
+             storage.window.removed.reduce(0) { $0 + $1.segment.data.readableBytes },
+             writingBytes.load(ordering: .relaxed))
+        }
+    }
+
+    /// Bytes the remuxer has written of the next segment so far.
+    public let writingBytes = Atomic<Int>(0)
     public var playlistVersion: Int { storage.withLock { $0.playlistVersion } }
 
     /// The media playlist text, rendered once per change; nil before the first segment.

@@ -22,7 +22,9 @@ public struct SegmentWindow: Sendable {
 
     public var nextSequence: Int? { segments.last.map { $0.sequence + 1 } }
 
-    public mutating func append(_ segment: Segment, now: Date) {
+    /// Adds a finished segment; returns the removed segments whose grace time is over, now freed.
+    @discardableResult
+    public mutating func append(_ segment: Segment, now: Date) -> [Segment] {
         segments.append(segment)
         targetDuration = max(targetDuration, Int(segment.duration.rounded()))
         while segments.count > windowSize {
@@ -31,14 +33,18 @@ public struct SegmentWindow: Sendable {
             if old.discontinuity { discontinuitySequence += 1 }
             removed.append((old, now.addingTimeInterval(old.duration + playlistDuration)))
         }
-        purge(now: now)
+        return purge(now: now)
     }
 
     public mutating func end() { ended = true }
 
-    /// Frees removed segments whose grace time is over.
-    public mutating func purge(now: Date) {
+    /// Frees removed segments whose grace time is over, and returns them.
+    @discardableResult
+    public mutating func purge(now: Date) -> [Segment] {
+        guard removed.contains(where: { $0.expiresAt <= now }) else { return [] }
+        let expired = removed.filter { $0.expiresAt <= now }.map(\.segment)
         removed.removeAll { $0.expiresAt <= now }
+        return expired
     }
 
     public func segment(uri: String) -> Segment? {

@@ -170,7 +170,10 @@ final class HLSPipeline {
     private func headerArrived(_ packet: MediaPacket) {
         let previous = packet.track == .video ? videoHeader : audioHeader
         if let previous, previous.payload == packet.payload, previous.codec == packet.codec { return }
-        if packet.track == .video { videoHeader = packet } else { audioHeader = packet }
+        // Kept for the whole publish: a copy of its own, not a slice pinning a whole socket read buffer.
+        var header = packet
+        header.payload = ByteBufferAllocator().buffer(buffer: packet.payload)
+        if packet.track == .video { videoHeader = header } else { audioHeader = header }
         interleaver.expect(packet.track)
         if muxer != nil {
             // New codec parameters: the current segment ends and the next one starts a new timeline.
@@ -277,6 +280,7 @@ final class HLSPipeline {
             _ = fail("writing \(packet.track) frame: \(error)")
             return
         }
+        output?.writingBytes.store(muxer.outputByteCount, ordering: .relaxed)
         if isVideo { current?.videoFrames += 1 } else { current?.audioFrames += 1 }
         if isVideo || videoHeader == nil { current?.pacePTS.append(pts) }
         let end = pts + (isVideo ? videoFrameDuration : audioFrameDuration)
@@ -387,15 +391,19 @@ final class HLSPipeline {
         let end = endPTS ?? builder.endPTS
         do { try muxer.flush() } catch { _ = fail("flush: \(error)") }
         builder.closePart(at: muxer.outputByteCount, endPTS: end)
-        // The next segment is written once into a buffer reserved at about this one's size.
-        let bytes = muxer.takeOutput(reservingCapacity: muxer.outputByteCount + muxer.outputByteCount / 4 + 4096)
+        // The next segment is written once into a buffer of about this one's size: preferably the bytes of a
+        // segment that just expired, whose pages are already in memory.
+        let now = Date()
+        let size = muxer.outputByteCount
+        let bytes = muxer.takeOutput(continuingIn: Self.reuse(output.purge(now: now), capacity: size + size / 4 + 4096))
+        output.writingBytes.store(0, ordering: .relaxed)
         try? muxer.repeatTablesAtNextPacket()
         guard !builder.isEmpty else { return }
         let segment = Segment(
             sequence: builder.sequence, uri: "\(output.epoch)-\(builder.sequence).ts", duration: Double(end - builder.startPTS) / 90000,
             programDateTime: builder.programDateTime, discontinuity: builder.discontinuity, startPTS: builder.startPTS,
             parts: builder.parts, data: bytes, videoFrames: builder.videoFrames, audioFrames: builder.audioFrames)
-        output.append(segment)
+        output.append(segment, now: now)
         mirror?.write(segment, playlist: output)
         if nextSequence + Self.sequenceBlock / 2 > reservedUpTo {
             // Half the block is left: reserve the next one well before it is needed.
@@ -405,6 +413,15 @@ final class HLSPipeline {
                 do { try await sequences.advance(stream: stream, to: next) } catch { logger.error("could not reserve HLS sequence numbers: \(error)") }
             }
         }
+    }
+
+    /// An empty buffer for the next segment: one of `expired` if nothing else holds it any more (a slow viewer
+    /// may still be reading it), else a new one.
+    static func reuse(_ expired: consuming [ByteBuffer], capacity: Int) -> ByteBuffer {
+        while var buffer = expired.popLast() {
+            if buffer.modifyIfUniquelyOwned({ $0.clear(minimumCapacity: capacity) }) != nil { return buffer }
+        }
+        return ByteBufferAllocator().buffer(capacity: capacity)
     }
 
     /// Ends this stream's HLS output after a muxer failure; other streams are not affected.

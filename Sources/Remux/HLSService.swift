@@ -49,7 +49,8 @@ public final class HLSService: Service, Sendable {
             try? await Task.sleep(for: .seconds(1))
             let now = Date()
             for stream in store.all {
-                stream.purge(now: now)
+                // A live stream's remuxer purges as each segment ends and reuses the freed bytes.
+                if stream.state != .live { stream.purge(now: now) }
                 switch stream.state {
                 case .grace where now.timeIntervalSince(stream.stateChangedAt) >= configuration.gracePeriod:
                     stream.setState(.ended, now: now)

@@ -39,6 +39,11 @@ public struct APIRoutes: Sendable {
             var playlist: String
             var mediaSequence: Int?
             var segments: Int
+            /// Bytes of listed segments in memory, of removed ones still served (RFC 8216 §6.2.2), and of the one
+            /// being written.
+            var listedBytes: Int
+            var retainedBytes: Int
+            var writingBytes: Int
             var targetDuration: Int
             var viewers: Int
             /// Seconds from a segment's media end (its closing keyframe arriving) to its listing.
@@ -73,11 +78,12 @@ public struct APIRoutes: Sendable {
     func view(_ stream: LiveStream) -> StreamView {
         let output = hls.stream(stream.path).map { output in
             let segments = output.segments
+            let held = output.heldBytes
             let served = output.delivery.totals
             let rates = output.delivery.rates
             return StreamView.HLSView(
                 state: output.state.rawValue, playlist: "/hls/\(stream.path)/index.m3u8", mediaSequence: segments.first?.sequence,
-                segments: segments.count, targetDuration: output.targetDuration, viewers: output.viewerCount(),
+                segments: segments.count, listedBytes: held.listed, retainedBytes: held.retained, writingBytes: held.writing, targetDuration: output.targetDuration, viewers: output.viewerCount(),
                 listingDelayP50: output.listingDelay(percentile: 0.5), listingDelayP99: output.listingDelay(percentile: 0.99),
                 timestampRepairs: output.timestampRepairs.load(ordering: .relaxed), playlistRequests: served.playlistRequests,
                 segmentRequests: served.segmentRequests, bytesOut: served.bytesOut, playlistRequestsPerSecond: rates?.playlistRequestsPerSecond,

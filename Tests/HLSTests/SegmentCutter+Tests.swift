@@ -73,6 +73,33 @@ import Testing
     }
 }
 
+@Suite struct SegmentBufferReuseTests {
+    func address(_ buffer: ByteBuffer) -> UnsafeRawPointer? {
+        buffer.withUnsafeReadableBytes { $0.baseAddress.map { UnsafeRawPointer($0) } }
+    }
+
+    @Test func anExpiredSegmentNobodyHoldsTakesTheNextOne() {
+        var expired = ByteBufferAllocator().buffer(capacity: 1 << 16)
+        expired.writeBytes(Array(repeating: 0x47, count: 1000))
+        let storage = address(expired)
+        var next = HLSPipeline.reuse([consume expired], capacity: 1 << 15)
+        #expect(next.readableBytes == 0)
+        #expect(next.capacity >= 1 << 15)
+        next.writeInteger(UInt8(1))
+        #expect(address(next) == storage, "written into the same memory")
+    }
+
+    @Test func aSegmentStillBeingReadIsLeftAlone() {
+        var expired = ByteBufferAllocator().buffer(capacity: 1 << 16)
+        expired.writeBytes(Array(repeating: 0x47, count: 1000))
+        let reader = expired  // a viewer's response still holds it
+        var next = HLSPipeline.reuse([expired], capacity: 1 << 15)
+        next.writeInteger(UInt8(1))
+        #expect(address(next) != address(reader))
+        #expect(reader.readableBytes == 1000 && reader.getInteger(at: 0, as: UInt8.self) == 0x47, "the reader's bytes are untouched")
+    }
+}
+
 @Suite struct TimestampRepairTests {
     @Test func repeatedDTSIsMovedForward() {
         var repair = TimestampRepair()

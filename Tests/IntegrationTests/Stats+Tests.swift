@@ -137,7 +137,9 @@ import TestSupport
             }
 
             struct View: Decodable {
-                struct HLS: Decodable { var playlistRequests: Int; var segmentRequests: Int; var bytesOut: Int }
+                struct HLS: Decodable {
+                    var playlistRequests: Int, segmentRequests: Int, bytesOut: Int, listedBytes: Int, retainedBytes: Int
+                }
                 var hls: HLS
                 var cues: [String: Int]
             }
@@ -145,6 +147,8 @@ import TestSupport
             #expect(view.hls.playlistRequests >= 3)
             #expect(view.hls.segmentRequests == 1)
             #expect(view.hls.bytesOut >= segment.body.count + playlist.utf8.count)
+            // The fetched segment is still held, listed or retained after leaving the playlist.
+            #expect(view.hls.listedBytes > 0 && view.hls.listedBytes + view.hls.retainedBytes >= segment.body.count)
             #expect(view.cues == ["product.pin": 2, "announcement": 1])
 
             let metrics = String(decoding: try await server.fetch("/metrics").body, as: UTF8.self)
