@@ -23,6 +23,10 @@ public final class TSMuxer {
 
     private var context: UnsafeMutablePointer<AVFormatContext>?
     private let packet: UnsafeMutablePointer<AVPacket>
+    /// Buffers for packets up to `pooledPacketSize`, reused once the muxer is done with them: most frames fit,
+    /// and a frame then costs no allocation.
+    private var packetPool: OpaquePointer?
+    static let pooledPacketSize = 32 * 1024
     private let sink = Sink()
     private var headerWritten = false
     public let streams: [StreamSpec]
@@ -31,6 +35,7 @@ public final class TSMuxer {
         self.streams = streams
         guard let packet = av_packet_alloc() else { throw .outOfMemory("av_packet_alloc") }
         self.packet = packet
+        packetPool = av_buffer_pool_init(Self.pooledPacketSize + Int(cuecast_av_input_buffer_padding_size()), nil)
         var context: UnsafeMutablePointer<AVFormatContext>?
         do {
             try check(avformat_alloc_output_context2(&context, nil, "mpegts", nil), "avformat_alloc_output_context2")
@@ -64,10 +69,13 @@ public final class TSMuxer {
         }
         var packet: UnsafeMutablePointer<AVPacket>? = packet
         av_packet_free(&packet)
+        // Frees the pool once the last of its buffers comes back.
+        av_buffer_pool_uninit(&packetPool)
     }
 
     private func openIO() throws(FFmpegError) {
-        let size: Int32 = 64 * 1024
+        // Small: it is flushed at every part and segment end anyway, and every stream keeps one.
+        let size: Int32 = 8 * 1024
         guard let buffer = av_malloc(Int(size)) else { throw .outOfMemory("av_malloc") }
         let opaque = Unmanaged.passUnretained(sink).toOpaque()
         let io = avio_alloc_context(
@@ -126,7 +134,15 @@ public final class TSMuxer {
         guard let context, index < Int(context.pointee.nb_streams) else {
             throw FFmpegError(operation: "write", code: -22, message: "no stream \(index)")
         }
-        try check(av_new_packet(packet, Int32(data.count)), "av_new_packet")
+        if data.count <= Self.pooledPacketSize, let buffer = av_buffer_pool_get(packetPool) {
+            packet.pointee.buf = buffer
+            packet.pointee.data = buffer.pointee.data
+            packet.pointee.size = Int32(data.count)
+            // The padding after the data must be zero, as av_new_packet leaves it.
+            (buffer.pointee.data + data.count).initialize(repeating: 0, count: Int(cuecast_av_input_buffer_padding_size()))
+        } else {
+            try check(av_new_packet(packet, Int32(data.count)), "av_new_packet")
+        }
         defer { av_packet_unref(packet) }
         if let base = data.baseAddress, data.count > 0 {
             packet.pointee.data.update(from: base.assumingMemoryBound(to: UInt8.self), count: data.count)

@@ -55,6 +55,9 @@ public final class RTMPServer: Service, Sendable {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Reads of at most 16 KB: a frame usually arrives in one, and the audio frames handed on as slices
+            // of a read keep only that much memory alive while they wait to be muxed.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 4096, maximum: 16 * 1024))
             .childChannelInitializer { channel in
                 counters.connections.add(1, ordering: .relaxed)
                 counters.openConnections.add(1, ordering: .relaxed)

@@ -27,6 +27,7 @@ public final class RTMPServerHandler: ChannelInboundHandler {
     private var lastActivity = NIODeadline.now()
     private var sink: (any PublishSink)?
     private var announcedConnect = false
+    private var unflushedWrites = false
 
     public init(configuration: RTMPConnectionConfiguration, delegate: any RTMPConnectionDelegate) {
         self.configuration = configuration
@@ -133,7 +134,11 @@ public final class RTMPServerHandler: ChannelInboundHandler {
         } catch {
             fail(context: context, error: .protocolViolation("\(error)"))
         }
-        context.flush()
+        // Most reads are media and answer nothing; a flush goes through the pipeline, so only when needed.
+        if unflushedWrites {
+            unflushedWrites = false
+            context.flush()
+        }
     }
 
     private func perform(_ action: ServerSession.Action, context: ChannelHandlerContext) {
@@ -142,6 +147,7 @@ public final class RTMPServerHandler: ChannelInboundHandler {
             var out = context.channel.allocator.buffer(capacity: message.payload.readableBytes + 32)
             encoder.encode(message, into: &out)
             context.write(wrapOutboundOut(out), promise: nil)
+            unflushedWrites = true
         case .authorize(let request):
             authorize(request, context: context)
         case .media(let packet):
@@ -190,6 +196,7 @@ public final class RTMPServerHandler: ChannelInboundHandler {
                 actions = handler.session.publishRefused(refusal)
             }
             for action in actions { handler.perform(action, context: context) }
+            handler.unflushedWrites = false
             context.flush()
         }
     }

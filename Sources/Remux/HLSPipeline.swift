@@ -157,7 +157,8 @@ final class HLSPipeline {
         case .endOfSequence:
             return
         case .frame:
-            let (fixed, repaired) = repair.repair(packet)
+            var fixed = packet
+            let repaired = repair.repair(&fixed)
             if repaired { output?.timestampRepairs.add(1, ordering: .relaxed) }
             if repaired && repair.repairs <= 10 {
                 logger.notice("repaired DTS regression", metadata: ["track": "\(packet.track)", "dts": "\(packet.dts)", "now": "\(fixed.dts)"])
@@ -395,7 +396,9 @@ final class HLSPipeline {
         // segment that just expired, whose pages are already in memory.
         let now = Date()
         let size = muxer.outputByteCount
-        let bytes = muxer.takeOutput(continuingIn: Self.reuse(output.purge(now: now), capacity: size + size / 4 + 4096))
+        var bytes = muxer.takeOutput(continuingIn: Self.reuse(output.purge(now: now), capacity: size + size / 4 + 4096))
+        // A reused buffer may hold pages of a larger segment past this one's end: give them back.
+        bytes.releaseUnusedPages()
         output.writingBytes.store(0, ordering: .relaxed)
         try? muxer.repeatTablesAtNextPacket()
         guard !builder.isEmpty else { return }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Media
 import NIOCore
 import Testing
@@ -100,12 +103,41 @@ import Testing
     }
 }
 
+@Suite struct UnusedPagesTests {
+    /// Resident pages of `buffer`'s writable tail, from mincore(2).
+    func residentTailPages(_ buffer: inout ByteBuffer) -> Int {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        return buffer.withUnsafeMutableWritableBytes { tail in
+            let start = (Int(bitPattern: tail.baseAddress!) + page - 1) / page * page
+            let end = (Int(bitPattern: tail.baseAddress!) + tail.count) / page * page
+            var vector = [UInt8](repeating: 0, count: (end - start) / page)
+            #expect(mincore(UnsafeMutableRawPointer(bitPattern: start)!, end - start, &vector) == 0)
+            return vector.filter { $0 & 1 == 1 }.count
+        }
+    }
+
+    @Test func pagesPastTheWrittenBytesAreGivenBack() {
+        var buffer = ByteBufferAllocator().buffer(capacity: 1 << 20)
+        buffer.writeBytes(Array(repeating: 0x47, count: 1 << 20))  // a large segment touched every page
+        buffer.clear()
+        buffer.writeBytes(Array(repeating: 0x47, count: 100_000))  // a smaller one reuses the buffer
+        #expect(residentTailPages(&buffer) > 200)
+        buffer.releaseUnusedPages()
+        #expect(residentTailPages(&buffer) == 0)
+        #expect(buffer.readableBytes == 100_000 && buffer.getInteger(at: 99_999, as: UInt8.self) == 0x47, "written bytes stay")
+        buffer.writeBytes(Array(repeating: 0x48, count: 10_000))
+        #expect(buffer.getInteger(at: 109_999, as: UInt8.self) == 0x48, "the tail can be written again")
+    }
+}
+
 @Suite struct TimestampRepairTests {
     @Test func repeatedDTSIsMovedForward() {
         var repair = TimestampRepair()
         let frames: [(Int64, Int64)] = [(0, 0), (0, 100), (0, 33), (33, 67)]
         let fixed = frames.map { dts, pts in
-            repair.repair(MediaPacket(track: .video, codec: .h264, kind: .frame, dts: dts, pts: pts, isKeyframe: false, payload: ByteBuffer())).0
+            var packet = MediaPacket(track: .video, codec: .h264, kind: .frame, dts: dts, pts: pts, isKeyframe: false, payload: ByteBuffer())
+            _ = repair.repair(&packet)
+            return packet
         }
         #expect(fixed.map(\.dts) == [0, 1, 2, 33])
         #expect(fixed.map(\.pts) == [0, 100, 33, 67])

@@ -297,14 +297,19 @@ def remux_cost(server, clip, streams, warmup, duration, work):
         sequences0 = {n: last_segment(server, n) for n in range(streams)}
         time.sleep(duration)
         cpu1, t1 = cpu_seconds(server.pid), time.monotonic()
-        rss = rss_bytes(server.pid)
+        # Memory moves as segments come and go: average a few samples, each read together with what is held.
+        samples = []
+        for _ in range(5):
+            samples.append((rss_bytes(server.pid), held_segment_bytes(server) if isinstance(server, CueCast) else 0))
+            time.sleep(0.5)
+        rss = sum(r for r, _ in samples) / len(samples)
+        held_bytes = sum(h for _, h in samples) / len(samples)
         stalled = 0
         for n in range(streams):
             if last_segment(server, n) == sequences0[n]:
                 stalled += 1
         segments_expected = duration / server.fragment
         window_bytes = sum(segment_bytes(server, n) for n in range(streams)) if isinstance(server, CueCast) else 0
-        held_bytes = sum(held_segment_bytes(server, n) for n in range(streams)) if isinstance(server, CueCast) else 0
         return {"streams": streams, "seconds": round(t1 - t0, 2), "cpuSeconds": round(cpu1 - cpu0, 3),
                 "cpuPerStreamSecond": (cpu1 - cpu0) / ((t1 - t0) * streams), "rssBytes": rss, "segmentWindowBytes": window_bytes,
                 "heldSegmentBytes": held_bytes,
@@ -331,11 +336,14 @@ def segment_bytes(server, n):
     return total
 
 
-def held_segment_bytes(server, n):
-    """Bytes of segments a CueCast stream holds, as its API reports them: listed, removed but still served for
-    their duration plus the playlist's (RFC 8216 section 6.2.2), and the one being written."""
-    hls = server.api(f"/api/v1/streams/live/s{n}").get("hls") or {}
-    return hls.get("listedBytes", 0) + hls.get("retainedBytes", 0) + hls.get("writingBytes", 0)
+def held_segment_bytes(server):
+    """Bytes of segments CueCast's streams hold, as its API reports them in one answer: listed, removed but still
+    served for their duration plus the playlist's (RFC 8216 section 6.2.2), and being written."""
+    total = 0
+    for stream in server.api("/api/v1/streams")["streams"]:
+        hls = stream.get("hls") or {}
+        total += hls.get("listedBytes", 0) + hls.get("retainedBytes", 0) + hls.get("writingBytes", 0)
+    return total
 
 
 # --- Workload 2: segment availability ---------------------------------------------------------------------------
