@@ -720,7 +720,9 @@ def main():
     parser.add_argument("--binary", required=True)
     parser.add_argument("--clip", required=True)
     parser.add_argument("--streams", default="1,10,50", help="publisher counts for the remux workload")
-    parser.add_argument("--warmup", type=float, default=10)
+    # A stream's memory is steady once its playlist window (12 s) and the removed segments kept after it (14 s)
+    # have filled: 30 s.
+    parser.add_argument("--warmup", type=float, default=30)
     parser.add_argument("--duration", type=float, default=60, help="steady-state seconds per remux measurement")
     parser.add_argument("--availability-seconds", type=float, default=40)
     parser.add_argument("--availability-streams", type=int, default=4)
@@ -765,9 +767,10 @@ def main():
                 side["slow"] = asyncio.run(slow_viewers(server, options.clip, 10, 50, options.slow_seconds, server.work))
             finally:
                 server.stop()
-        log(f"CueCast: statistics on vs off, {options.stats_streams} publishers")
-        figures["stats"] = stats_overhead(options.binary, work, window, fragment, options.clip, options.stats_streams,
-                                          options.warmup, options.duration)
+        if options.stats_streams > 0:
+            log(f"CueCast: statistics on vs off, {options.stats_streams} publishers")
+            figures["stats"] = stats_overhead(options.binary, work, window, fragment, options.clip, options.stats_streams,
+                                              options.warmup, options.duration)
     finally:
         pass
     table = report(figures, options)
