@@ -110,6 +110,13 @@ import TestSupport
              "--host", "127.0.0.1"],
             timeout: 30, requireSuccess: false)
         #expect(output.text.contains("Event loops:  1 "), "\(output.text)")
+
+        // NIO's own variable still wins.
+        let overridden = try await Tool("env").run(
+            ["NIO_SINGLETON_GROUP_LOOP_COUNT=3", "timeout", "-s", "INT", "5", "taskset", "-c", "0", CLITests.binary, "serve", "--data-dir", dir.path,
+             "--rtmp-port", "0", "--http-port", "0", "--host", "127.0.0.1"],
+            timeout: 30, requireSuccess: false)
+        #expect(overridden.text.contains("Event loops:  3 "), "\(overridden.text)")
     }
 
     @Test func adminTokenIsGeneratedOnceAndKept() throws {

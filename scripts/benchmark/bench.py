@@ -318,6 +318,21 @@ def remux_cost(server, clip, streams, warmup, duration, work):
         publishers.stop()
 
 
+def combine_rounds(rounds):
+    """One remux figure from several rounds: CPU over all of them; memory from the last (each round starts afresh)."""
+    seconds = sum(r["seconds"] for r in rounds)
+    cpu = sum(r["cpuSeconds"] for r in rounds)
+    combined = dict(rounds[-1])
+    combined.update({"seconds": round(seconds, 2), "cpuSeconds": round(cpu, 3),
+                     "cpuPerStreamSecond": cpu / (seconds * rounds[0]["streams"]),
+                     "rssBytes": sum(r["rssBytes"] for r in rounds) / len(rounds),
+                     "heldSegmentBytes": sum(r["heldSegmentBytes"] for r in rounds) / len(rounds),
+                     "stalledPlaylists": sum(r["stalledPlaylists"] for r in rounds),
+                     "publishersDied": sum(r["publishersDied"] for r in rounds),
+                     "rounds": [{k: r[k] for k in ("seconds", "cpuSeconds", "cpuPerStreamSecond", "rssBytes")} for r in rounds]})
+    return combined
+
+
 def last_segment(server, n):
     try:
         entries = playlist_entries(get(server.playlist_url(n)).decode())
@@ -592,31 +607,35 @@ def run_slow_viewers(playlist_url, segment_prefix, count, rate):
 
 # --- Stats overhead (CueCast only) ------------------------------------------------------------------------------
 
-def stats_overhead(binary, work, window, fragment, clip, streams, warmup, duration):
-    results = {}
-    for label, extra in (("on", []), ("off", ["--stats", "off"])):
-        server = CueCast(os.path.join(work, f"stats-{label}"), window, fragment, binary, extra)
-        os.makedirs(server.work, exist_ok=True)
-        server.prepare(streams)
-        server.start()
-        try:
-            publishers = Publishers(clip, [server.publish_url(n) for n in range(streams)], server.work)
+def stats_overhead(binary, work, window, fragment, clip, streams, warmup, duration, rounds=1):
+    """CPU per stream-second with statistics on (and read every second, as an operator would) and off, the two
+    taking turns `rounds` times."""
+    cpu = {"on": 0.0, "off": 0.0}
+    seconds = {"on": 0.0, "off": 0.0}
+    for round_index in range(rounds):
+        for label, extra in (("on", []), ("off", ["--stats", "off"])):
+            server = CueCast(os.path.join(work, f"stats-{label}-{round_index}"), window, fragment, binary, extra)
+            os.makedirs(server.work, exist_ok=True)
+            server.prepare(streams)
+            server.start()
             try:
-                wait_for_playlists(server, streams, minimum=1)
-                time.sleep(warmup)
-                cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
-                # With stats on, an operator is watching: the API and /metrics read once a second.
-                while time.monotonic() - t0 < duration:
-                    if label == "on":
-                        server.api("/api/v1/streams")
-                        get(f"http://127.0.0.1:{server.http}/metrics")
-                    time.sleep(1)
-                cpu = cpu_seconds(server.pid) - cpu0
-                results[label] = cpu / ((time.monotonic() - t0) * streams)
+                publishers = Publishers(clip, [server.publish_url(n) for n in range(streams)], server.work)
+                try:
+                    wait_for_playlists(server, streams, minimum=1)
+                    time.sleep(warmup)
+                    cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+                    while time.monotonic() - t0 < duration / rounds:
+                        if label == "on":
+                            server.api("/api/v1/streams")
+                            get(f"http://127.0.0.1:{server.http}/metrics")
+                        time.sleep(1)
+                    cpu[label] += cpu_seconds(server.pid) - cpu0
+                    seconds[label] += time.monotonic() - t0
+                finally:
+                    publishers.stop()
             finally:
-                publishers.stop()
-        finally:
-            server.stop()
+                server.stop()
+    results = {label: cpu[label] / (seconds[label] * streams) for label in cpu}
     results["streams"] = streams
     results["overhead"] = results["on"] / results["off"] - 1 if results["off"] else None
     return results
@@ -701,6 +720,38 @@ def report(figures, options):
     return "\n".join(lines)
 
 
+NOTES = """
+Notes:
+- Memory. CueCast serves segments from its own memory: the listed ones, the removed ones it must keep serving
+  for their duration plus the playlist's (RFC 8216 section 6.2.2), and the one being written. nginx-rtmp keeps the
+  same files on tmpfs, outside its RSS. So the goal row subtracts the bytes of segments each CueCast stream holds,
+  as its API reports them (`hls.listedBytes + retainedBytes + writingBytes`), sampled together with RSS five times.
+- Segment delivery. nginx sends a segment file with sendfile(2) from tmpfs: no copy into the socket. CueCast
+  writes from memory with writev(2): one copy per byte. On one server core each is bound by that, and wrk on its
+  one core is near 100 %: the rows above give both servers' CPU per GB and wrk's share.
+- Runs on this shared 2-core VM vary by about ±10 % (CPU per stream-second) and more for wrk figures; compare
+  ratios within one run.
+"""
+
+
+def write_report(figures, options, window, fragment, write_json=True):
+    table = report(figures, options)
+    m = figures["machine"]
+    header = (f"# Benchmarks\n\nCueCast {figures.get('version', '')} next to nginx {m['nginx']} with nginx-rtmp, measured by `scripts/bench"
+              f"{' --quick' if options.quick else ''}` on {figures['date']}.\n\n"
+              f"Machine: {m['cpu']}, {m['cores']} cores, Linux {m['kernel']}; ffmpeg {m['ffmpeg']}, wrk {m['wrk']}, Swift {m['swift']}. "
+              f"Servers pinned to CPU {SERVER_CPU}, publishers, viewers and wrk to CPU {CLIENT_CPU}.\n\n"
+              f"Clip: 720p30 H.264 + AAC, ~2.5 Mbit/s, 2 s GOP, published with `ffmpeg -re -stream_loop -1 -c copy`. "
+              f"Both servers: {fragment} s segments, {window}-segment window. Remux: {options.warmup:g} s warm-up, then "
+              f"{options.duration:g} s measured per publisher count. Raw figures: `{os.path.basename(options.out_json)}`.\n\n")
+    if write_json:
+        with open(options.out_json, "w") as f:
+            json.dump(figures, f, indent=1, default=str)
+    with open(options.out_md, "w") as f:
+        f.write(header + table + "\n" + NOTES)
+    return table
+
+
 def machine():
     def version(command, pattern):
         try:
@@ -729,11 +780,21 @@ def main():
     parser.add_argument("--wrk-seconds", type=int, default=10)
     parser.add_argument("--slow-seconds", type=float, default=20, help="seconds per slow-viewer phase")
     parser.add_argument("--stats-streams", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=2, help="turns each server takes per remux measurement (the duration is split)")
     parser.add_argument("--out-md", required=True)
     parser.add_argument("--out-json", required=True)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--report-only", metavar="JSON", help="write the markdown report again from a run's JSON, measuring nothing")
     options = parser.parse_args()
     options.streams = [int(x) for x in options.streams.split(",")]
+    if options.report_only:
+        with open(options.report_only) as f:
+            figures = json.load(f)
+        for key in ("streams", "warmup", "duration", "quick", "stats_streams"):
+            setattr(options, key, figures["options"][key])
+        options.streams = [int(x) for x in options.streams] if isinstance(options.streams, list) else [int(x) for x in options.streams.split(",")]
+        print(write_report(figures, options, 6, 2, write_json=False))
+        return
     work = tempfile.mkdtemp(prefix="cuecast-bench-")
     window, fragment = 6, 2
     figures = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
@@ -742,50 +803,48 @@ def main():
     servers = {"cuecast": lambda: CueCast(os.path.join(work, "cuecast"), window, fragment, options.binary),
                "nginx": lambda: NginxRTMP(os.path.join(work, "nginx"), window, fragment)}
     figures["version"] = subprocess.run([options.binary, "--version"], capture_output=True, text=True).stdout.strip()
-    try:
-        for key, make in servers.items():
-            side = figures[key]
-            side["remux"] = {}
-            server = make()
-            os.makedirs(server.work, exist_ok=True)
-            server.prepare(max(options.streams + [options.availability_streams]))
-            for count in options.streams:
-                server.start()
-                try:
-                    log(f"{server.name}: remux cost, {count} publishers, {options.warmup:g} s warm-up + {options.duration:g} s")
-                    side["remux"][str(count)] = remux_cost(server, options.clip, count, options.warmup, options.duration, server.work)
-                finally:
-                    server.stop()
-            server.start()
-            try:
-                log(f"{server.name}: segment availability, {options.availability_streams} publishers, {options.availability_seconds:g} s")
-                side["availability"] = asyncio.run(availability(server, options.clip, options.availability_streams,
-                                                                options.availability_seconds, server.work))
-                log(f"{server.name}: delivery with wrk")
-                side["delivery"] = delivery(server, options.clip, options.wrk_seconds, 100, server.work)
-                log(f"{server.name}: 50 slow viewers next to 10 normal ones")
-                side["slow"] = asyncio.run(slow_viewers(server, options.clip, 10, 50, options.slow_seconds, server.work))
-            finally:
-                server.stop()
-        if options.stats_streams > 0:
-            log(f"CueCast: statistics on vs off, {options.stats_streams} publishers")
-            figures["stats"] = stats_overhead(options.binary, work, window, fragment, options.clip, options.stats_streams,
-                                              options.warmup, options.duration)
-    finally:
-        pass
-    table = report(figures, options)
-    m = figures["machine"]
-    header = (f"# Benchmarks\n\nCueCast {figures.get('version', '')} next to nginx {m['nginx']} with nginx-rtmp, measured by `scripts/bench"
-              f"{' --quick' if options.quick else ''}` on {figures['date']}.\n\n"
-              f"Machine: {m['cpu']}, {m['cores']} cores, Linux {m['kernel']}; ffmpeg {m['ffmpeg']}, wrk {m['wrk']}, Swift {m['swift']}. "
-              f"Servers pinned to CPU {SERVER_CPU}, publishers, viewers and wrk to CPU {CLIENT_CPU}.\n\n"
-              f"Clip: 720p30 H.264 + AAC, ~2.5 Mbit/s, 2 s GOP, published with `ffmpeg -re -stream_loop -1 -c copy`. "
-              f"Both servers: {fragment} s segments, {window}-segment window. Remux: {options.warmup:g} s warm-up, then "
-              f"{options.duration:g} s measured per publisher count. Raw figures: `{os.path.basename(options.out_json)}`.\n\n")
-    with open(options.out_json, "w") as f:
-        json.dump(figures, f, indent=1, default=str)
-    with open(options.out_md, "w") as f:
-        f.write(header + table + "\n")
+    # The two servers take turns at every workload, and remux cost is measured in rounds, so a machine that gets
+    # slower or faster during the run (a shared VM does) moves both sides alike.
+    made = {key: make() for key, make in servers.items()}
+    for key, server in made.items():
+        figures[key]["remux"] = {}
+        os.makedirs(server.work, exist_ok=True)
+        server.prepare(max(options.streams + [options.availability_streams]))
+
+    def on(server, what, run):
+        server.start()
+        try:
+            log(f"{server.name}: {what}")
+            return run()
+        finally:
+            server.stop()
+
+    for count in options.streams:
+        rounds = {key: [] for key in made}
+        for round_index in range(options.rounds):
+            for key, server in made.items():
+                rounds[key].append(on(server, f"remux cost, {count} publishers, round {round_index + 1} of {options.rounds}, "
+                                              f"{options.warmup:g} s warm-up + {options.duration / options.rounds:g} s",
+                                      lambda: remux_cost(server, options.clip, count, options.warmup, options.duration / options.rounds,
+                                                         server.work)))
+        for key in made:
+            figures[key]["remux"][str(count)] = combine_rounds(rounds[key])
+    for key, server in made.items():
+        figures[key]["availability"] = on(server, f"segment availability, {options.availability_streams} publishers, "
+                                                  f"{options.availability_seconds:g} s",
+                                          lambda: asyncio.run(availability(server, options.clip, options.availability_streams,
+                                                                           options.availability_seconds, server.work)))
+    for key, server in made.items():
+        figures[key]["delivery"] = on(server, "delivery with wrk",
+                                      lambda: delivery(server, options.clip, options.wrk_seconds, 100, server.work))
+    for key, server in made.items():
+        figures[key]["slow"] = on(server, "50 slow viewers next to 10 normal ones",
+                                  lambda: asyncio.run(slow_viewers(server, options.clip, 10, 50, options.slow_seconds, server.work)))
+    if options.stats_streams > 0:
+        log(f"CueCast: statistics on vs off, {options.stats_streams} publishers")
+        figures["stats"] = stats_overhead(options.binary, work, window, fragment, options.clip, options.stats_streams,
+                                          options.warmup, options.duration, options.rounds)
+    table = write_report(figures, options, window, fragment)
     print(table)
     shutil.rmtree(work, ignore_errors=True)
 
