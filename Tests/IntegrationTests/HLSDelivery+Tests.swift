@@ -7,6 +7,18 @@ import Testing
 import TestSupport
 
 @Suite struct HLSDeliveryTests {
+    /// Publishes `fixture` as fast as possible and waits for its playlist to end; the playlist and its first URI.
+    func publishUntilEnded(_ fixture: String, as stream: String, on server: TestServer) async throws -> (playlist: String, firstURI: String) {
+        let secret = try await server.server.keys.add(stream: stream)
+        _ = try await ffmpegPublish(fixture, to: "\(server.rtmpBase)/\(stream)?key=\(secret)", realtime: false)
+        var playlist = ""
+        try await server.eventually("playlist to end") {
+            playlist = try await server.request(.GET, "/hls/\(stream)/index.m3u8").body
+            return playlist.contains("#EXT-X-ENDLIST")
+        }
+        return (playlist, try #require(entries(of: playlist).first?.uri))
+    }
+
     @Test func headersRangesAndErrors() async throws {
         let mirror = try TemporaryDirectory()
         defer { mirror.remove() }
@@ -14,14 +26,7 @@ import TestSupport
             $0.hls.gracePeriod = 1
             $0.hls.mirrorDirectory = mirror.path
         }) { server in
-            let secret = try await server.server.keys.add(stream: "live/d")
-            _ = try await ffmpegPublish(Fixtures.bframes, to: "\(server.rtmpBase)/live/d?key=\(secret)", realtime: false)
-            var playlist = ""
-            try await server.eventually("playlist to end") {
-                playlist = try await server.request(.GET, "/hls/live/d/index.m3u8").body
-                return playlist.contains("#EXT-X-ENDLIST")
-            }
-            let uri = try #require(entries(of: playlist).first?.uri)
+            let (_, uri) = try await publishUntilEnded(Fixtures.bframes, as: "live/d", on: server)
 
             let full = try await server.fetch("/hls/live/d/\(uri)")
             #expect(full.status == 200)
@@ -121,14 +126,7 @@ import TestSupport
     /// request through the router. Both must give the same answer, and pipelined requests keep their order.
     @Test func pipelineAnswersMatchTheRouterAndKeepOrder() async throws {
         try await withServer(configure: { $0.hls.gracePeriod = 1 }) { server in
-            let secret = try await server.server.keys.add(stream: "live/p")
-            _ = try await ffmpegPublish(Fixtures.small, to: "\(server.rtmpBase)/live/p?key=\(secret)", realtime: false)
-            var playlist = ""
-            try await server.eventually("playlist to end") {
-                playlist = try await server.request(.GET, "/hls/live/p/index.m3u8").body
-                return playlist.contains("#EXT-X-ENDLIST")
-            }
-            let uri = try #require(entries(of: playlist).first?.uri)
+            let (playlist, uri) = try await publishUntilEnded(Fixtures.small, as: "live/p", on: server)
             let variants: [[(String, String)]] = [[], [("Origin", "https://shop.example")], [("Range", "bytes=188-375")], [("If-None-Match", "\"nope\"")]]
             for path in ["/hls/live/p/index.m3u8", "/hls/live/p/\(uri)"] {
                 for headers in variants {
