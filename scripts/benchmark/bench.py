@@ -729,8 +729,10 @@ Notes:
 - Segment delivery. nginx sends a segment file with sendfile(2) from tmpfs: no copy into the socket. CueCast
   writes from memory with writev(2): one copy per byte. On one server core each is bound by that, and wrk on its
   one core is near 100 %: the rows above give both servers' CPU per GB and wrk's share.
-- Runs on this shared 2-core VM vary by about ±10 % (CPU per stream-second) and more for wrk figures; compare
-  ratios within one run.
+- This shared 2-core VM drifts: one server's CPU per stream-second moved by up to 50 % between runs minutes
+  apart, so compare ratios within a run. Three runs of the same build gave CueCast/nginx at 50 publishers of
+  1.07, 1.18 and 1.55 (the last is the full run above). The slow-viewer p99 rests on about 120 fetches per phase:
+  one slow fetch moves it by tens of percent.
 """
 
 
