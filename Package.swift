@@ -124,7 +124,9 @@ let package = Package(
         ),
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
         .testTarget(name: "CuesTests", dependencies: ["Cues"]),
-        .testTarget(name: "HLSTests", dependencies: ["HLS", "Media", "Remux", "StreamHub"]),
+        .testTarget(
+            name: "HLSTests",
+            dependencies: ["HLS", "Media", "Remux", "StreamHub", "Store", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "RTMP", "Store", "StreamHub", "Media"]),
         .testTarget(name: "FFmpegTests", dependencies: ["FFmpeg", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
