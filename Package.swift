@@ -46,7 +46,9 @@ let package = Package(
             name: "Cueing",
             dependencies: ["Cues", "Store", "StreamHub", "Media", .product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "HLS", dependencies: ["Media", "Cues", .product(name: "NIOCore", package: "swift-nio")]),
+        // memfd_create(2), which Swift's Glibc module does not declare. Only the HLS target imports this.
+        .target(name: "CMemFD"),
+        .target(name: "HLS", dependencies: ["Media", "Cues", "CMemFD", .product(name: "NIOCore", package: "swift-nio")]),
         .target(
             name: "Remux",
             dependencies: [
@@ -81,6 +83,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -67,6 +67,7 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "cuecast")
         let tokenWasCreated = !FileManager.default.fileExists(atPath: (settings.dataDir as NSString).appendingPathComponent(AdminToken.fileName)) && settings.adminToken == nil
         let eventLoops = EventLoopCount.configure()
+        let openFiles = OpenFileLimit.raise()
         let server = try CueCastServer(configuration: settings, logger: logger)
         if tokenWasCreated {
             say("Admin token (stored in \(settings.dataDir)/\(AdminToken.fileName)): \(server.adminToken)")
@@ -76,6 +77,10 @@ struct Serve: AsyncParsableCommand {
         say("HLS:          http://\(settings.publicHost):\(settings.httpPort)/hls/<app>/<stream>/index.m3u8")
         say("Console:      http://\(settings.publicHost):\(settings.httpPort)/console   Viewer page: /watch/<app>/<stream>")
         say("Event loops:  \(eventLoops) (one per CPU this process may run on)")
+        if let openFiles {
+            let streams = openFiles == Int.max ? "no limit" : "about \(openFiles / (OpenFileLimit.filesPerStream + 2)) live streams"
+            say("Open files:   \(openFiles == Int.max ? "unlimited" : String(openFiles)) (\(OpenFileLimit.filesPerStream) per live stream's segments: \(streams))")
+        }
         if !settings.statistics { say("Statistics are off (--stats off): no rates, counts or stats feed.") }
         try await server.run()
     }

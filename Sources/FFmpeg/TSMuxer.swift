@@ -169,19 +169,14 @@ public final class TSMuxer {
         try check(av_opt_set(context.pointee.priv_data, "mpegts_flags", "+resend_headers", 0), "av_opt_set(mpegts_flags)")
     }
 
-    /// How many bytes `takeOutput` would return now.
+    /// Bytes written since the last `drainOutput`.
     public var outputByteCount: Int { sink.bytes.readableBytes }
 
-    /// The bytes written since the last call. The next output starts in a buffer of `capacity` bytes: sized to
-    /// what comes next, a segment is written once without regrowing.
-    public func takeOutput(reservingCapacity capacity: Int = 64 * 1024) -> ByteBuffer {
-        takeOutput(continuingIn: ByteBufferAllocator().buffer(capacity: capacity))
-    }
-
-    /// The bytes written since the last call; the next output is written into `buffer`, after what it holds.
-    public func takeOutput(continuingIn buffer: ByteBuffer) -> ByteBuffer {
-        defer { sink.bytes = buffer }
-        return sink.bytes
+    /// Hands the bytes written since the last call to `body`, then empties the output. The output's memory is
+    /// kept for what comes next, so a stream's muxer writes into the same few pages all the time.
+    public func drainOutput<E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
+        defer { sink.bytes.clear() }
+        try sink.bytes.withUnsafeReadableBytes { bytes throws(E) in try body(bytes) }
     }
 
     /// Writes the trailer and flushes; the muxer takes no packets afterwards.

@@ -103,11 +103,9 @@ public final class HLSStream: Sendable {
         return sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
     }
 
-    /// Frees removed segments whose grace time is over. Returns their bytes: the remuxer may write the next
-    /// segment into one of them, when nothing else still holds it, instead of into fresh pages.
-    @discardableResult
-    public func purge(now: Date = Date()) -> [ByteBuffer] {
-        storage.withLock { $0.window.purge(now: now).map(\.data) }
+    /// Frees removed segments whose grace time is over.
+    public func purge(now: Date = Date()) {
+        storage.withLock { _ = $0.window.purge(now: now) }
     }
 
     // MARK: Reading (HTTP)
@@ -121,8 +119,8 @@ public final class HLSStream: Sendable {
     /// while (RFC 8216 §6.2.2), and the one being written.
     public var heldBytes: (listed: Int, retained: Int, writing: Int) {
         storage.withLock { storage in
-            (storage.window.segments.reduce(0) { $0 + $1.data.readableBytes },
-             storage.window.removed.reduce(0) { $0 + $1.segment.data.readableBytes },
+            (storage.window.segments.reduce(0) { $0 + $1.file.size },
+             storage.window.removed.reduce(0) { $0 + $1.segment.file.size },
              writingBytes.load(ordering: .relaxed))
         }
     }
@@ -167,7 +165,7 @@ public final class HLSStream: Sendable {
             guard !segments.isEmpty else { return nil }
             if let cached = storage.renderedMaster { return cached }
             let duration = segments.reduce(0) { $0 + $1.duration }
-            let bytes = segments.reduce(0) { $0 + $1.data.readableBytes }
+            let bytes = segments.reduce(0) { $0 + $1.file.size }
             let frames = segments.reduce(0) { $0 + $1.videoFrames }
             let peak = segments.map(\.bitrate).max() ?? 0
             let playlist = MultivariantPlaylist(

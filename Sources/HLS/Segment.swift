@@ -1,7 +1,6 @@
 import Foundation
-import NIOCore
 
-/// A finished media segment: its bytes, shared by every viewer, and what the playlist says about it.
+/// A finished media segment: its bytes, one file shared by every viewer, and what the playlist says about it.
 public struct Segment: Sendable {
     /// A run of frames inside the segment that ends on a frame boundary (the unit of Low-Latency HLS).
     public struct Part: Sendable, Equatable {
@@ -25,13 +24,13 @@ public struct Segment: Sendable {
     /// PTS of the first frame, 90 kHz, as written in the transport stream.
     public var startPTS: Int64
     public var parts: [Part]
-    public var data: ByteBuffer
+    public var file: SegmentFile
     public var videoFrames: Int
     public var audioFrames: Int
 
     public init(
         sequence: Int, uri: String, duration: Double, programDateTime: Date, discontinuity: Bool, startPTS: Int64,
-        parts: [Part], data: ByteBuffer, videoFrames: Int = 0, audioFrames: Int = 0
+        parts: [Part], file: SegmentFile, videoFrames: Int = 0, audioFrames: Int = 0
     ) {
         self.sequence = sequence
         self.uri = uri
@@ -40,11 +39,11 @@ public struct Segment: Sendable {
         self.discontinuity = discontinuity
         self.startPTS = startPTS
         self.parts = parts
-        self.data = data
+        self.file = file
         self.videoFrames = videoFrames
         self.audioFrames = audioFrames
     }
 
     /// Bits per second of this segment.
-    public var bitrate: Double { duration > 0 ? Double(data.readableBytes * 8) / duration : 0 }
+    public var bitrate: Double { duration > 0 ? Double(file.size * 8) / duration : 0 }
 }

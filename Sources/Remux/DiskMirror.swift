@@ -29,7 +29,7 @@ final class DiskMirror: Sendable {
         let dir = directory(for: stream.path)
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try atomicWrite(Data(segment.data.readableBytesView), to: dir.appendingPathComponent(segment.uri))
+            try atomicWrite(Data(segment.file.read().readableBytesView), to: dir.appendingPathComponent(segment.uri))
             try writePlaylists(of: stream)
         } catch {
             logger.error("could not mirror HLS to disk: \(error)", metadata: ["stream": "\(stream.path)"])

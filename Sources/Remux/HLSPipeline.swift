@@ -269,7 +269,9 @@ final class HLSPipeline {
         case .none:
             break
         }
-        if current == nil { startSegment(pts: pts) }
+        if current == nil {
+            guard startSegment(pts: pts) else { return }
+        }
         if !pendingCues.isEmpty && (isVideo || videoHeader == nil) {
             bindCues(frame: packet, pts: pts)
         }
@@ -281,7 +283,8 @@ final class HLSPipeline {
             _ = fail("writing \(packet.track) frame: \(error)")
             return
         }
-        output?.writingBytes.store(muxer.outputByteCount, ordering: .relaxed)
+        if muxer.outputByteCount >= Self.spillSize { guard drainOutput() else { return } }
+        output?.writingBytes.store(segmentByteCount, ordering: .relaxed)
         if isVideo { current?.videoFrames += 1 } else { current?.audioFrames += 1 }
         if isVideo || videoHeader == nil { current?.pacePTS.append(pts) }
         let end = pts + (isVideo ? videoFrameDuration : audioFrameDuration)
@@ -290,41 +293,67 @@ final class HLSPipeline {
 
     static func tsTime(_ milliseconds: Int64) -> Int64 { milliseconds * 90 + tsOffset }
 
-    private func startSegment(pts: Int64) {
+    /// Opens the next segment's file; false (and the output ended) if the system refuses one.
+    private func startSegment(pts: Int64) -> Bool {
+        guard let output else { return false }
+        let file: SegmentFile.Writer
+        do {
+            file = try SegmentFile.Writer(name: "cuecast-\(output.epoch)-\(nextSequence).ts")
+        } catch {
+            return fail("no file for segment \(nextSequence): \(error)")
+        }
         let anchor = self.anchor ?? (Date(), pts)
         let date = anchor.date.addingTimeInterval(Double(pts - anchor.pts) / 90000)
-        current = SegmentBuilder(sequence: nextSequence, startPTS: pts, programDateTime: date, discontinuity: discontinuityPending)
+        current = SegmentBuilder(
+            sequence: nextSequence, startPTS: pts, programDateTime: date, discontinuity: discontinuityPending, file: file)
         discontinuityPending = false
         nextSequence += 1
+        return true
+    }
+
+    /// Bytes of the open segment so far: in its file, and still in the muxer's output.
+    private var segmentByteCount: Int { (current?.file.size ?? 0) + (muxer?.outputByteCount ?? 0) }
+
+    /// The muxer's output moves to the segment's file in runs of this size: a few writes a second per stream,
+    /// and the output buffer stays small and warm.
+    static let spillSize = 32 * 1024
+
+    /// Moves the muxer's output into the open segment's file; false (and the output ended) on failure.
+    private func drainOutput() -> Bool {
+        guard let muxer, let file = current?.file else { return true }
+        do {
+            try muxer.drainOutput { bytes throws(SegmentFileError) in try file.append(bytes) }
+        } catch {
+            return fail("writing segment file: \(error)")
+        }
+        return true
     }
 
     private func flushPart(endPTS: Int64) {
         guard let muxer, current != nil else { return }
         do { try muxer.flush() } catch { _ = fail("flush: \(error)") }
-        current?.closePart(at: muxer.outputByteCount, endPTS: endPTS)
+        let written = segmentByteCount
+        current?.closePart(at: written, endPTS: endPTS)
     }
 
     /// Ends the open segment: at `endPTS` when the next segment starts there, else after its last frame.
     private func finishSegment(endPTS: Int64?) {
-        guard var builder = current, let muxer, let output else { return }
-        current = nil
-        let end = endPTS ?? builder.endPTS
+        guard let open = current, let muxer, let output else { return }
+        let end = endPTS ?? open.endPTS
         do { try muxer.flush() } catch { _ = fail("flush: \(error)") }
-        builder.closePart(at: muxer.outputByteCount, endPTS: end)
-        // The next segment is written once into a buffer of about this one's size: preferably the bytes of a
-        // segment that just expired, whose pages are already in memory.
-        let now = Date()
-        let size = muxer.outputByteCount
-        var bytes = muxer.takeOutput(continuingIn: Self.reuse(output.purge(now: now), capacity: size + size / 4 + 4096))
-        // A reused buffer may hold pages of a larger segment past this one's end: give them back.
-        bytes.releaseUnusedPages()
+        let written = segmentByteCount
+        current?.closePart(at: written, endPTS: end)
+        guard drainOutput(), let builder = current else { return }
+        current = nil
         output.writingBytes.store(0, ordering: .relaxed)
         try? muxer.repeatTablesAtNextPacket()
         guard !builder.isEmpty else { return }
+        let now = Date()
+        output.purge(now: now)
         let segment = Segment(
             sequence: builder.sequence, uri: "\(output.epoch)-\(builder.sequence).ts", duration: Double(end - builder.startPTS) / 90000,
             programDateTime: builder.programDateTime, discontinuity: builder.discontinuity, startPTS: builder.startPTS,
-            parts: builder.parts, data: bytes, videoFrames: builder.videoFrames, audioFrames: builder.audioFrames)
+            parts: builder.parts, file: SegmentFile(builder.file), videoFrames: builder.videoFrames, audioFrames: builder.audioFrames)
         output.append(segment, now: now)
         mirror?.write(segment, playlist: output)
         if nextSequence + Self.sequenceBlock / 2 > reservedUpTo {
@@ -335,15 +364,6 @@ final class HLSPipeline {
                 do { try await sequences.advance(stream: stream, to: next) } catch { logger.error("could not reserve HLS sequence numbers: \(error)") }
             }
         }
-    }
-
-    /// An empty buffer for the next segment: one of `expired` if nothing else holds it any more (a slow viewer
-    /// may still be reading it), else a new one.
-    static func reuse(_ expired: consuming [ByteBuffer], capacity: Int) -> ByteBuffer {
-        while var buffer = expired.popLast() {
-            if buffer.modifyIfUniquelyOwned({ $0.clear(minimumCapacity: capacity) }) != nil { return buffer }
-        }
-        return ByteBufferAllocator().buffer(capacity: capacity)
     }
 
     /// Ends this stream's HLS output after a muxer failure; other streams are not affected.

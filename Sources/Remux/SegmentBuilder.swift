@@ -1,12 +1,14 @@
 import Foundation
 import HLS
 
-/// The segment being written: its parts and the frames in it. Its bytes collect in the muxer's output.
+/// The segment being written: its file, its parts and the frames in it. Its newest bytes are still in the
+/// muxer's output.
 struct SegmentBuilder {
     let sequence: Int
     let startPTS: Int64
     let programDateTime: Date
     let discontinuity: Bool
+    let file: SegmentFile.Writer
     var parts: [Segment.Part] = []
     var partStartPTS: Int64
     var partStartByte = 0
@@ -18,11 +20,12 @@ struct SegmentBuilder {
     /// Where the last frame written ends, 90 kHz (its PTS plus its duration).
     var endPTS: Int64
 
-    init(sequence: Int, startPTS: Int64, programDateTime: Date, discontinuity: Bool) {
+    init(sequence: Int, startPTS: Int64, programDateTime: Date, discontinuity: Bool, file: SegmentFile.Writer) {
         self.sequence = sequence
         self.startPTS = startPTS
         self.programDateTime = programDateTime
         self.discontinuity = discontinuity
+        self.file = file
         self.partStartPTS = startPTS
         self.endPTS = startPTS
     }

@@ -3,7 +3,9 @@ import HTTPTypes
 import Logging
 import Media
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 
 /// Answers HLS playlist and segment requests inside the connection's HTTP pipeline, on its event loop.
 ///
@@ -12,6 +14,10 @@ import NIOHTTPTypes
 /// here costs none (measured: playlist requests/s in `BENCHMARKS.md`). Anything else, any error, and any request
 /// that must wait its turn behind one the router is still answering, goes on to the router unchanged, so the
 /// answers keep request order and errors look the same everywhere.
+///
+/// Segments go out as `FileRegion`s (`sendfile(2)`), which only NIO's own HTTP/1 encoder takes: the body is
+/// written from the context of the codec that turns HTTPTypes parts into NIO's, so it enters the pipeline
+/// just below it, after the head that went through it.
 final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -28,6 +34,8 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var viewerName: (userAgent: String?, name: String)?
     /// The answer to the request being read, sent once its end arrives.
     private var answer: HLSReply?
+    /// Where file bodies enter the pipeline; nil if the codec is not there (then they are copied into memory).
+    private var codec: ChannelHandlerContext?
 
     init(responder: HLSResponder, corsOrigin: String, serverName: String, logger: Logger) {
         self.responder = responder
@@ -38,6 +46,11 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         address = context.channel.remoteAddress?.ipAddress
+        codec = try? context.pipeline.syncOperations.context(handlerType: HTTP1ToHTTPServerCodec.self)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        codec = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -54,10 +67,36 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             guard let reply = answer else { return context.fireChannelRead(data) }
             answer = nil
-            context.write(wrapOutboundOut(.head(HTTPResponse(status: reply.status, headerFields: reply.headers))), promise: nil)
-            if let body = reply.body { context.write(wrapOutboundOut(.body(body)), promise: nil) }
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            send(reply, context: context)
         }
+    }
+
+    private func send(_ reply: HLSReply, context: ChannelHandlerContext) {
+        var reply = reply
+        var file: (region: FileRegion, handle: NIOFileHandle)?
+        if case .file(let segment, let range) = reply.body {
+            do {
+                if codec != nil {
+                    let handle = try segment.openHandle()
+                    file = (FileRegion(fileHandle: handle, readerIndex: range.lowerBound, endIndex: range.upperBound), handle)
+                } else {
+                    reply.body = .bytes(try segment.read(range))
+                }
+            } catch {
+                logger.error("could not send segment: \(error)")
+                reply = HLSReply(status: .internalServerError, headers: [.contentLength: "0", .server: serverName])
+            }
+        }
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: reply.status, headerFields: reply.headers))), promise: nil)
+        if let (region, handle) = file, let codec {
+            let written = context.eventLoop.makePromise(of: Void.self)
+            // The handle is this write's own; it closes when the write is done or has failed.
+            written.futureResult.whenComplete { _ in try? handle.close() }
+            codec.write(NIOAny(HTTPServerResponsePart.body(.fileRegion(region))), promise: written)
+        } else if case .bytes(let bytes) = reply.body {
+            context.write(wrapOutboundOut(.body(bytes)), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -9,10 +9,17 @@ struct HLSReply {
     var status: HTTPResponse.Status
     var headers: HTTPFields
     /// nil for HEAD and for answers without a body.
-    var body: ByteBuffer?
+    var body: Body?
+
+    enum Body {
+        /// A playlist.
+        case bytes(ByteBuffer)
+        /// A segment, or part of one.
+        case file(SegmentFile, Range<Int>)
+    }
 }
 
-/// HLS delivery from memory: playlists (rendered once per change) and segments (the same bytes for every
+/// HLS delivery from memory: playlists (rendered once per change) and segments (the same file for every
 /// viewer), with the caching and range behaviour CDNs and players expect. Counts what it serves.
 struct HLSResponder: Sendable {
     let store: HLSStore
@@ -69,8 +76,7 @@ struct HLSResponder: Sendable {
                 stream.delivery.countSegment(bytes: 0)
                 return HLSReply(status: .notModified, headers: headers)
             }
-            let data = segment.data
-            let total = data.readableBytes
+            let total = segment.file.size
             if let rangeHeader = request[.range] {
                 guard let range = ByteRange.parse(rangeHeader, length: total) else {
                     headers[.contentRange] = "bytes */\(total)"
@@ -81,11 +87,11 @@ struct HLSResponder: Sendable {
                 stream.delivery.countSegment(bytes: isHead ? 0 : range.count)
                 return HLSReply(
                     status: .partialContent, headers: headers,
-                    body: isHead ? nil : data.getSlice(at: data.readerIndex + range.lowerBound, length: range.count))
+                    body: isHead ? nil : .file(segment.file, range))
             }
             headers[.contentLength] = String(total)
             stream.delivery.countSegment(bytes: isHead ? 0 : total)
-            return HLSReply(status: .ok, headers: headers, body: isHead ? nil : data)
+            return HLSReply(status: .ok, headers: headers, body: isHead ? nil : .file(segment.file, 0..<total))
         }
     }
 }
@@ -105,7 +111,7 @@ extension HLSResponder {
         }
         headers[.contentLength] = String(body.readableBytes)
         counters.countPlaylist(bytes: isHead ? 0 : body.readableBytes)
-        return HLSReply(status: .ok, headers: headers, body: isHead ? nil : body)
+        return HLSReply(status: .ok, headers: headers, body: isHead ? nil : .bytes(body))
     }
 }
 

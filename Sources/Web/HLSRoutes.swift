@@ -36,6 +36,19 @@ public struct HLSRoutes: Sendable {
         let reply = try responder.reply(
             isHead: request.method == .head, path: path, file: file, headers: request.headers,
             viewer: HLSResponder.viewer(address: context.remoteAddress, userAgent: request.headers[.userAgent]))
-        return Response(status: reply.status, headers: reply.headers, body: reply.body.map { .init(byteBuffer: $0) } ?? .init())
+        switch reply.body {
+        case nil:
+            return Response(status: reply.status, headers: reply.headers)
+        case .bytes(let bytes):
+            return Response(status: reply.status, headers: reply.headers, body: .init(byteBuffer: bytes))
+        case .file(let file, let range):
+            // Only requests the pipeline handler passed on get here; they are few, and a copy is fine for them.
+            do {
+                return Response(status: reply.status, headers: reply.headers, body: .init(byteBuffer: try file.read(range)))
+            } catch {
+                context.logger.error("could not read segment: \(error)", metadata: ["path": "\(request.uri.path)"])
+                throw APIError(.internalServerError, "could not read segment")
+            }
+        }
     }
 }

@@ -21,7 +21,7 @@ import TestSupport
             let isVideo = specs[packet.streamIndex] != .timedID3 && input.streams[packet.streamIndex].codecName == "h264"
             if isVideo && packet.isKeyframe && !packets.isEmpty {
                 try muxer.flush()
-                segments.append(Array(muxer.takeOutput().readableBytesView))
+                muxer.drainOutput { segments.append(Array($0)) }
                 try muxer.repeatTablesAtNextPacket()
             }
             packets.append(packet)
@@ -32,7 +32,7 @@ import TestSupport
             }
         }
         try muxer.finish()
-        segments.append(Array(muxer.takeOutput().readableBytesView))
+        muxer.drainOutput { segments.append(Array($0)) }
         return (segments, packets)
     }
 

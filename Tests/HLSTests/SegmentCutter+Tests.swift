@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Media
 import NIOCore
 import Testing
@@ -73,60 +70,6 @@ import Testing
         // Audio stopped at 0: video still flows, at most 500 ms behind the newest packet.
         #expect(released.count >= 5)
         #expect(released.last! >= 1000 - 500 - 100)
-    }
-}
-
-@Suite struct SegmentBufferReuseTests {
-    func address(_ buffer: ByteBuffer) -> UnsafeRawPointer? {
-        buffer.withUnsafeReadableBytes { $0.baseAddress.map { UnsafeRawPointer($0) } }
-    }
-
-    @Test func anExpiredSegmentNobodyHoldsTakesTheNextOne() {
-        var expired = ByteBufferAllocator().buffer(capacity: 1 << 16)
-        expired.writeBytes(Array(repeating: 0x47, count: 1000))
-        let storage = address(expired)
-        var next = HLSPipeline.reuse([consume expired], capacity: 1 << 15)
-        #expect(next.readableBytes == 0)
-        #expect(next.capacity >= 1 << 15)
-        next.writeInteger(UInt8(1))
-        #expect(address(next) == storage, "written into the same memory")
-    }
-
-    @Test func aSegmentStillBeingReadIsLeftAlone() {
-        var expired = ByteBufferAllocator().buffer(capacity: 1 << 16)
-        expired.writeBytes(Array(repeating: 0x47, count: 1000))
-        let reader = expired  // a viewer's response still holds it
-        var next = HLSPipeline.reuse([expired], capacity: 1 << 15)
-        next.writeInteger(UInt8(1))
-        #expect(address(next) != address(reader))
-        #expect(reader.readableBytes == 1000 && reader.getInteger(at: 0, as: UInt8.self) == 0x47, "the reader's bytes are untouched")
-    }
-}
-
-@Suite struct UnusedPagesTests {
-    /// Resident pages of `buffer`'s writable tail, from mincore(2).
-    func residentTailPages(_ buffer: inout ByteBuffer) -> Int {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        return buffer.withUnsafeMutableWritableBytes { tail in
-            let start = (Int(bitPattern: tail.baseAddress!) + page - 1) / page * page
-            let end = (Int(bitPattern: tail.baseAddress!) + tail.count) / page * page
-            var vector = [UInt8](repeating: 0, count: (end - start) / page)
-            #expect(mincore(UnsafeMutableRawPointer(bitPattern: start)!, end - start, &vector) == 0)
-            return vector.filter { $0 & 1 == 1 }.count
-        }
-    }
-
-    @Test func pagesPastTheWrittenBytesAreGivenBack() {
-        var buffer = ByteBufferAllocator().buffer(capacity: 1 << 20)
-        buffer.writeBytes(Array(repeating: 0x47, count: 1 << 20))  // a large segment touched every page
-        buffer.clear()
-        buffer.writeBytes(Array(repeating: 0x47, count: 100_000))  // a smaller one reuses the buffer
-        #expect(residentTailPages(&buffer) > 200)
-        buffer.releaseUnusedPages()
-        #expect(residentTailPages(&buffer) == 0)
-        #expect(buffer.readableBytes == 100_000 && buffer.getInteger(at: 99_999, as: UInt8.self) == 0x47, "written bytes stay")
-        buffer.writeBytes(Array(repeating: 0x48, count: 10_000))
-        #expect(buffer.getInteger(at: 109_999, as: UInt8.self) == 0x48, "the tail can be written again")
     }
 }
 

@@ -8,7 +8,7 @@ import Testing
     func segment(_ n: Int, duration: Double = 2, discontinuity: Bool = false) -> Segment {
         Segment(
             sequence: n, uri: "e-\(n).ts", duration: duration, programDateTime: Date(timeIntervalSince1970: 1_700_000_000 + Double(n) * 2),
-            discontinuity: discontinuity, startPTS: Int64(n) * 180_000, parts: [], data: ByteBuffer(bytes: [0x47]))
+            discontinuity: discontinuity, startPTS: Int64(n) * 180_000, parts: [], file: try! SegmentFile(name: "test-\(n).ts", bytes: ByteBuffer(bytes: [0x47])))
     }
 
     @Test func slidesAndKeepsRemovedSegmentsFetchableForTheirGraceTime() {

@@ -119,6 +119,17 @@ import TestSupport
         #expect(overridden.text.contains("Event loops:  3 "), "\(overridden.text)")
     }
 
+    /// Every segment held is an open file: the server lifts the soft limit on them to the hard one.
+    @Test func openFileLimitIsRaisedToTheHardLimit() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let output = try await Tool("prlimit").run(
+            ["--nofile=1024:4096", "timeout", "-s", "INT", "5", CLITests.binary, "serve", "--data-dir", dir.path, "--rtmp-port", "0",
+             "--http-port", "0", "--host", "127.0.0.1"],
+            timeout: 30, requireSuccess: false)
+        #expect(output.text.contains("Open files:   4096 (16 per live stream's segments: about 227 live streams)"), "\(output.text)")
+    }
+
     @Test func adminTokenIsGeneratedOnceAndKept() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -55,6 +55,13 @@ import TestSupport
             #expect(list.headers["Access-Control-Allow-Origin"].first == "*")
             #expect(list.headers["Cache-Control"].first == "public, max-age=600", "ended playlists are cached longer")
 
+            // Each segment write had a descriptor of its own on the segment's file; all are closed again.
+            try await server.eventually("segment write handles closed") {
+                try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").filter { fd in
+                    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")) == "/memfd:cuecast-\(uri) (deleted)"
+                }.count == 1
+            }
+
             // The mirror holds the same bytes.
             let mirrored = try Data(contentsOf: URL(fileURLWithPath: "\(mirror.path)/live/d/\(uri)"))
             #expect(Array(mirrored) == full.body)

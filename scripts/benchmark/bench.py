@@ -171,6 +171,18 @@ class CueCast(Server):
     def segment_url(self, n, uri):
         return f"http://127.0.0.1:{self.http}/hls/live/s{n}/{uri}"
 
+    def segment_file_bytes(self):
+        """Bytes in the memfds holding segments, read from /proc: the segments are outside RSS."""
+        total = 0
+        fds = f"/proc/{self.pid}/fd"
+        for fd in os.listdir(fds):
+            try:
+                if os.readlink(f"{fds}/{fd}").startswith("/memfd:cuecast-"):
+                    total += os.stat(f"{fds}/{fd}").st_size
+            except OSError:
+                pass  # closed meanwhile
+        return total
+
     def api(self, path):
         request = urllib.request.Request(f"http://127.0.0.1:{self.http}{path}", headers={"Authorization": f"Bearer {self.token}"})
         with urllib.request.urlopen(request, timeout=5) as response:
@@ -232,6 +244,17 @@ http {{
     def stop(self):
         super().stop()
         shutil.rmtree(getattr(self, "hls", ""), ignore_errors=True)
+
+    def segment_file_bytes(self):
+        """Bytes of the segment and playlist files under hls_path, on tmpfs: outside nginx's RSS."""
+        total = 0
+        for root, _, files in os.walk(self.hls):
+            for name in files:
+                try:
+                    total += os.stat(os.path.join(root, name)).st_size
+                except OSError:
+                    pass  # removed meanwhile
+        return total
 
     def publish_url(self, n, port=None):
         return f"rtmp://127.0.0.1:{port or self.rtmp}/live/s{n}"
@@ -297,22 +320,20 @@ def remux_cost(server, clip, streams, warmup, duration, work):
         sequences0 = {n: last_segment(server, n) for n in range(streams)}
         time.sleep(duration)
         cpu1, t1 = cpu_seconds(server.pid), time.monotonic()
-        # Memory moves as segments come and go: average a few samples, each read together with what is held.
+        # Memory moves as segments come and go: average a few samples of RSS and of the segment files beside it.
         samples = []
         for _ in range(5):
-            samples.append((rss_bytes(server.pid), held_segment_bytes(server) if isinstance(server, CueCast) else 0))
+            samples.append((rss_bytes(server.pid), server.segment_file_bytes()))
             time.sleep(0.5)
         rss = sum(r for r, _ in samples) / len(samples)
-        held_bytes = sum(h for _, h in samples) / len(samples)
+        file_bytes = sum(f for _, f in samples) / len(samples)
         stalled = 0
         for n in range(streams):
             if last_segment(server, n) == sequences0[n]:
                 stalled += 1
         segments_expected = duration / server.fragment
-        window_bytes = sum(segment_bytes(server, n) for n in range(streams)) if isinstance(server, CueCast) else 0
         return {"streams": streams, "seconds": round(t1 - t0, 2), "cpuSeconds": round(cpu1 - cpu0, 3),
-                "cpuPerStreamSecond": (cpu1 - cpu0) / ((t1 - t0) * streams), "rssBytes": rss, "segmentWindowBytes": window_bytes,
-                "heldSegmentBytes": held_bytes,
+                "cpuPerStreamSecond": (cpu1 - cpu0) / ((t1 - t0) * streams), "rssBytes": rss, "segmentFileBytes": file_bytes,
                 "stalledPlaylists": stalled, "publishersDied": publishers.failed(), "segmentsExpectedPerStream": segments_expected}
     finally:
         publishers.stop()
@@ -326,7 +347,7 @@ def combine_rounds(rounds):
     combined.update({"seconds": round(seconds, 2), "cpuSeconds": round(cpu, 3),
                      "cpuPerStreamSecond": cpu / (seconds * rounds[0]["streams"]),
                      "rssBytes": sum(r["rssBytes"] for r in rounds) / len(rounds),
-                     "heldSegmentBytes": sum(r["heldSegmentBytes"] for r in rounds) / len(rounds),
+                     "segmentFileBytes": sum(r["segmentFileBytes"] for r in rounds) / len(rounds),
                      "stalledPlaylists": sum(r["stalledPlaylists"] for r in rounds),
                      "publishersDied": sum(r["publishersDied"] for r in rounds),
                      "rounds": [{k: r[k] for k in ("seconds", "cpuSeconds", "cpuPerStreamSecond", "rssBytes")} for r in rounds]})
@@ -339,26 +360,6 @@ def last_segment(server, n):
         return entries[-1][0] if entries else None
     except Exception:
         return None
-
-
-def segment_bytes(server, n):
-    """Bytes of the segments a CueCast stream holds in memory (its playlist's window)."""
-    total = 0
-    for uri, _ in playlist_entries(get(server.playlist_url(n)).decode()):
-        request = urllib.request.Request(server.segment_url(n, uri), method="HEAD")
-        with urllib.request.urlopen(request, timeout=5) as response:
-            total += int(response.headers["Content-Length"])
-    return total
-
-
-def held_segment_bytes(server):
-    """Bytes of segments CueCast's streams hold, as its API reports them in one answer: listed, removed but still
-    served for their duration plus the playlist's (RFC 8216 section 6.2.2), and being written."""
-    total = 0
-    for stream in server.api("/api/v1/streams")["streams"]:
-        hls = stream.get("hls") or {}
-        total += hls.get("listedBytes", 0) + hls.get("retainedBytes", 0) + hls.get("writingBytes", 0)
-    return total
 
 
 # --- Workload 2: segment availability ---------------------------------------------------------------------------
@@ -678,16 +679,17 @@ def report(figures, options):
     lo, hi = str(min(counts)), str(max(counts))
     extra = max(counts) - min(counts)
     if extra:
-        def per_stream(side, minus=None):
-            grow = side["remux"][hi]["rssBytes"] - side["remux"][lo]["rssBytes"]
-            if minus:
-                grow -= side["remux"][hi][minus] - side["remux"][lo][minus]
-            return grow / extra / 2**20
-        a = per_stream(c, "heldSegmentBytes")
-        row("RSS MB per extra stream, beyond the segments it holds (listed, retained, being written)", a, per_stream(n), "≤ 0.5 MB",
+        def per_stream(side, key="rssBytes"):
+            return (side["remux"][hi][key] - side["remux"][lo][key]) / extra / 2**20
+
+        def with_files(side):
+            return per_stream(side) + per_stream(side, "segmentFileBytes")
+        a = per_stream(c)
+        row("RSS MB per extra stream (segment files are outside it, on both servers)", a, per_stream(n), "≤ 0.5 MB",
             "yes" if a <= 0.5 else "no", 3)
-        row("RSS MB per extra stream, beyond its listed window", per_stream(c, "segmentWindowBytes"), per_stream(n), "", "", 3)
-        row("RSS MB per extra stream, segments included", per_stream(c), per_stream(n), "", "", 3)
+        row("Segment file MB per extra stream (CueCast memfd, nginx tmpfs)", per_stream(c, "segmentFileBytes"),
+            per_stream(n, "segmentFileBytes"), "", "", 3)
+        row("Memory MB per extra stream, RSS and segment files", with_files(c), with_files(n), "", "", 3)
     stalled_c = sum(r["stalledPlaylists"] + r["publishersDied"] for r in c["remux"].values())
     stalled_n = sum(r["stalledPlaylists"] + r["publishersDied"] for r in n["remux"].values())
     row("Stalled playlists or dead publishers (all counts)", stalled_c, stalled_n, "0", "yes" if stalled_c == 0 else "no")
@@ -722,13 +724,14 @@ def report(figures, options):
 
 NOTES = """
 Notes:
-- Memory. CueCast serves segments from its own memory: the listed ones, the removed ones it must keep serving
-  for their duration plus the playlist's (RFC 8216 section 6.2.2), and the one being written. nginx-rtmp keeps the
-  same files on tmpfs, outside its RSS. So the goal row subtracts the bytes of segments each CueCast stream holds,
-  as its API reports them (`hls.listedBytes + retainedBytes + writingBytes`), sampled together with RSS five times.
-- Segment delivery. nginx sends a segment file with sendfile(2) from tmpfs: no copy into the socket. CueCast
-  writes from memory with writev(2): one copy per byte. On one server core each is bound by that, and wrk on its
-  one core is near 100 %: the rows above give both servers' CPU per GB and wrk's share.
+- Memory. Both servers keep segments in files outside their RSS: nginx-rtmp on tmpfs, CueCast in memfds (the
+  listed segments, the removed ones still served for their duration plus the playlist's, RFC 8216 section 6.2.2,
+  and the one being written). The bench sums those files beside RSS, five samples each: nginx's from its
+  `hls_path`, CueCast's from the sizes of its `memfd:cuecast-*` descriptors in /proc. The goal row is RSS; the
+  last memory row adds the files.
+- Segment delivery. Both servers send segment files with sendfile(2), with no copy through the process. On one
+  server core each is bound by that, and wrk on its one core is near 100 %: the rows above give both servers'
+  CPU per GB and wrk's share.
 - This shared 2-core VM drifts: one server's CPU per stream-second moved by up to 50 % between runs minutes
   apart, so compare ratios within a run. Three runs of the same build gave CueCast/nginx at 50 publishers of
   1.07, 1.18 and 1.55 (the last is the full run above). The slow-viewer p99 rests on about 120 fetches per phase:
