@@ -10,7 +10,8 @@ import TestSupport
         let http: Int
         let rtmp: Int
 
-        static func start(dataDir: String) async throws -> Child {
+        /// `log` takes what the server prints (log lines at warning and above).
+        static func start(dataDir: String, log: FileHandle = .nullDevice) async throws -> Child {
             let ports = try await Tool("python3").run(["-c", """
                 import socket
                 socks = [socket.socket() for _ in range(2)]
@@ -24,8 +25,8 @@ import TestSupport
                 "--log-level", "warning",
             ]
             process.environment = ProcessInfo.processInfo.environment.merging(["CUECAST_ADMIN_TOKEN": "test-token"]) { $1 }
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            process.standardOutput = log
+            process.standardError = log
             try process.run()
             let child = Child(process: process, http: ports[0], rtmp: ports[1])
             let deadline = Date().addingTimeInterval(20)
