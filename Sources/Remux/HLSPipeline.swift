@@ -30,8 +30,15 @@ final class HLSPipeline {
     var current: SegmentBuilder?
     private var repair = TimestampRepair()
     private var interleaver: PacketInterleaver
-    private var videoHeader: MediaPacket?
-    private var audioHeader: MediaPacket?
+    private var videoHeader: MediaPacket? {
+        didSet { hasVideo = videoHeader != nil }
+    }
+    private var audioHeader: MediaPacket? {
+        didSet { hasAudio = audioHeader != nil }
+    }
+    /// Whether the headers are there, read for every packet without copying a header.
+    private var hasVideo = false
+    private var hasAudio = false
     private var discontinuityPending = false
     /// Wall clock and PTS of the publish's first frame: program date times follow media time from there.
     private var anchor: (date: Date, pts: Int64)?
@@ -233,8 +240,8 @@ final class HLSPipeline {
 
     private func streamIndex(of track: Track) -> Int? {
         switch track {
-        case .video: videoHeader != nil ? 0 : nil
-        case .audio: audioHeader != nil ? (videoHeader != nil ? 1 : 0) : nil
+        case .video: hasVideo ? 0 : nil
+        case .audio: hasAudio ? (hasVideo ? 1 : 0) : nil
         case .data: nil
         }
     }
@@ -243,7 +250,7 @@ final class HLSPipeline {
         guard !failed else { return }
         if muxer == nil {
             // Video segments must start with a keyframe; audio waits for it too so the first segment is aligned.
-            if videoHeader != nil && !(packet.track == .video && packet.isKeyframe) {
+            if hasVideo && !(packet.track == .video && packet.isKeyframe) {
                 droppedBeforeKeyframe += 1
                 return
             }
@@ -272,7 +279,7 @@ final class HLSPipeline {
         if current == nil {
             guard startSegment(pts: pts) else { return }
         }
-        if !pendingCues.isEmpty && (isVideo || videoHeader == nil) {
+        if !pendingCues.isEmpty && (isVideo || !hasVideo) {
             bindCues(frame: packet, pts: pts)
         }
         do {
@@ -286,9 +293,9 @@ final class HLSPipeline {
         if muxer.outputByteCount >= Self.spillSize { guard drainOutput() else { return } }
         output?.writingBytes.store(segmentByteCount, ordering: .relaxed)
         if isVideo { current?.videoFrames += 1 } else { current?.audioFrames += 1 }
-        if isVideo || videoHeader == nil { current?.pacePTS.append(pts) }
+        if isVideo || !hasVideo { current?.pacePTS.append(pts) }
         let end = pts + (isVideo ? videoFrameDuration : audioFrameDuration)
-        if let builder = current, end > builder.endPTS { current?.endPTS = end }
+        if let endPTS = current?.endPTS, end > endPTS { current?.endPTS = end }
     }
 
     static func tsTime(_ milliseconds: Int64) -> Int64 { milliseconds * 90 + tsOffset }

@@ -9,7 +9,14 @@ import NIOCore
 public struct PacketInterleaver {
     public let maxWait: Int64
     /// One queue per track, indexed like `Track.allCases`; nil until the track is expected or seen.
-    private var queues: [CircularBuffer<MediaPacket>?] = Array(repeating: nil, count: Track.allCases.count)
+    private var queues: [Queue?] = Array(repeating: nil, count: Track.allCases.count)
+
+    /// A track's packets and, beside them, their DTS: deciding which packet goes next reads only the DTS
+    /// ring, without copying (and retaining) a packet.
+    private struct Queue {
+        var packets = CircularBuffer<MediaPacket>(initialCapacity: 64)
+        var dts = CircularBuffer<Int64>(initialCapacity: 64)
+    }
 
     /// `maxWait` is in the packets' time unit (ms for RTMP).
     public init(maxWait: Int64) {
@@ -27,12 +34,14 @@ public struct PacketInterleaver {
     /// Announces a track (from its sequence header) so its packets are waited for before they first arrive.
     public mutating func expect(_ track: Track) {
         let index = Self.index(track)
-        if queues[index] == nil { queues[index] = CircularBuffer(initialCapacity: 64) }
+        if queues[index] == nil { queues[index] = Queue() }
     }
 
-    public mutating func push(_ packet: MediaPacket) {
-        expect(packet.track)
-        queues[Self.index(packet.track)]!.append(packet)
+    public mutating func push(_ packet: consuming MediaPacket) {
+        let index = Self.index(packet.track)
+        if queues[index] == nil { queues[index] = Queue() }
+        queues[index]!.dts.append(packet.dts)
+        queues[index]!.packets.append(packet)
     }
 
     /// The next packet that may go to the muxer, nil when the rest must wait for another track. With
@@ -45,12 +54,13 @@ public struct PacketInterleaver {
         for index in queues.indices {
             guard queues[index] != nil else { continue }
             known += 1
-            guard let first = queues[index]!.first?.dts, let last = queues[index]!.last?.dts else { continue }
+            guard let first = queues[index]!.dts.first, let last = queues[index]!.dts.last else { continue }
             waiting += 1
             newest = max(newest, last)
             if head == nil || first < head!.dts { head = (index, first) }
         }
         guard let head, flushing || waiting == known || newest - head.dts > maxWait else { return nil }
-        return queues[head.index]!.removeFirst()
+        queues[head.index]!.dts.removeFirst()
+        return queues[head.index]!.packets.removeFirst()
     }
 }
