@@ -137,7 +137,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Server", "Store", "StreamHub", "RTMP", "Media", "TestSupport", "FFmpeg",
+                "Server", "Web", "Store", "StreamHub", "RTMP", "Media", "TestSupport", "FFmpeg",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

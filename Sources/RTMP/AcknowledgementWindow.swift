@@ -13,9 +13,13 @@ public struct AcknowledgementWindow: Sendable {
     }
 
     /// Adds bytes; returns the sequence number (total bytes, mod 2^32) to acknowledge, if a window filled up.
-    public mutating func add(_ count: Int) -> UInt32? {
+    ///
+    /// `unread` is how many bytes may be waiting in the socket, not yet read (`ReceiveLowWatermark`): the
+    /// acknowledgement goes out that much early, or a publisher that stops at a full window would wait for it
+    /// forever.
+    public mutating func add(_ count: Int, unread: Int = 0) -> UInt32? {
         received += UInt64(count)
-        guard let windowSize, received - lastAcknowledged >= UInt64(windowSize) else { return nil }
+        guard let windowSize, received - lastAcknowledged + UInt64(max(0, unread)) >= UInt64(windowSize) else { return nil }
         lastAcknowledged = received
         return UInt32(truncatingIfNeeded: received)
     }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 
 /// Drives one RTMP server connection: handshake, chunk decoding, the session state machine, chunk encoding.
@@ -28,6 +31,9 @@ public final class RTMPServerHandler: ChannelInboundHandler {
     private var sink: (any PublishSink)?
     private var announcedConnect = false
     private var unflushedWrites = false
+    private var lowWatermark = ReceiveLowWatermark()
+    /// Bytes read since the last idle check, a second ago.
+    private var bytesSinceCheck = 0
 
     public init(configuration: RTMPConnectionConfiguration, delegate: any RTMPConnectionDelegate) {
         self.configuration = configuration
@@ -119,7 +125,8 @@ public final class RTMPServerHandler: ChannelInboundHandler {
     // MARK: Chunks
 
     private func readChunks(context: ChannelHandlerContext, bytes: ByteBuffer) {
-        if let ack = session.bytesReceived(bytes.readableBytes) {
+        bytesSinceCheck += bytes.readableBytes
+        if let ack = session.bytesReceived(bytes.readableBytes, unread: lowWatermark.bytes - 1) {
             perform(ack, context: context)
         }
         do {
@@ -210,8 +217,20 @@ public final class RTMPServerHandler: ChannelInboundHandler {
             let (handler, context) = loopBound.value
             if context.eventLoop.now - handler.lastActivity > .seconds(limit) {
                 handler.fail(context: context, error: .idleTimeout(seconds: limit))
+                return
             }
+            handler.adjustLowWatermark(context: context)
         }
+    }
+
+    /// Once a second while publishing: lets the kernel gather about 20 ms of the stream per wake-up.
+    private func adjustLowWatermark(context: ChannelHandlerContext) {
+        defer { bytesSinceCheck = 0 }
+        guard sink != nil || lowWatermark.bytes > 1,
+            let mark = lowWatermark.update(bytesInLastSecond: sink != nil ? bytesSinceCheck : 0, windowSize: session.acknowledgementWindowSize)
+        else { return }
+        // Not every channel is a TCP socket (tests use embedded ones): there the option is simply not set.
+        _ = context.channel.setOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_RCVLOWAT)), value: SocketOptionValue(mark))
     }
 
     private func cancelTimers() {

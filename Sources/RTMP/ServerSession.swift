@@ -45,6 +45,8 @@ public struct ServerSession {
     public let configuration: Configuration
     private var nextStreamID: UInt32 = 1
     private var acknowledgements = AcknowledgementWindow()
+    /// The acknowledgement window the peer asked for, if it did.
+    public var acknowledgementWindowSize: UInt32? { acknowledgements.windowSize }
     private var unwrapper = TimestampUnwrapper()
     private let amf: AMF0Decoder
 
@@ -58,9 +60,10 @@ public struct ServerSession {
         return false
     }
 
-    /// Counts bytes read from the socket; may return an Acknowledgement to send.
-    public mutating func bytesReceived(_ count: Int) -> Action? {
-        guard let sequence = acknowledgements.add(count) else { return nil }
+    /// Counts bytes read from the socket; may return an Acknowledgement to send. `unread` is how many bytes may
+    /// wait unread in the socket (see `AcknowledgementWindow.add`).
+    public mutating func bytesReceived(_ count: Int, unread: Int = 0) -> Action? {
+        guard let sequence = acknowledgements.add(count, unread: unread) else { return nil }
         return .send(ControlMessage.acknowledgement(sequenceNumber: sequence).message())
     }
 

@@ -8,6 +8,8 @@ import Media
 public struct HLSRoutes: Sendable {
     let responder: HLSResponder
     let corsOrigin: String
+    /// Bytes of a segment read at a time for the router's answers.
+    static let readSize = 64 * 1024
 
     public init(store: HLSStore, corsOrigin: String) {
         self.responder = HLSResponder(store: store)
@@ -42,13 +44,18 @@ public struct HLSRoutes: Sendable {
         case .bytes(let bytes):
             return Response(status: reply.status, headers: reply.headers, body: .init(byteBuffer: bytes))
         case .file(let file, let range):
-            // Only requests the pipeline handler passed on get here; they are few, and a copy is fine for them.
-            do {
-                return Response(status: reply.status, headers: reply.headers, body: .init(byteBuffer: try file.read(range)))
-            } catch {
-                context.logger.error("could not read segment: \(error)", metadata: ["path": "\(request.uri.path)"])
-                throw APIError(.internalServerError, "could not read segment")
+            // Few requests get here (see `HLSDeliveryHandler`). They are read in runs, so a slow client holds
+            // one run in memory, not a whole segment.
+            let body = ResponseBody(contentLength: range.count) { writer in
+                var offset = range.lowerBound
+                while offset < range.upperBound {
+                    let end = min(offset + Self.readSize, range.upperBound)
+                    try await writer.write(try file.read(offset..<end))
+                    offset = end
+                }
+                try await writer.finish(nil)
             }
+            return Response(status: reply.status, headers: reply.headers, body: body)
         }
     }
 }

@@ -6,6 +6,8 @@ import Media
 import Testing
 import TestSupport
 
+@testable import Web
+
 @Suite struct HLSDeliveryTests {
     /// Publishes `fixture` as fast as possible and waits for its playlist to end; the playlist and its first URI.
     func publishUntilEnded(_ fixture: String, as stream: String, on server: TestServer) async throws -> (playlist: String, firstURI: String) {
@@ -133,7 +135,8 @@ import TestSupport
     /// request through the router. Both must give the same answer, and pipelined requests keep their order.
     @Test func pipelineAnswersMatchTheRouterAndKeepOrder() async throws {
         try await withServer(configure: { $0.hls.gracePeriod = 1 }) { server in
-            let (playlist, uri) = try await publishUntilEnded(Fixtures.small, as: "live/p", on: server)
+            // Segments of this clip are larger than the router's read size, so its answers come in several runs.
+            let (playlist, uri) = try await publishUntilEnded(Fixtures.bframes, as: "live/p", on: server)
             let variants: [[(String, String)]] = [[], [("Origin", "https://shop.example")], [("Range", "bytes=188-375")], [("If-None-Match", "\"nope\"")]]
             for path in ["/hls/live/p/index.m3u8", "/hls/live/p/\(uri)"] {
                 for headers in variants {
@@ -141,6 +144,7 @@ import TestSupport
                     let routed = try await server.fetch(path, headers: headers + [("Connection", "close")])
                     #expect(inPipeline.status == routed.status, "\(path) \(headers)")
                     #expect(inPipeline.body == routed.body, "\(path) \(headers)")
+                    if path.hasSuffix(".ts") && headers.isEmpty { #expect(routed.body.count > 2 * HLSRoutes.readSize) }
                     let ignored: Set<String> = ["connection", "date"]
                     func fields(_ headers: HTTPHeaders) -> [String] {
                         headers.filter { !ignored.contains($0.name.lowercased()) }.map { "\($0.name.lowercased()): \($0.value)" }.sorted()

@@ -192,6 +192,20 @@ import Testing
         #expect(session.bytesReceived(10) == nil)
     }
 
+    /// Bytes may wait unread below the receive low watermark: the acknowledgement goes out that much early.
+    @Test func acknowledgementsCoverBytesThatMayWaitUnread() throws {
+        var session = ServerSession()
+        _ = try session.receive(ControlMessage.windowAcknowledgementSize(64_000).message())
+        #expect(session.bytesReceived(48_000, unread: 15_999) == nil)
+        guard case .send(let ack) = session.bytesReceived(1, unread: 15_999) else {
+            Issue.record("expected an acknowledgement 15 999 bytes before the window is full")
+            return
+        }
+        #expect(try ControlMessage(ack) == .acknowledgement(sequenceNumber: 48_001))
+        #expect(session.bytesReceived(48_000, unread: 0) == nil)
+        #expect(session.bytesReceived(16_000, unread: 0) != nil)
+    }
+
     @Test func aggregateMessagesAreSplit() throws {
         var session = ServerSession()
         _ = try startPublishing(&session)

@@ -500,7 +500,8 @@ def delivery(server, clip, duration, connections, work):
 # --- Workload 4: slow viewers -----------------------------------------------------------------------------------
 
 async def fetch(url, rate=None, receive_buffer=None):
-    """GET over a raw socket; `rate` (bytes/s) paces the reading like a viewer on a poor link."""
+    """GET over a raw socket, as a player does (a keep-alive request, the body read to its Content-Length);
+    `rate` (bytes/s) paces the reading like a viewer on a poor link."""
     host, rest = url.split("//", 1)[1].split("/", 1)
     hostname, port = host.split(":")
     sock = socket.socket()
@@ -509,20 +510,31 @@ async def fetch(url, rate=None, receive_buffer=None):
     sock.setblocking(False)
     await asyncio.get_running_loop().sock_connect(sock, (hostname, int(port)))
     reader, writer = await asyncio.open_connection(sock=sock, limit=1 << 20)
-    writer.write(f"GET /{rest} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-    await writer.drain()
-    started, received = time.monotonic(), 0
-    while True:
-        chunk = await reader.read(4096 if rate else 65536)
-        if not chunk:
-            break
-        received += len(chunk)
-        if rate:
-            ahead = received / rate - (time.monotonic() - started)
-            if ahead > 0:
-                await asyncio.sleep(ahead)
-    writer.close()
-    return received
+    try:
+        writer.write(f"GET /{rest} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
+        if status != 200:
+            raise RuntimeError(f"{url}: status {status}")
+        started, received = time.monotonic(), 0
+        while received < length:
+            chunk = await reader.read(min(4096 if rate else 65536, length - received))
+            if not chunk:
+                raise RuntimeError(f"{url}: closed after {received} of {length} bytes")
+            received += len(chunk)
+            if rate:
+                ahead = received / rate - (time.monotonic() - started)
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
+        return received
+    finally:
+        writer.close()
+
+
+# Normal viewers each fetch every new segment once: 40 of them give a p99 over some 400 fetches per phase.
+NORMAL_VIEWERS = 40
 
 
 async def slow_viewers(server, clip, normal, slow, phase, work):
@@ -535,7 +547,7 @@ async def slow_viewers(server, clip, normal, slow, phase, work):
         bitrate = sum(length for length in [len(get(server.segment_url(0, uri))) for uri, _ in
                                              playlist_entries(get(server.playlist_url(0)).decode())[:2]]) / (2 * server.fragment)
         times = {"baseline": [], "slow": []}
-        phase_name = ["baseline"]
+        phase_name = [None]  # None while a phase settles: nothing is recorded
         stop = [False]
 
         async def normal_viewer():
@@ -550,31 +562,37 @@ async def slow_viewers(server, clip, normal, slow, phase, work):
                     if uri in seen:
                         continue
                     seen.add(uri)
-                    started = time.monotonic()
+                    started, phase_then = time.monotonic(), phase_name[0]
                     try:
                         await fetch(server.segment_url(0, uri))
-                        times[phase_name[0]].append(time.monotonic() - started)
+                        if phase_then is not None and phase_name[0] == phase_then:
+                            times[phase_then].append(time.monotonic() - started)
                     except Exception:
                         pass
                 await asyncio.sleep(0.5)
 
         normals = [asyncio.create_task(normal_viewer()) for _ in range(normal)]
-        ingest, rss = {}, {}
-        for name in ("baseline", "slow"):
-            phase_name[0] = name
+        ingest_bits, ingest_seconds, rss = {"baseline": 0, "slow": 0}, {"baseline": 0, "slow": 0}, {}
+        # Phases alternate (half the time each, twice) so a machine that drifts moves both alike; each settles for
+        # 2 s first, unrecorded, after the slow viewers came or went.
+        for name in ("baseline", "slow", "baseline", "slow"):
             # Slow viewers run in a process of their own, so their pacing does not delay the normal viewers' clock.
             slows = None
             if name == "slow":
                 slows = multiprocessing.Process(target=run_slow_viewers, args=(server.playlist_url(0), server.segment_url(0, ""), slow, bitrate * 0.10))
                 slows.start()
             await asyncio.sleep(2)
+            phase_name[0] = name
             bytes0, t0 = proxy.bytes_in, time.monotonic()
-            await asyncio.sleep(phase)
-            ingest[name] = (proxy.bytes_in - bytes0) * 8 / (time.monotonic() - t0)
-            rss[name] = rss_bytes(server.pid)
+            await asyncio.sleep(phase / 2)
+            ingest_bits[name] += (proxy.bytes_in - bytes0) * 8
+            ingest_seconds[name] += time.monotonic() - t0
+            phase_name[0] = None
+            rss[name] = max(rss.get(name, 0), rss_bytes(server.pid))
             if slows:
                 slows.terminate()
                 slows.join()
+        ingest = {name: ingest_bits[name] / ingest_seconds[name] for name in ingest_bits}
         stop[0] = True
         for task in normals:
             task.cancel()
@@ -734,8 +752,10 @@ Notes:
   CPU per GB and wrk's share.
 - This shared 2-core VM drifts: one server's CPU per stream-second moved by up to 50 % between runs minutes
   apart, so compare ratios within a run. Three runs of the same build gave CueCast/nginx at 50 publishers of
-  1.07, 1.18 and 1.55 (the last is the full run above). The slow-viewer p99 rests on about 120 fetches per phase:
-  one slow fetch moves it by tens of percent.
+  1.07, 1.18 and 1.55 in an earlier build's runs.
+- Slow viewers. The normal viewers' p99 comes from about 400 fetches per phase (40 viewers each fetching every
+  new segment once); with 120, in earlier runs, one slow fetch moved it by tens of percent. Viewers fetch as
+  players do, on keep-alive connections, reading each body to its Content-Length.
 """
 
 
@@ -843,8 +863,8 @@ def main():
         figures[key]["delivery"] = on(server, "delivery with wrk",
                                       lambda: delivery(server, options.clip, options.wrk_seconds, 100, server.work))
     for key, server in made.items():
-        figures[key]["slow"] = on(server, "50 slow viewers next to 10 normal ones",
-                                  lambda: asyncio.run(slow_viewers(server, options.clip, 10, 50, options.slow_seconds, server.work)))
+        figures[key]["slow"] = on(server, f"50 slow viewers next to {NORMAL_VIEWERS} normal ones",
+                                  lambda: asyncio.run(slow_viewers(server, options.clip, NORMAL_VIEWERS, 50, options.slow_seconds, server.work)))
     if options.stats_streams > 0:
         log(f"CueCast: statistics on vs off, {options.stats_streams} publishers")
         figures["stats"] = stats_overhead(options.binary, work, window, fragment, options.clip, options.stats_streams,
