@@ -40,6 +40,29 @@ import TestSupport
         func curl(_ arguments: [String]) async throws -> String {
             try await Tool("curl").run(["-s", "-H", "Authorization: Bearer test-token"] + arguments, timeout: 20).text
         }
+
+        var base: String { "http://127.0.0.1:\(http)" }
+
+        /// ffmpeg publishing `Fixtures.bframes` in real time to `stream`, `loops` extra times (-1: until stopped).
+        func publish(_ stream: String, key: String, loops: Int) throws -> Process {
+            let publisher = Process()
+            publisher.executableURL = URL(fileURLWithPath: Tool.find("ffmpeg")!)
+            publisher.arguments = ["-hide_banner", "-loglevel", "quiet", "-nostdin", "-re", "-stream_loop", String(loops), "-i",
+                                   Fixtures.path(Fixtures.bframes), "-c", "copy", "-f", "flv", "rtmp://127.0.0.1:\(rtmp)/\(stream)?key=\(key)"]
+            try publisher.run()
+            return publisher
+        }
+
+        /// The stream's media playlist once it lists a segment (or what it was after 20 s).
+        func firstSegments(of stream: String) async throws -> String {
+            var playlist = ""
+            let deadline = Date().addingTimeInterval(20)
+            while !playlist.contains("#EXTINF"), Date() < deadline {
+                playlist = try await curl(["\(base)/hls/\(stream)/index.m3u8"])
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            return playlist
+        }
     }
 
     @Test func anAcknowledgedCueSurvivesSIGKILL() async throws {
@@ -49,20 +72,10 @@ import TestSupport
             .trimmingCharacters(in: .whitespacesAndNewlines)
 
         let first = try await Child.start(dataDir: dir.path)
-        let publisher = Process()
-        publisher.executableURL = URL(fileURLWithPath: Tool.find("ffmpeg")!)
-        publisher.arguments = ["-hide_banner", "-loglevel", "quiet", "-nostdin", "-re", "-stream_loop", "2", "-i", Fixtures.path(Fixtures.bframes),
-                               "-c", "copy", "-f", "flv", "rtmp://127.0.0.1:\(first.rtmp)/live/crash?key=\(secret)"]
-        try publisher.run()
+        let publisher = try first.publish("live/crash", key: secret, loops: 2)
         defer { if publisher.isRunning { publisher.terminate() } }
-        let base = "http://127.0.0.1:\(first.http)"
-        var playlist = ""
-        let deadline = Date().addingTimeInterval(20)
-        while !playlist.contains("#EXTINF"), Date() < deadline {
-            playlist = try await first.curl(["\(base)/hls/live/crash/index.m3u8"])
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        let before = entries(of: playlist).map(\.uri)
+        let base = first.base
+        let before = entries(of: try await first.firstSegments(of: "live/crash")).map(\.uri)
         #expect(!before.isEmpty)
         let answer = try await first.curl(["-w", "\n%{http_code}", "-X", "POST", "-H", "Content-Type: application/json", "-d", CueTests.pin, "\(base)/api/v1/streams/live/crash/cues"])
         #expect(answer.hasSuffix("\n201"), "\(answer)")

@@ -18,19 +18,10 @@ import TestSupport
             server.process.waitUntilExit()
         }
         let pid = server.process.processIdentifier
-        let publisher = Process()
-        publisher.executableURL = URL(fileURLWithPath: Tool.find("ffmpeg")!)
-        publisher.arguments = ["-hide_banner", "-loglevel", "quiet", "-nostdin", "-re", "-stream_loop", "-1", "-i", Fixtures.path(Fixtures.bframes),
-                               "-c", "copy", "-f", "flv", "rtmp://127.0.0.1:\(server.rtmp)/live/files?key=\(secret)"]
-        try publisher.run()
+        let publisher = try server.publish("live/files", key: secret, loops: -1)
         defer { if publisher.isRunning { publisher.terminate() } }
-        let base = "http://127.0.0.1:\(server.http)"
-        var playlist = ""
-        let deadline = Date().addingTimeInterval(20)
-        while !playlist.contains("#EXTINF"), Date() < deadline {
-            playlist = try await server.curl(["\(base)/hls/live/files/index.m3u8"])
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        let base = server.base
+        var playlist = try await server.firstSegments(of: "live/files")
         #expect(playlist.contains("#EXTINF"))
         #expect(!playlist.contains("#EXT-X-ENDLIST"))
 

@@ -5,6 +5,7 @@ viewers, plus what CueCast's statistics cost. Started by scripts/bench, which in
 Every figure is measured here, from /proc, wrk and our own clients; nothing is copied from elsewhere.
 """
 import argparse
+import statistics
 import asyncio
 import json
 import multiprocessing
@@ -497,6 +498,18 @@ def delivery(server, clip, duration, connections, work):
         publishers.stop()
 
 
+def combine_deliveries(rounds):
+    """The median of each figure over the rounds: on a shared machine one wrk run can be far off either way."""
+    combined = {"segmentBytes": rounds[-1]["segmentBytes"], "rounds": rounds}
+    for name in ("segment", "playlist"):
+        keys = [k for k, v in rounds[0][name].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        combined[name] = {k: statistics.median(r[name][k] for r in rounds if r[name][k] is not None)
+                          if any(r[name][k] is not None for r in rounds) else None for k in keys}
+        combined[name]["non2xx"] = sum(r[name]["non2xx"] for r in rounds)
+        combined[name]["socketErrors"] = any(r[name]["socketErrors"] for r in rounds)
+    return combined
+
+
 # --- Workload 4: slow viewers -----------------------------------------------------------------------------------
 
 async def fetch(url, rate=None, receive_buffer=None):
@@ -802,7 +815,8 @@ def main():
     parser.add_argument("--duration", type=float, default=60, help="steady-state seconds per remux measurement")
     parser.add_argument("--availability-seconds", type=float, default=40)
     parser.add_argument("--availability-streams", type=int, default=4)
-    parser.add_argument("--wrk-seconds", type=int, default=10)
+    parser.add_argument("--wrk-seconds", type=int, default=5, help="seconds of each wrk run")
+    parser.add_argument("--delivery-rounds", type=int, default=3, help="turns each server takes at the wrk runs (the median counts)")
     parser.add_argument("--slow-seconds", type=float, default=20, help="seconds per slow-viewer phase")
     parser.add_argument("--stats-streams", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2, help="turns each server takes per remux measurement (the duration is split)")
@@ -859,9 +873,13 @@ def main():
                                                   f"{options.availability_seconds:g} s",
                                           lambda: asyncio.run(availability(server, options.clip, options.availability_streams,
                                                                            options.availability_seconds, server.work)))
-    for key, server in made.items():
-        figures[key]["delivery"] = on(server, "delivery with wrk",
-                                      lambda: delivery(server, options.clip, options.wrk_seconds, 100, server.work))
+    deliveries = {key: [] for key in made}
+    for round_index in range(options.delivery_rounds):
+        for key, server in made.items():
+            deliveries[key].append(on(server, f"delivery with wrk, round {round_index + 1} of {options.delivery_rounds}",
+                                      lambda: delivery(server, options.clip, options.wrk_seconds, 100, server.work)))
+    for key in made:
+        figures[key]["delivery"] = combine_deliveries(deliveries[key])
     for key, server in made.items():
         figures[key]["slow"] = on(server, f"50 slow viewers next to {NORMAL_VIEWERS} normal ones",
                                   lambda: asyncio.run(slow_viewers(server, options.clip, NORMAL_VIEWERS, 50, options.slow_seconds, server.work)))
