@@ -764,8 +764,13 @@ Notes:
   server core each is bound by that, and wrk on its one core is near 100 %: the rows above give both servers'
   CPU per GB and wrk's share.
 - This shared 2-core VM drifts: one server's CPU per stream-second moved by up to 50 % between runs minutes
-  apart, so compare ratios within a run. Three runs of the same build gave CueCast/nginx at 50 publishers of
-  1.07, 1.18 and 1.55 in an earlier build's runs.
+  apart, and single wrk runs of the same nginx gave 6.5 and 18.4 GB/s within an hour. So the servers take
+  turns at every workload, remux cost is summed over alternating rounds, and delivery figures are the median of
+  alternating rounds (`--delivery-rounds`). Compare ratios within a run.
+- Remux cost. CueCast sets each publisher socket's receive low watermark to about 20 ms of its stream, so the
+  kernel wakes it for several frames at a time (nginx-rtmp, busier per wake-up, gathers about as many by
+  itself: in one 10 s sample at 50 publishers it called epoll_wait 1 250 times, CueCast without the mark
+  47 600 times).
 - Slow viewers. The normal viewers' p99 comes from about 400 fetches per phase (40 viewers each fetching every
   new segment once); with 120, in earlier runs, one slow fetch moved it by tens of percent. Viewers fetch as
   players do, on keep-alive connections, reading each body to its Content-Length.
