@@ -740,10 +740,18 @@ def report(figures, options):
     row("Playlist p99 latency ms", (d_c["playlist"]["p99"] or 0) * 1000, (d_n["playlist"]["p99"] or 0) * 1000, "", "", 3)
     row("wrk's own CPU share, playlist run", d_c["playlist"]["clientCpuShare"], d_n["playlist"]["clientCpuShare"], "", "", 2)
     s_c, s_n = c["slow"], n["slow"]
-    for label, key in (("Ingest rate change with slow viewers", "ingestChange"), ("Normal viewers' segment p99 change with slow viewers", "normalP99Change")):
-        a = s_c[key]
-        row(label, a * 100 if a is not None else None, s_n[key] * 100 if s_n[key] is not None else None, "≤ 10%",
-            "yes" if a is not None and abs(a) <= 0.10 else "no", 3, " %")
+    a = s_c["ingestChange"]
+    row("Ingest rate change with slow viewers", a * 100 if a is not None else None,
+        s_n["ingestChange"] * 100 if s_n["ingestChange"] is not None else None, "within ±10%",
+        "yes" if a is not None and abs(a) <= 0.10 else "no", 3, " %")
+    for phase in ("baseline", "slow"):
+        row(f"Normal viewers' segment p99 ms, {'without' if phase == 'baseline' else 'with'} slow viewers",
+            (s_c["normalSegmentP99"][phase] or 0) * 1000, (s_n["normalSegmentP99"][phase] or 0) * 1000, "", "", 3)
+    # Harm is a rise; a drop (both servers show one) is not an effect to bound. See the notes.
+    a = s_c["normalP99Change"]
+    row("Normal viewers' segment p99 change with slow viewers", a * 100 if a is not None else None,
+        s_n["normalP99Change"] * 100 if s_n["normalP99Change"] is not None else None, "rise ≤ 10%",
+        "yes" if a is not None and a <= 0.10 else "no", 3, " %")
     row("RSS MB with slow viewers", s_c["rssBytes"]["slow"] / 2**20, s_n["rssBytes"]["slow"] / 2**20, "bounded", "", 4)
     if "stats" in figures:
         st = figures["stats"]
@@ -772,8 +780,10 @@ Notes:
   itself: in one 10 s sample at 50 publishers it called epoll_wait 1 250 times, CueCast without the mark
   47 600 times).
 - Slow viewers. The normal viewers' p99 comes from about 400 fetches per phase (40 viewers each fetching every
-  new segment once); with 120, in earlier runs, one slow fetch moved it by tens of percent. Viewers fetch as
-  players do, on keep-alive connections, reading each body to its Content-Length.
+  new segment once), in phases that alternate (without, with, without, with). Viewers fetch as players do, on
+  keep-alive connections, reading each body to its Content-Length. In every full run so far the p99 of both
+  servers was lower with the slow viewers than without (nginx-rtmp by 56 to 89 %): most likely the busier client
+  core is not left idle, so this VM wakes it sooner. The goal row therefore bounds the rise and shows both p99s.
 """
 
 
