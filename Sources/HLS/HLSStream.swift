@@ -115,7 +115,7 @@ public final class HLSStream: Sendable {
     public var targetDuration: Int { storage.withLock { $0.window.targetDuration } }
     public var segments: [Segment] { storage.withLock { $0.window.segments } }
 
-    /// Bytes of segments held in memory: those listed, those removed from the playlist but still served for a
+    /// Bytes of segments held in their memory files: those listed, those removed from the playlist but still served for a
     /// while (RFC 8216 §6.2.2), and the one being written.
     public var heldBytes: (listed: Int, retained: Int, writing: Int) {
         storage.withLock { storage in

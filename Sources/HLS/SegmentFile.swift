@@ -106,7 +106,7 @@ extension SegmentFile {
     }
 }
 
-/// A system call on a segment file failed; `message` is the system's words for `errno`.
+/// A system call on a segment file failed; the description gives the call and the system's words for `errno`.
 public struct SegmentFileError: Error, CustomStringConvertible {
     public let operation: String
     public let errno: CInt
