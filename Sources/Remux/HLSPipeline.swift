@@ -305,7 +305,8 @@ final class HLSPipeline {
         guard let output else { return false }
         let file: SegmentFile.Writer
         do {
-            file = try SegmentFile.Writer(name: "cuecast-\(output.epoch)-\(nextSequence).ts")
+            // Named after its stream too: `ls -l /proc/<pid>/fd` then says whose segment each file is.
+            file = try SegmentFile.Writer(name: "cuecast-\(path)/\(output.epoch)-\(nextSequence).ts")
         } catch {
             return fail("no file for segment \(nextSequence): \(error)")
         }

@@ -30,16 +30,30 @@ struct HLSResponder: Sendable {
         case segment(String)
 
         init?(_ name: some StringProtocol) {
-            switch name {
-            case "index.m3u8": self = .mediaPlaylist
-            case "master.m3u8": self = .multivariantPlaylist
-            default:
-                // Segment names are `<epoch>-<sequence>.ts`, both parts alphanumeric.
-                guard name.hasSuffix(".ts"), name.count <= 64 else { return nil }
-                let stem = name.dropLast(3).split(separator: "-", omittingEmptySubsequences: false)
-                guard stem.count == 2, stem.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } }) else {
-                    return nil
+            // Bytes, not Characters: this runs for every segment and playlist request.
+            let bytes = name.utf8
+            if bytes.elementsEqual("index.m3u8".utf8) {
+                self = .mediaPlaylist
+            } else if bytes.elementsEqual("master.m3u8".utf8) {
+                self = .multivariantPlaylist
+            } else {
+                // Segment names are `<epoch>-<sequence>.ts`, both parts ASCII letters and digits.
+                guard bytes.count <= 64, bytes.count > 3, bytes.reversed().starts(with: "st.".utf8) else { return nil }
+                var parts = 1
+                var partLength = 0
+                for byte in bytes.dropLast(3) {
+                    switch byte {
+                    case UInt8(ascii: "-"):
+                        guard partLength > 0 else { return nil }
+                        parts += 1
+                        partLength = 0
+                    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                        partLength += 1
+                    default:
+                        return nil
+                    }
                 }
+                guard parts == 2, partLength > 0 else { return nil }
                 self = .segment(String(name))
             }
         }
@@ -50,9 +64,15 @@ struct HLSResponder: Sendable {
         "\(address ?? "?") \(userAgent ?? "")"
     }
 
+    /// The request headers an answer depends on.
+    struct Conditions {
+        var ifNoneMatch: String?
+        var range: String?
+    }
+
     /// The answer to `GET`/`HEAD /hls/<app>/<name>/<file>`; errors are thrown before anything is counted.
     /// `viewer` names the client (address and user agent) for the viewer count.
-    func reply(isHead: Bool, path: StreamPath, file: File, headers request: HTTPFields, viewer: @autoclosure () -> String) throws(APIError) -> HLSReply {
+    func reply(isHead: Bool, path: StreamPath, file: File, conditions request: Conditions, viewer: @autoclosure () -> String) throws(APIError) -> HLSReply {
         guard let stream = store.stream(path) else { throw APIError(.notFound, "no HLS stream \(path)") }
         switch file {
         case .mediaPlaylist:
@@ -72,12 +92,12 @@ struct HLSResponder: Sendable {
             var headers: HTTPFields = [
                 .contentType: "video/mp2t", .cacheControl: "public, max-age=86400, immutable", .eTag: etag, .acceptRanges: "bytes",
             ]
-            if request[.ifNoneMatch] == etag {
+            if request.ifNoneMatch == etag {
                 stream.delivery.countSegment(bytes: 0)
                 return HLSReply(status: .notModified, headers: headers)
             }
             let total = segment.file.size
-            if let rangeHeader = request[.range] {
+            if let rangeHeader = request.range {
                 guard let range = ByteRange.parse(rangeHeader, length: total) else {
                     headers[.contentRange] = "bytes */\(total)"
                     return HLSReply(status: .rangeNotSatisfiable, headers: headers)
@@ -98,14 +118,14 @@ struct HLSResponder: Sendable {
 
 extension HLSResponder {
     private func playlistReply(
-        _ body: ByteBuffer, etag: String, ended: Bool, targetDuration: Int, isHead: Bool, request: HTTPFields, counters: DeliveryCounters
+        _ body: ByteBuffer, etag: String, ended: Bool, targetDuration: Int, isHead: Bool, request: Conditions, counters: DeliveryCounters
     ) -> HLSReply {
         // Live playlists change every segment: cache for about half a target duration. Ended ones do not change.
         let maxAge = ended ? 600 : max(1, targetDuration / 2)
         var headers: HTTPFields = [
             .contentType: "application/vnd.apple.mpegurl", .cacheControl: "public, max-age=\(maxAge)", .eTag: etag,
         ]
-        if request[.ifNoneMatch] == etag {
+        if request.ifNoneMatch == etag {
             counters.countPlaylist(bytes: 0)
             return HLSReply(status: .notModified, headers: headers)
         }

@@ -36,7 +36,8 @@ public struct HLSRoutes: Sendable {
             throw APIError(.badRequest, "malformed HLS path; expected /hls/<app>/<stream>/index.m3u8")
         }
         let reply = try responder.reply(
-            isHead: request.method == .head, path: path, file: file, headers: request.headers,
+            isHead: request.method == .head, path: path, file: file,
+            conditions: HLSResponder.Conditions(ifNoneMatch: request.headers[.ifNoneMatch], range: request.headers[.range]),
             viewer: HLSResponder.viewer(address: context.remoteAddress, userAgent: request.headers[.userAgent]))
         switch reply.body {
         case nil:

@@ -21,6 +21,23 @@ import TestSupport
         return (playlist, try #require(entries(of: playlist).first?.uri))
     }
 
+    @Test func fileNames() {
+        #expect(HLSResponder.File("index.m3u8").map { if case .mediaPlaylist = $0 { true } else { false } } == true)
+        #expect(HLSResponder.File("master.m3u8").map { if case .multivariantPlaylist = $0 { true } else { false } } == true)
+        for good in ["k3x9a-0.ts", "A-Z.ts", "1-2.ts", String(repeating: "a", count: 30) + "-" + String(repeating: "9", count: 30) + ".ts"] {
+            guard case .segment(let uri) = HLSResponder.File(good) else {
+                Issue.record("\(good) should be a segment")
+                continue
+            }
+            #expect(uri == good)
+        }
+        let tooLong = String(repeating: "a", count: 31) + "-" + String(repeating: "9", count: 30) + ".ts"
+        for bad in ["", ".ts", "-.ts", "a-.ts", "-1.ts", "a-b-c.ts", "a1.ts", "a-1.TS", "a-1.ts.", "a_b-1.ts", "a-1%2e.ts", "é-1.ts",
+            "a-1.m3u8", "index.m3u", "Index.m3u8", tooLong] {
+            #expect(HLSResponder.File(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func headersRangesAndErrors() async throws {
         let mirror = try TemporaryDirectory()
         defer { mirror.remove() }
@@ -60,7 +77,7 @@ import TestSupport
             // Each segment write had a descriptor of its own on the segment's file; all are closed again.
             try await server.eventually("segment write handles closed") {
                 try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").filter { fd in
-                    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")) == "/memfd:cuecast-\(uri) (deleted)"
+                    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")) == "/memfd:cuecast-live/d/\(uri) (deleted)"
                 }.count == 1
             }
 

@@ -1,0 +1,113 @@
+import HLS
+import Logging
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import NIOHTTPTypesHTTP1
+import Testing
+
+@testable import Web
+
+/// `HLSDeliveryHandler`'s place in the pipeline and what it passes on, with NIO's `EmbeddedChannel`.
+@Suite struct HLSDeliveryHandlerTests {
+    let routes = HLSRoutes(store: HLSStore(), corsOrigin: "*")
+    let logger = Logger(label: "test")
+
+    /// What reaches the handlers after `HLSDeliveryHandler`: Hummingbird's router side.
+    final class Downstream: ChannelInboundHandler {
+        typealias InboundIn = HTTPServerRequestPart
+        var writability: [Bool] = []
+        var reads: [HTTPServerRequestPart] = []
+        var readCompletes = 0
+
+        func channelWritabilityChanged(context: ChannelHandlerContext) {
+            writability.append(context.channel.isWritable)
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            reads.append(unwrapInboundIn(data))
+        }
+
+        func channelReadComplete(context: ChannelHandlerContext) {
+            readCompletes += 1
+        }
+    }
+
+    /// Handler names in pipeline order, from NIO's description of the pipeline.
+    func handlerOrder(_ channel: EmbeddedChannel, _ names: [String]) -> [String] {
+        let text = channel.pipeline.debugDescription
+        return names.compactMap { name in text.range(of: name).map { (name, $0.lowerBound) } }.sorted { $0.1 < $1.1 }.map(\.0)
+    }
+
+    @Test func installerPutsTheHandlersBeforeTheHTTPTypesCodecAndLeaves() throws {
+        let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish() }
+        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+        try channel.pipeline.syncOperations.addHandlers(routes.pipelineHandlers(serverName: "test", logger: logger))
+        #expect(
+            handlerOrder(channel, ["BackPressureHandler", "HLSDeliveryHandler", "HTTP1ToHTTPServerCodec", "HLSPipelineInstaller"])
+                == ["BackPressureHandler", "HLSDeliveryHandler", "HTTP1ToHTTPServerCodec"])
+    }
+
+    @Test func withoutTheCodecReadingIsStillPacedByTheClient() throws {
+        let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish() }
+        try channel.pipeline.syncOperations.addHandlers(routes.pipelineHandlers(serverName: "test", logger: logger))
+        #expect(
+            handlerOrder(channel, ["BackPressureHandler", "HLSDeliveryHandler", "HLSPipelineInstaller"]) == ["BackPressureHandler"])
+    }
+
+    @Test func writabilityReachesTheRouterWhenItHasAResponseToWrite() throws {
+        let downstream = Downstream()
+        let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish() }
+        try channel.pipeline.syncOperations.addHandlers([
+            HLSDeliveryHandler(responder: HLSResponder(store: HLSStore()), corsOrigin: "*", serverName: "test", logger: logger), downstream,
+        ])
+        func writable(_ value: Bool) {
+            channel.isWritable = value
+            channel.pipeline.fireChannelWritabilityChanged()
+        }
+
+        // A segment answered in place makes the channel unwritable and writable again: nothing downstream cares.
+        writable(false)
+        writable(true)
+        writable(false)
+        #expect(downstream.writability.isEmpty)
+
+        // A request for the router arrives while the channel is unwritable: the router hears that first.
+        try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/api/streams")))
+        #expect(downstream.writability == [false])
+        #expect(downstream.reads.count == 1)
+        writable(true)
+        #expect(downstream.writability == [false, true])
+
+        // While the router answers, every change reaches it.
+        writable(false)
+        #expect(downstream.writability == [false, true, false])
+        // Once its response has ended, only the change back to writable does.
+        try channel.writeOutbound(HTTPServerResponsePart.end(nil))
+        writable(true)
+        writable(false)
+        writable(true)
+        #expect(downstream.writability == [false, true, false, true])
+    }
+
+    @Test func theEndOfAReadReachesTheRouterOnlyAfterItGotSomething() throws {
+        let downstream = Downstream()
+        let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish() }
+        try channel.pipeline.syncOperations.addHandlers([
+            HLSDeliveryHandler(responder: HLSResponder(store: HLSStore()), corsOrigin: "*", serverName: "test", logger: logger), downstream,
+        ])
+        channel.pipeline.fireChannelReadComplete()
+        #expect(downstream.readCompletes == 0)
+        try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/api/streams")))
+        #expect(downstream.readCompletes == 1)
+        channel.pipeline.fireChannelReadComplete()
+        #expect(downstream.readCompletes == 1)
+        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        #expect(downstream.readCompletes == 2)
+        #expect(downstream.reads.count == 2)
+    }
+}
