@@ -731,6 +731,7 @@ def report(figures, options):
     a, b = d_c["segment"]["bytesPerSecond"], d_n["segment"]["bytesPerSecond"]
     row("Segment delivery GB/s (wrk, 100 connections)", a / 1e9 if a else None, b / 1e9 if b else None, "≥ 1.0×",
         "yes" if (ratio(a, b) or 0) >= 1.0 else "no", 3)
+    row("Segment fetched by wrk, MB", d_c["segmentBytes"] / 1e6, d_n["segmentBytes"] / 1e6, "", "", 3)
     row("Segment requests/s", d_c["segment"]["requestsPerSecond"], d_n["segment"]["requestsPerSecond"], "", "", 4)
     row("Segment p99 latency ms", (d_c["segment"]["p99"] or 0) * 1000, (d_n["segment"]["p99"] or 0) * 1000, "", "", 3)
     row("Server CPU s per GB of segments", d_c["segment"]["serverCpuSecondsPerGB"], d_n["segment"]["serverCpuSecondsPerGB"], "", "", 3)
@@ -796,7 +797,10 @@ def write_report(figures, options, window, fragment, write_json=True):
               f"Servers pinned to CPU {SERVER_CPU}, publishers, viewers and wrk to CPU {CLIENT_CPU}.\n\n"
               f"Clip: 720p30 H.264 + AAC, ~2.5 Mbit/s, 2 s GOP, published with `ffmpeg -re -stream_loop -1 -c copy`. "
               f"Both servers: {fragment} s segments, {window}-segment window. Remux: {options.warmup:g} s warm-up, then "
-              f"{options.duration:g} s measured per publisher count. Raw figures: `{os.path.basename(options.out_json)}`.\n\n")
+              f"{options.duration:g} s measured per publisher count. "
+              + ("Delivery: the same test picture encoded at ~6 Mbit/s, so that wrk fetches a ~1.5 MB segment. "
+                 if figures["options"].get("delivery_clip") else "")
+              + f"Raw figures: `{os.path.basename(options.out_json)}`.\n\n")
     if write_json:
         with open(options.out_json, "w") as f:
             json.dump(figures, f, indent=1, default=str)
@@ -823,6 +827,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--binary", required=True)
     parser.add_argument("--clip", required=True)
+    parser.add_argument("--delivery-clip", help="clip published for the delivery workload, whose segment wrk fetches (default: --clip)")
     parser.add_argument("--streams", default="1,10,50", help="publisher counts for the remux workload")
     # A stream's memory is steady once its playlist window (12 s) and the removed segments kept after it (14 s)
     # have filled: 30 s.
@@ -892,7 +897,7 @@ def main():
     for round_index in range(options.delivery_rounds):
         for key, server in made.items():
             deliveries[key].append(on(server, f"delivery with wrk, round {round_index + 1} of {options.delivery_rounds}",
-                                      lambda: delivery(server, options.clip, options.wrk_seconds, 100, server.work)))
+                                      lambda: delivery(server, options.delivery_clip or options.clip, options.wrk_seconds, 100, server.work)))
     for key in made:
         figures[key]["delivery"] = combine_deliveries(deliveries[key])
     for key, server in made.items():
