@@ -44,6 +44,16 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Whether a request part went on to the router since the last read completed. If none did, the end of the
     /// read is news to nothing after this handler, and passing it on costs a walk through all of them.
     private var forwardedRead = false
+    /// What waits for the client to take the answer in flight, in request order. One read can hold hundreds of
+    /// pipelined requests; answered at once, each segment would hold a descriptor until the client read it.
+    private var waiting = CircularBuffer<Waiting>()
+    private var draining = false
+
+    private enum Waiting {
+        case answer(HLSReply)
+        /// A request part for the router, behind answers given here.
+        case part(NIOAny)
+    }
     private static let cork = ChannelOptions.Types.SocketOption(level: SocketOptionLevel(IPPROTO_TCP), name: SocketOptionName(TCP_CORK))
 
     init(responder: HLSResponder, corsOrigin: String, serverName: String, logger: Logger) {
@@ -65,18 +75,31 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             routed += 1
-            if writableDownstream != context.channel.isWritable { forwardWritability(context: context) }
-            forward(data, context: context)
+            pass(data, context: context)
         case .body:
-            if answer == nil { forward(data, context: context) }
+            if answer == nil { pass(data, context: context) }
         case .end:
-            guard let reply = answer else { return forward(data, context: context) }
+            guard let reply = answer else { return pass(data, context: context) }
             answer = nil
-            send(reply, context: context)
+            if waiting.isEmpty && context.channel.isWritable {
+                send(reply, context: context)
+            } else {
+                waiting.append(.answer(reply))
+            }
+        }
+    }
+
+    /// Hands a request part to the router, after the answers waiting before it.
+    private func pass(_ data: NIOAny, context: ChannelHandlerContext) {
+        if waiting.isEmpty {
+            forward(data, context: context)
+        } else {
+            waiting.append(.part(data))
         }
     }
 
     private func forward(_ data: NIOAny, context: ChannelHandlerContext) {
+        if writableDownstream != context.channel.isWritable { forwardWritability(context: context) }
         forwardedRead = true
         context.fireChannelRead(data)
     }
@@ -85,6 +108,34 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard forwardedRead else { return }
         forwardedRead = false
         context.fireChannelReadComplete()
+    }
+
+    /// Sends waiting answers while the client takes them, and hands on the router's requests behind them.
+    private func drain(context: ChannelHandlerContext) {
+        guard !draining else { return }
+        draining = true
+        defer { draining = false }
+        loop: while let next = waiting.first {
+            switch next {
+            case .answer(let reply):
+                guard context.channel.isWritable else { break loop }
+                waiting.removeFirst()
+                send(reply, context: context)
+            case .part(let data):
+                waiting.removeFirst()
+                forward(data, context: context)
+            }
+        }
+        // The read that brought these parts has completed already.
+        if forwardedRead {
+            forwardedRead = false
+            context.fireChannelReadComplete()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        waiting.removeAll()
+        context.fireChannelInactive()
     }
 
     private func send(_ reply: HLSReply, context: ChannelHandlerContext) {
@@ -129,9 +180,9 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         let writable = context.channel.isWritable
-        guard writable != writableDownstream else { return }
         // Held back only while nothing after this handler has a response to write.
-        if routed > 0 || writable { forwardWritability(context: context) }
+        if writable != writableDownstream && (routed > 0 || writable) { forwardWritability(context: context) }
+        if writable { drain(context: context) }
     }
 
     private func forwardWritability(context: ChannelHandlerContext) {

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Media
 import Testing
 import TestSupport
@@ -188,6 +189,76 @@ import TestSupport
             let segment = try await server.fetch("/hls/live/p/\(uri)")
             #expect(answers.map(\.length)[0..<2] == [playlist.utf8.count, segment.body.count])
             #expect(answers.last?.length == playlist.utf8.count)
+        }
+    }
+}
+
+extension HLSDeliveryTests {
+    /// Collects what the server sends until it closes the connection.
+    final class Collector: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        private var received = ByteBuffer()
+        private let closed: EventLoopPromise<ByteBuffer>
+
+        init(closed: EventLoopPromise<ByteBuffer>) { self.closed = closed }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var bytes = unwrapInboundIn(data)
+            received.writeBuffer(&bytes)
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            closed.succeed(received)
+        }
+    }
+
+    /// A client pipelines 100 segment requests and reads nothing: the server answers one at a time as the client
+    /// takes them (each answer in flight holds a descriptor), and every answer arrives, in order, once it reads.
+    @Test func pipelinedRequestsOfAClientThatDoesNotReadWaitTheirTurn() async throws {
+        try await withServer(configure: { $0.hls.gracePeriod = 1 }) { server in
+            let (_, uri) = try await publishUntilEnded(Fixtures.bframes, as: "live/pipe", on: server)
+            let size = try await server.fetch("/hls/live/pipe/\(uri)").body.count
+            func writesInFlight() throws -> Int {
+                try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").filter { fd in
+                    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")) == "/memfd:cuecast-live/pipe/\(uri) (deleted)"
+                }.count - 1
+            }
+
+            let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+            let closed = eventLoop.makePromise(of: ByteBuffer.self)
+            let channel = try await ClientBootstrap(group: eventLoop)
+                .channelOption(.autoRead, value: false)
+                .channelOption(.socketOption(.so_rcvbuf), value: 4096)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(closed: closed)) }
+                }
+                .connect(host: "127.0.0.1", port: server.httpPort).get()
+            let count = 100
+            let requests = (0..<count).map { index in
+                "GET /hls/live/pipe/\(uri) HTTP/1.1\r\nHost: test\r\n\(index == count - 1 ? "Connection: close\r\n" : "")\r\n"
+            }.joined()
+            try await channel.writeAndFlush(ByteBuffer(string: requests))
+
+            // The first answer goes out; the rest wait, holding no descriptor.
+            try await server.eventually("the first answer to be in flight") { try writesInFlight() >= 1 }
+            var most = 0
+            for _ in 0..<10 {
+                most = max(most, try writesInFlight())
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(most <= 2, "\(most) segment writes in flight for a client that reads nothing")
+
+            try await channel.setOption(.autoRead, value: true).get()
+            var bytes = try await closed.futureResult.get()
+            var statuses: [Int] = []
+            while let head = bytes.readHTTPHead() {
+                statuses.append(head.status)
+                #expect(head.contentLength == size)
+                #expect(bytes.readSlice(length: head.contentLength ?? 0) != nil)
+            }
+            #expect(statuses == Array(repeating: 200, count: count))
+            #expect(bytes.readableBytes == 0)
+            try await server.eventually("segment writes done") { try writesInFlight() == 0 }
         }
     }
 }

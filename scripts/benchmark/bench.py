@@ -769,9 +769,12 @@ Notes:
   and the one being written). The bench sums those files beside RSS, five samples each: nginx's from its
   `hls_path`, CueCast's from the sizes of its `memfd:cuecast-*` descriptors in /proc. The goal row is RSS; the
   last memory row adds the files.
-- Segment delivery. Both servers send segment files with sendfile(2), with no copy through the process. On one
-  server core each is bound by that, and wrk on its one core is near 100 %: the rows above give both servers'
-  CPU per GB and wrk's share.
+- Segment delivery. wrk fetches a ~1.5 MB segment of a 6 Mbit/s encode of the same picture (the remux clip's
+  segments are ~0.7 MB). Both servers send segment files with sendfile(2), with no copy through the process, so
+  the kernel does most of the work on the one server core: counted with `perf stat` per request, both servers
+  run the same number of kernel instructions, and CueCast's own code (NIO's HTTP/1 codec and pipeline, its
+  handler) adds about 30 k cycles against nginx's 5 k. The kernel's cycles per request sit at one of two levels
+  about 2x apart on this VM, for either server, which moves single rounds more than the servers differ.
 - This shared 2-core VM drifts: one server's CPU per stream-second moved by up to 50 % between runs minutes
   apart, and single wrk runs of the same nginx gave 6.5 and 18.4 GB/s within an hour. So the servers take
   turns at every workload, remux cost is summed over alternating rounds, and delivery figures are the median of
@@ -836,7 +839,7 @@ def main():
     parser.add_argument("--availability-seconds", type=float, default=40)
     parser.add_argument("--availability-streams", type=int, default=4)
     parser.add_argument("--wrk-seconds", type=int, default=5, help="seconds of each wrk run")
-    parser.add_argument("--delivery-rounds", type=int, default=3, help="turns each server takes at the wrk runs (the median counts)")
+    parser.add_argument("--delivery-rounds", type=int, default=5, help="turns each server takes at the wrk runs (the median counts)")
     parser.add_argument("--slow-seconds", type=float, default=20, help="seconds per slow-viewer phase")
     parser.add_argument("--stats-streams", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2, help="turns each server takes per remux measurement (the duration is split)")
