@@ -476,26 +476,40 @@ def wrk(url, connections, duration):
             "clientCpuSeconds": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), "raw": text}
 
 
-def delivery(server, clip, duration, connections, work):
-    publishers = Publishers(clip, [server.publish_url(0)], work)
+def delivery(servers, clip, duration, connections, rounds):
+    """Both servers up, each with a publisher, and wrk taking turns between them, a few seconds at a time: this
+    VM's speed can change within seconds, so each round measures both servers in nearly the same moments.
+    Returns {server key: [round figures]}."""
+    publishers, started = [], []
     try:
-        wait_for_playlists(server, 1, minimum=3)
-        uri = playlist_entries(get(server.playlist_url(0)).decode())[0][0]
-        segment_url = server.segment_url(0, uri)
-        size = len(get(segment_url))
-        results = {}
-        for name, url in (("segment", segment_url), ("playlist", server.playlist_url(0))):
-            cpu0 = cpu_seconds(server.pid)
-            figures = wrk(url, connections, duration)
-            figures["serverCpuSeconds"] = cpu_seconds(server.pid) - cpu0
-            transferred = (figures["bytesPerSecond"] or 0) * duration
-            figures["serverCpuSecondsPerGB"] = figures["serverCpuSeconds"] / (transferred / 1e9) if transferred else None
-            figures["clientCpuShare"] = figures["clientCpuSeconds"] / duration
-            results[name] = figures
-        results["segmentBytes"] = size
+        for server in servers.values():
+            server.start()
+            started.append(server)
+            publishers.append(Publishers(clip, [server.publish_url(0)], server.work))
+        for server in servers.values():
+            wait_for_playlists(server, 1, minimum=3)
+        results = {key: [] for key in servers}
+        for _ in range(rounds):
+            for key, server in servers.items():
+                # The newest finished segment but one: listed for longer than the round lasts.
+                uri = playlist_entries(get(server.playlist_url(0)).decode())[-2][0]
+                segment_url = server.segment_url(0, uri)
+                figures = {"segmentBytes": len(get(segment_url))}
+                for name, url in (("segment", segment_url), ("playlist", server.playlist_url(0))):
+                    cpu0 = cpu_seconds(server.pid)
+                    run = wrk(url, connections, duration)
+                    run["serverCpuSeconds"] = cpu_seconds(server.pid) - cpu0
+                    transferred = (run["bytesPerSecond"] or 0) * duration
+                    run["serverCpuSecondsPerGB"] = run["serverCpuSeconds"] / (transferred / 1e9) if transferred else None
+                    run["clientCpuShare"] = run["clientCpuSeconds"] / duration
+                    figures[name] = run
+                results[key].append(figures)
         return results
     finally:
-        publishers.stop()
+        for publisher in publishers:
+            publisher.stop()
+        for server in started:
+            server.stop()
 
 
 def combine_deliveries(rounds):
@@ -778,7 +792,8 @@ Notes:
 - This shared 2-core VM drifts: one server's CPU per stream-second moved by up to 50 % between runs minutes
   apart, and single wrk runs of the same nginx gave 6.5 and 18.4 GB/s within an hour. So the servers take
   turns at every workload, remux cost is summed over alternating rounds, and delivery figures are the median of
-  alternating rounds (`--delivery-rounds`). Compare ratios within a run.
+  rounds in which wrk turns between the two running servers every few seconds (`--delivery-rounds`). Compare
+  ratios within a run.
 - Remux cost. CueCast sets each publisher socket's receive low watermark to about 20 ms of its stream, so the
   kernel wakes it for several frames at a time (nginx-rtmp, busier per wake-up, gathers about as many by
   itself: in one 10 s sample at 50 publishers it called epoll_wait 1 250 times, CueCast without the mark
@@ -838,8 +853,8 @@ def main():
     parser.add_argument("--duration", type=float, default=60, help="steady-state seconds per remux measurement")
     parser.add_argument("--availability-seconds", type=float, default=40)
     parser.add_argument("--availability-streams", type=int, default=4)
-    parser.add_argument("--wrk-seconds", type=int, default=5, help="seconds of each wrk run")
-    parser.add_argument("--delivery-rounds", type=int, default=5, help="turns each server takes at the wrk runs (the median counts)")
+    parser.add_argument("--wrk-seconds", type=int, default=3, help="seconds of each wrk run")
+    parser.add_argument("--delivery-rounds", type=int, default=8, help="turns each server takes at the wrk runs (the median counts)")
     parser.add_argument("--slow-seconds", type=float, default=20, help="seconds per slow-viewer phase")
     parser.add_argument("--stats-streams", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2, help="turns each server takes per remux measurement (the duration is split)")
@@ -896,11 +911,8 @@ def main():
                                                   f"{options.availability_seconds:g} s",
                                           lambda: asyncio.run(availability(server, options.clip, options.availability_streams,
                                                                            options.availability_seconds, server.work)))
-    deliveries = {key: [] for key in made}
-    for round_index in range(options.delivery_rounds):
-        for key, server in made.items():
-            deliveries[key].append(on(server, f"delivery with wrk, round {round_index + 1} of {options.delivery_rounds}",
-                                      lambda: delivery(server, options.delivery_clip or options.clip, options.wrk_seconds, 100, server.work)))
+    log(f"delivery with wrk: both servers up, {options.delivery_rounds} rounds of {options.wrk_seconds} s turns")
+    deliveries = delivery(made, options.delivery_clip or options.clip, options.wrk_seconds, 100, options.delivery_rounds)
     for key in made:
         figures[key]["delivery"] = combine_deliveries(deliveries[key])
     for key, server in made.items():
