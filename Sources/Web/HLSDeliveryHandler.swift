@@ -210,12 +210,11 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let path = StreamPath(app: String(Substring(components[2])), name: String(Substring(components[3]))),
             let file = HLSResponder.File(Substring(components[4]))
         else { return nil }
-        let userAgent = headers.first(name: "user-agent")
         guard
             var reply = try? responder.reply(
                 isHead: request.method == .HEAD, path: path, file: file,
                 conditions: HLSResponder.Conditions(ifNoneMatch: headers.first(name: "if-none-match"), range: headers.first(name: "range")),
-                viewer: viewer(userAgent: userAgent))
+                viewer: viewer(userAgent: headers.first(name: "user-agent")))
         else { return nil }
         // What the router's CORS middleware adds to a simple request.
         if headers.contains(name: "origin") {
@@ -233,42 +232,5 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let name = HLSResponder.viewer(address: address, userAgent: userAgent)
         viewerName = (userAgent, name)
         return name
-    }
-}
-
-/// Puts `BackPressureHandler` and `HLSDeliveryHandler` into a new connection's pipeline just before
-/// Hummingbird's `HTTP1ToHTTPServerCodec`, then leaves. Hummingbird only adds handlers after that codec, which
-/// would convert every request to HTTPTypes and every answer back (measured: that was about a sixth of the
-/// server's own work per segment request).
-final class HLSPipelineInstaller: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = NIOAny
-    private let handlers: [any ChannelHandler]
-    private let logger: Logger
-
-    init(handlers: [any ChannelHandler], logger: Logger) {
-        self.handlers = handlers
-        self.logger = logger
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        let pipeline = context.pipeline.syncOperations
-        do {
-            let codec = try pipeline.context(handlerType: HTTP1ToHTTPServerCodec.self)
-            try pipeline.addHandlers(handlers, position: .before(codec.handler))
-        } catch {
-            // Not Hummingbird's HTTP/1 pipeline: HLS goes through the router, still paced by the client.
-            logger.warning("HLS pipeline handlers not installed: \(error)")
-            try? pipeline.addHandler(BackPressureHandler(), position: .after(self))
-        }
-        pipeline.removeHandler(context: context, promise: nil)
-    }
-}
-
-extension HLSRoutes {
-    /// Handlers for each new HTTP connection's pipeline: HLS answered in place, and reading paused while the
-    /// client is not taking what it was sent. `serverName` is the router's `Server` header.
-    public func pipelineHandlers(serverName: String, logger: Logger) -> [any RemovableChannelHandler] {
-        let delivery = HLSDeliveryHandler(responder: responder, corsOrigin: corsOrigin, serverName: serverName, logger: logger)
-        return [HLSPipelineInstaller(handlers: [BackPressureHandler(), delivery], logger: logger)]
     }
 }
