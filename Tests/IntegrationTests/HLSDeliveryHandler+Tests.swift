@@ -33,6 +33,16 @@ import Testing
         }
     }
 
+    /// A channel with `HLSDeliveryHandler` and, after it, what the router side gets.
+    func deliveryBeforeDownstream() throws -> (EmbeddedChannel, Downstream) {
+        let downstream = Downstream()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandlers([
+            HLSDeliveryHandler(responder: HLSResponder(store: HLSStore()), corsOrigin: "*", serverName: "test", logger: logger), downstream,
+        ])
+        return (channel, downstream)
+    }
+
     /// Handler names in pipeline order, from NIO's description of the pipeline.
     func handlerOrder(_ channel: EmbeddedChannel, _ names: [String]) -> [String] {
         let text = channel.pipeline.debugDescription
@@ -58,12 +68,8 @@ import Testing
     }
 
     @Test func writabilityReachesTheRouterWhenItHasAResponseToWrite() throws {
-        let downstream = Downstream()
-        let channel = EmbeddedChannel()
+        let (channel, downstream) = try deliveryBeforeDownstream()
         defer { _ = try? channel.finish() }
-        try channel.pipeline.syncOperations.addHandlers([
-            HLSDeliveryHandler(responder: HLSResponder(store: HLSStore()), corsOrigin: "*", serverName: "test", logger: logger), downstream,
-        ])
         func writable(_ value: Bool) {
             channel.isWritable = value
             channel.pipeline.fireChannelWritabilityChanged()
@@ -94,12 +100,8 @@ import Testing
     }
 
     @Test func theEndOfAReadReachesTheRouterOnlyAfterItGotSomething() throws {
-        let downstream = Downstream()
-        let channel = EmbeddedChannel()
+        let (channel, downstream) = try deliveryBeforeDownstream()
         defer { _ = try? channel.finish() }
-        try channel.pipeline.syncOperations.addHandlers([
-            HLSDeliveryHandler(responder: HLSResponder(store: HLSStore()), corsOrigin: "*", serverName: "test", logger: logger), downstream,
-        ])
         channel.pipeline.fireChannelReadComplete()
         #expect(downstream.readCompletes == 0)
         try channel.writeInbound(HTTPServerRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/api/streams")))

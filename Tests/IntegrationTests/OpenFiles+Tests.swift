@@ -6,14 +6,20 @@ import TestSupport
 /// Segments are open files: a server that runs out of them ends only the HLS output that needed one, says why,
 /// and goes on serving.
 @Suite struct OpenFilesTests {
-    @Test func runningOutOfFilesEndsThatStreamsHLSWithAReason() async throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        let secret = try await CLITests().cuecast(["keys", "add", "live/files", "--quiet", "--data-dir", dir.path]).text
+    /// A server in a process of its own (its limits can then be lowered), a key for `stream`, and its log file.
+    func start(keyFor stream: String, in dir: TemporaryDirectory) async throws -> (server: CueDurabilityTests.Child, secret: String, logPath: String) {
+        let secret = try await CLITests().cuecast(["keys", "add", stream, "--quiet", "--data-dir", dir.path]).text
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let logPath = dir.path + "/server.log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let server = try await CueDurabilityTests.Child.start(dataDir: dir.path, log: try FileHandle(forWritingTo: URL(fileURLWithPath: logPath)))
+        return (server, secret, logPath)
+    }
+
+    @Test func runningOutOfFilesEndsThatStreamsHLSWithAReason() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (server, secret, logPath) = try await start(keyFor: "live/files", in: dir)
         defer {
             server.process.terminate()
             server.process.waitUntilExit()
@@ -49,11 +55,7 @@ import TestSupport
     @Test func segmentWriteWithoutADescriptorIsA500() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let secret = try await CLITests().cuecast(["keys", "add", "live/nofd", "--quiet", "--data-dir", dir.path]).text
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let logPath = dir.path + "/server.log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let server = try await CueDurabilityTests.Child.start(dataDir: dir.path, log: try FileHandle(forWritingTo: URL(fileURLWithPath: logPath)))
+        let (server, secret, logPath) = try await start(keyFor: "live/nofd", in: dir)
         defer {
             server.process.terminate()
             server.process.waitUntilExit()
