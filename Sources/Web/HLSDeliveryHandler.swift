@@ -7,7 +7,6 @@ import Logging
 import Media
 import NIOCore
 import NIOHTTP1
-import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
 /// Answers HLS playlist and segment requests inside the connection's HTTP pipeline, on its event loop.
