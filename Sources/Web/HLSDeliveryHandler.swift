@@ -47,6 +47,10 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// pipelined requests; answered at once, each segment would hold a descriptor until the client read it.
     private var waiting = CircularBuffer<Waiting>()
     private var draining = false
+    /// Segment writes not done yet. Each holds a descriptor of its own, so they are counted apart from the
+    /// bytes the water mark counts (a few hundred small segments fit under it).
+    private var filesInFlight = 0
+    private static let maxFilesInFlight = 2
 
     private enum Waiting {
         case answer(HLSReply)
@@ -68,19 +72,25 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head(let request):
+        case .head(var request):
             if routed == 0, let reply = reply(to: request) {
                 answer = reply
                 return
             }
             routed += 1
+            if !request.isKeepAlive && request.headers.first(name: "connection") != "close" {
+                // The router closes the connection after a request whose Connection is exactly `close`, and never
+                // sees the HTTP version: an HTTP/1.0 request without keep-alive would leave it open.
+                request.headers.replaceOrAdd(name: "connection", value: "close")
+                return pass(wrapInboundOut(.head(request)), context: context)
+            }
             pass(data, context: context)
         case .body:
             if answer == nil { pass(data, context: context) }
         case .end:
             guard let reply = answer else { return pass(data, context: context) }
             answer = nil
-            if waiting.isEmpty && context.channel.isWritable {
+            if waiting.isEmpty && canSend(reply, context: context) {
                 send(reply, context: context)
             } else {
                 waiting.append(.answer(reply))
@@ -117,7 +127,7 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         loop: while let next = waiting.first {
             switch next {
             case .answer(let reply):
-                guard context.channel.isWritable else { break loop }
+                guard canSend(reply, context: context) else { break loop }
                 waiting.removeFirst()
                 send(reply, context: context)
             case .part(let data):
@@ -130,6 +140,13 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
             forwardedRead = false
             context.fireChannelReadComplete()
         }
+    }
+
+    /// Whether the client has taken enough of what it was sent for `reply` to go out now.
+    private func canSend(_ reply: HLSReply, context: ChannelHandlerContext) -> Bool {
+        guard context.channel.isWritable else { return false }
+        if case .file = reply.body { return filesInFlight < Self.maxFilesInFlight }
+        return true
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -155,11 +172,13 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.head(HTTPResponseHead(HTTPResponse(status: reply.status, headerFields: reply.headers)))), promise: nil)
         if let (region, handle) = file {
             let written = context.eventLoop.makePromise(of: Void.self)
+            filesInFlight += 1
             // The handle is this write's own; it closes when the write is done or has failed.
-            let channel = context.channel
-            written.futureResult.whenComplete { _ in
+            written.futureResult.assumeIsolated().whenComplete { _ in
                 try? handle.close()
-                Self.setCork(false, on: channel)
+                Self.setCork(false, on: context.channel)
+                self.filesInFlight -= 1
+                if context.channel.isActive { self.drain(context: context) }
             }
             context.write(wrapOutboundOut(.body(.fileRegion(region))), promise: written)
         } else if case .bytes(let bytes) = reply.body {
@@ -199,8 +218,9 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard request.method == .GET || request.method == .HEAD, request.uri.utf8.starts(with: "/hls/".utf8) else {
             return nil
         }
+        // The router closes connections.
+        guard request.isKeepAlive else { return nil }
         let headers = request.headers
-        if let connection = headers.first(name: "connection"), connection.lowercased() == "close" { return nil }
         let pathPart = request.uri.utf8.prefix { $0 != UInt8(ascii: "?") }
         // Percent-encoded paths go to the router, which decodes them and refuses what they hide.
         guard !pathPart.contains(UInt8(ascii: "%")) else { return nil }

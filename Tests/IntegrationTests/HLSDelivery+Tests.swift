@@ -261,6 +261,42 @@ extension HLSDeliveryTests {
             try await server.eventually("segment writes done") { try writesInFlight() == 0 }
         }
     }
+
+    /// A client that does not keep the connection alive (HTTP/1.0 without keep-alive, `Connection: Close` in any
+    /// case) gets its answer and then the close it waits for, from the pipeline and the router alike.
+    @Test func connectionsNotKeptAliveCloseAfterTheAnswer() async throws {
+        try await withServer(configure: { $0.hls.gracePeriod = 1 }) { server in
+            let (playlist, uri) = try await publishUntilEnded(Fixtures.small, as: "live/ka", on: server)
+            let segment = try await server.fetch("/hls/live/ka/\(uri)").body
+            let paths: [(String, Int?)] = [("/hls/live/ka/index.m3u8", playlist.utf8.count), ("/hls/live/ka/\(uri)", segment.count), ("/healthz", nil)]
+            for (path, length) in paths {
+                let requests = [
+                    "GET \(path) HTTP/1.0\r\n\r\n", "GET \(path) HTTP/1.0\r\nConnection: close\r\n\r\n",
+                    "GET \(path) HTTP/1.1\r\nHost: test\r\nConnection: Close\r\n\r\n",
+                ]
+                for request in requests {
+                    // No idle timeout closes HTTP connections: a connection left open fails here.
+                    let client = try await RawRTMPClient.connect(port: server.httpPort)
+                    var bytes = try await client.sendAndAwaitClose(ByteBuffer(string: request), timeout: 5)
+                    let head = bytes.readHTTPHead()
+                    let answer = try #require(head, "\(request)")
+                    #expect(answer.status == 200, "\(request)")
+                    if let length { #expect(answer.contentLength == length, "\(request)") }
+                    #expect(bytes.readableBytes == answer.contentLength, "\(request)")
+                }
+            }
+            // HTTP/1.0 with keep-alive stays open for the next request.
+            let client = try await RawRTMPClient.connect(port: server.httpPort)
+            let text = "GET /hls/live/ka/index.m3u8 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /healthz HTTP/1.0\r\n\r\n"
+            var bytes = try await client.sendAndAwaitClose(ByteBuffer(string: text), timeout: 5)
+            var statuses: [Int] = []
+            while let head = bytes.readHTTPHead() {
+                statuses.append(head.status)
+                #expect(bytes.readSlice(length: head.contentLength ?? 0) != nil)
+            }
+            #expect(statuses == [200, 200])
+        }
+    }
 }
 
 extension ByteBuffer {
