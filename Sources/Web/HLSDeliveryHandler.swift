@@ -2,12 +2,10 @@
 import Glibc
 #endif
 import HLS
-import HTTPTypes
 import Logging
 import Media
 import NIOCore
 import NIOHTTP1
-import NIOHTTPTypesHTTP1
 
 /// Answers HLS playlist and segment requests inside the connection's HTTP pipeline, on its event loop.
 ///
@@ -33,6 +31,10 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var address: String?
     /// Requests handed to the router whose responses have not ended.
     private var routed = 0
+    /// For each request handed to the router whose response head has not gone out: whether it is an HTTP/1.0
+    /// keep-alive request, whose answer must say `Connection: keep-alive` or the client waits for a close. The
+    /// router never sees the HTTP version.
+    private var routedKeepAlive10 = CircularBuffer<Bool>()
     private var viewerName: (userAgent: String?, name: String)?
     /// The answer to the request being read, sent once its end arrives.
     private var answer: HLSReply?
@@ -47,10 +49,6 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// pipelined requests; answered at once, each segment would hold a descriptor until the client read it.
     private var waiting = CircularBuffer<Waiting>()
     private var draining = false
-    /// Segment writes not done yet. Each holds a descriptor of its own, so they are counted apart from the
-    /// bytes the water mark counts (a few hundred small segments fit under it).
-    private var filesInFlight = 0
-    private static let maxFilesInFlight = 2
 
     private enum Waiting {
         case answer(HLSReply)
@@ -78,7 +76,8 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             routed += 1
-            if !request.isKeepAlive && request.headers.first(name: "connection") != "close" {
+            routedKeepAlive10.append(request.version == .http1_0 && request.isKeepAlive)
+            if !request.isKeepAlive && request.headers["connection"] != ["close"] {
                 // The router closes the connection after a request whose Connection is exactly `close`, and never
                 // sees the HTTP version: an HTTP/1.0 request without keep-alive would leave it open.
                 request.headers.replaceOrAdd(name: "connection", value: "close")
@@ -90,7 +89,7 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             guard let reply = answer else { return pass(data, context: context) }
             answer = nil
-            if waiting.isEmpty && canSend(reply, context: context) {
+            if waiting.isEmpty && context.channel.isWritable {
                 send(reply, context: context)
             } else {
                 waiting.append(.answer(reply))
@@ -127,7 +126,7 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         loop: while let next = waiting.first {
             switch next {
             case .answer(let reply):
-                guard canSend(reply, context: context) else { break loop }
+                guard context.channel.isWritable else { break loop }
                 waiting.removeFirst()
                 send(reply, context: context)
             case .part(let data):
@@ -140,13 +139,6 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
             forwardedRead = false
             context.fireChannelReadComplete()
         }
-    }
-
-    /// Whether the client has taken enough of what it was sent for `reply` to go out now.
-    private func canSend(_ reply: HLSReply, context: ChannelHandlerContext) -> Bool {
-        guard context.channel.isWritable else { return false }
-        if case .file = reply.body { return filesInFlight < Self.maxFilesInFlight }
-        return true
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -163,22 +155,20 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 file = (FileRegion(fileHandle: handle, readerIndex: range.lowerBound, endIndex: range.upperBound), handle)
             } catch {
                 logger.error("could not send segment: \(error)")
-                reply = HLSReply(status: .internalServerError, headers: [.contentLength: "0", .server: serverName])
+                reply = HLSReply(status: .internalServerError, headers: ["Content-Length": "0", "Server": serverName])
             }
         }
         // Corked while a segment goes out (nginx's tcp_nopush): the head leaves in the body's packets instead of
         // a small packet of its own (measured: about 15 % more segment throughput, less CPU per GB).
         if file != nil { Self.setCork(true, on: context.channel) }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(HTTPResponse(status: reply.status, headerFields: reply.headers)))), promise: nil)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: reply.status, headers: reply.headers))), promise: nil)
         if let (region, handle) = file {
             let written = context.eventLoop.makePromise(of: Void.self)
-            filesInFlight += 1
             // The handle is this write's own; it closes when the write is done or has failed.
-            written.futureResult.assumeIsolated().whenComplete { _ in
+            let channel = context.channel
+            written.futureResult.whenComplete { _ in
                 try? handle.close()
-                Self.setCork(false, on: context.channel)
-                self.filesInFlight -= 1
-                if context.channel.isActive { self.drain(context: context) }
+                Self.setCork(false, on: channel)
             }
             context.write(wrapOutboundOut(.body(.fileRegion(region))), promise: written)
         } else if case .bytes(let bytes) = reply.body {
@@ -209,7 +199,17 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { routed = max(0, routed - 1) }
+        switch unwrapOutboundIn(data) {
+        case .head(var head) where head.status.code >= 200:
+            if routedKeepAlive10.popFirst() == true {
+                head.headers.replaceOrAdd(name: "connection", value: "keep-alive")
+                return context.write(wrapOutboundOut(.head(head)), promise: promise)
+            }
+        case .end:
+            routed = max(0, routed - 1)
+        default:
+            break
+        }
         context.write(data, promise: promise)
     }
 
@@ -237,10 +237,11 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         else { return nil }
         // What the router's CORS middleware adds to a simple request.
         if headers.contains(name: "origin") {
-            reply.headers[.accessControlAllowOrigin] = corsOrigin
-            if corsOrigin != "*" { reply.headers[values: .vary].append("Origin") }
+            reply.headers.add(name: "Access-Control-Allow-Origin", value: corsOrigin)
+            if corsOrigin != "*" { reply.headers.add(name: "Vary", value: "Origin") }
         }
-        reply.headers[.server] = serverName
+        reply.headers.add(name: "Server", value: serverName)
+        if request.version == .http1_0 { reply.headers.add(name: "Connection", value: "keep-alive") }
         logger.debug("HLS request", metadata: ["method": "\(request.method)", "path": "\(request.uri)", "status": "\(reply.status.code)"])
         return reply
     }

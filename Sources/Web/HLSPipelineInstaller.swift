@@ -8,9 +8,6 @@ import NIOHTTPTypesHTTP1
 /// profile of segment requests).
 final class HLSPipelineInstaller: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
-    /// Room for a 2 s segment up to 16 Mbit/s. Router responses (API, SSE) can hold up to this much in memory
-    /// for a client that reads nothing, against NIO's default 64 KiB.
-    static let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 1 << 20, high: 4 << 20)
     private let handlers: [any ChannelHandler]
     private let logger: Logger
 
@@ -21,10 +18,6 @@ final class HLSPipelineInstaller: ChannelInboundHandler, RemovableChannelHandler
 
     func handlerAdded(context: ChannelHandlerContext) {
         let pipeline = context.pipeline.syncOperations
-        // A segment is written whole as a file region. Past the high water mark it flips the channel unwritable
-        // and back on every request, an event through every handler twice (measured: a sixth of the retains and
-        // releases per segment request). Its bytes are in the file, not in this process's memory.
-        try? context.channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: Self.waterMark)
         do {
             let codec = try pipeline.context(handlerType: HTTP1ToHTTPServerCodec.self)
             try pipeline.addHandlers(handlers, position: .before(codec.handler))

@@ -3,11 +3,15 @@ import HLS
 import HTTPTypes
 import Media
 import NIOCore
+import NIOHTTP1
 
 /// What an HLS request gets: the same answer whether Hummingbird's router or `HLSDeliveryHandler` serves it.
+///
+/// In NIO's HTTP/1 types, which `HLSDeliveryHandler` writes as they are: it answers nearly every request, and
+/// building HTTPTypes fields to convert them on every answer showed in its profile. The router converts.
 struct HLSReply {
-    var status: HTTPResponse.Status
-    var headers: HTTPFields
+    var status: HTTPResponseStatus
+    var headers: HTTPHeaders
     /// nil for HEAD and for answers without a body.
     var body: Body?
 
@@ -89,8 +93,8 @@ struct HLSResponder: Sendable {
         case .segment(let uri):
             guard let segment = stream.segment(uri: uri) else { throw APIError(.notFound, "segment \(uri) is not available") }
             let etag = "\"\(uri.dropLast(3))\""
-            var headers: HTTPFields = [
-                .contentType: "video/mp2t", .cacheControl: "public, max-age=86400, immutable", .eTag: etag, .acceptRanges: "bytes",
+            var headers: HTTPHeaders = [
+                "Content-Type": "video/mp2t", "Cache-Control": "public, max-age=86400, immutable", "ETag": etag, "Accept-Ranges": "bytes",
             ]
             if request.ifNoneMatch == etag {
                 stream.delivery.countSegment(bytes: 0)
@@ -99,17 +103,17 @@ struct HLSResponder: Sendable {
             let total = segment.file.size
             if let rangeHeader = request.range {
                 guard let range = ByteRange.parse(rangeHeader, length: total) else {
-                    headers[.contentRange] = "bytes */\(total)"
+                    headers.add(name: "Content-Range", value: "bytes */\(total)")
                     return HLSReply(status: .rangeNotSatisfiable, headers: headers)
                 }
-                headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(total)"
-                headers[.contentLength] = String(range.count)
+                headers.add(name: "Content-Range", value: "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(total)")
+                headers.add(name: "Content-Length", value: String(range.count))
                 stream.delivery.countSegment(bytes: isHead ? 0 : range.count)
                 return HLSReply(
                     status: .partialContent, headers: headers,
                     body: isHead ? nil : .file(segment.file, range))
             }
-            headers[.contentLength] = String(total)
+            headers.add(name: "Content-Length", value: String(total))
             stream.delivery.countSegment(bytes: isHead ? 0 : total)
             return HLSReply(status: .ok, headers: headers, body: isHead ? nil : .file(segment.file, 0..<total))
         }
@@ -122,21 +126,21 @@ extension HLSResponder {
     ) -> HLSReply {
         // Live playlists change every segment: cache for about half a target duration. Ended ones do not change.
         let maxAge = ended ? 600 : max(1, targetDuration / 2)
-        var headers: HTTPFields = [
-            .contentType: "application/vnd.apple.mpegurl", .cacheControl: "public, max-age=\(maxAge)", .eTag: etag,
+        var headers: HTTPHeaders = [
+            "Content-Type": "application/vnd.apple.mpegurl", "Cache-Control": "public, max-age=\(maxAge)", "ETag": etag,
         ]
         if request.ifNoneMatch == etag {
             counters.countPlaylist(bytes: 0)
             return HLSReply(status: .notModified, headers: headers)
         }
-        headers[.contentLength] = String(body.readableBytes)
+        headers.add(name: "Content-Length", value: String(body.readableBytes))
         counters.countPlaylist(bytes: isHead ? 0 : body.readableBytes)
         return HLSReply(status: .ok, headers: headers, body: isHead ? nil : .bytes(body))
     }
 }
 
 extension HLSReply {
-    init(status: HTTPResponse.Status, headers: HTTPFields) {
+    init(status: HTTPResponseStatus, headers: HTTPHeaders) {
         self.init(status: status, headers: headers, body: nil)
     }
 }

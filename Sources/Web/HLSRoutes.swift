@@ -1,6 +1,7 @@
 import HLS
 import Hummingbird
 import Media
+import NIOHTTPTypesHTTP1
 
 /// HLS delivery through the router, with CORS. Most requests never get here: `HLSDeliveryHandler` answers them
 /// in the connection's pipeline. The router serves the rest (pipelined behind another request,
@@ -39,11 +40,13 @@ public struct HLSRoutes: Sendable {
             isHead: request.method == .head, path: path, file: file,
             conditions: HLSResponder.Conditions(ifNoneMatch: request.headers[.ifNoneMatch], range: request.headers[.range]),
             viewer: HLSResponder.viewer(address: context.remoteAddress, userAgent: request.headers[.userAgent]))
+        let status = HTTPResponse.Status(code: Int(reply.status.code))
+        let headers = HTTPFields(reply.headers, splitCookie: false)
         switch reply.body {
         case nil:
-            return Response(status: reply.status, headers: reply.headers)
+            return Response(status: status, headers: headers)
         case .bytes(let bytes):
-            return Response(status: reply.status, headers: reply.headers, body: .init(byteBuffer: bytes))
+            return Response(status: status, headers: headers, body: .init(byteBuffer: bytes))
         case .file(let file, let range):
             // Few requests get here (see `HLSDeliveryHandler`). They are read in runs, so a slow client holds
             // one run in memory, not a whole segment.
@@ -56,7 +59,7 @@ public struct HLSRoutes: Sendable {
                 }
                 try await writer.finish(nil)
             }
-            return Response(status: reply.status, headers: reply.headers, body: body)
+            return Response(status: status, headers: headers, body: body)
         }
     }
 }

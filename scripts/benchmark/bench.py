@@ -928,4 +928,6 @@ def main():
 
 
 if __name__ == "__main__":
+    # A TERM (a killed run) unwinds like Ctrl-C, so every server and publisher started is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     main()
