@@ -5,7 +5,7 @@ import NIOHTTPTypesHTTP1
 
 /// HLS delivery through the router, with CORS. Most requests never get here: `HLSDeliveryHandler` answers them
 /// in the connection's pipeline. The router serves the rest (pipelined behind another request,
-/// `Connection: close`, preflights) and every error, with the same `HLSResponder`.
+/// requests not kept alive, preflights) and every error, with the same `HLSResponder`.
 public struct HLSRoutes: Sendable {
     let responder: HLSResponder
     let corsOrigin: String
