@@ -29,10 +29,12 @@ let package = Package(
         ),
         .target(name: "FFmpeg", dependencies: ["CFFmpeg", .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "Media", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // FLV tags and AMF0, both ways: RTMP ingest, RTMP play, HTTP-FLV and pushes share them.
+        .target(name: "FLV", dependencies: ["Media", .product(name: "NIOCore", package: "swift-nio")]),
         .target(
             name: "RTMP",
             dependencies: [
-                "Media",
+                "Media", "FLV",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -54,6 +56,7 @@ let package = Package(
             dependencies: [
                 "FFmpeg", "HLS", "StreamHub", "Media", "Store", "Cues",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -69,7 +72,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "RTMP", "StreamHub", "Store", "Media",
+                "RTMP", "FLV", "StreamHub", "Store", "Media", "Cues",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -79,7 +82,7 @@ let package = Package(
         .target(
             name: "Web",
             dependencies: [
-                "StreamHub", "Store", "Media", "HLS", "Cues", "Cueing",
+                "StreamHub", "Store", "Media", "HLS", "Cues", "Cueing", "FLV",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
@@ -119,24 +122,34 @@ let package = Package(
         .testTarget(
             name: "RTMPTests",
             dependencies: [
-                "RTMP", "Media", "TestSupport",
+                "RTMP", "FLV", "Media", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
+        .testTarget(name: "FLVTests", dependencies: ["FLV", "Media", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(
+            name: "StreamHubTests",
+            dependencies: [
+                "StreamHub", "Media", "Cues", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]),
         .testTarget(name: "CuesTests", dependencies: ["Cues"]),
         .testTarget(
             name: "HLSTests",
-            dependencies: ["HLS", "Media", "Remux", "StreamHub", "Store", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "HLS", "Media", "Remux", "StreamHub", "Store", "Cues", "FFmpeg", "TestSupport",
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "RTMP", "Store", "StreamHub", "Media"]),
         .testTarget(name: "FFmpegTests", dependencies: ["FFmpeg", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Server", "Web", "Store", "StreamHub", "RTMP", "Media", "TestSupport", "FFmpeg",
+                "Server", "Web", "Store", "StreamHub", "RTMP", "FLV", "Media", "TestSupport", "FFmpeg",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

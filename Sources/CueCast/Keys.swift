@@ -30,6 +30,7 @@ struct Keys: AsyncParsableCommand {
             guard let path = StreamPath(stream) else {
                 throw ValidationError("stream must be <app>/<name> using letters, digits, '-', '_' or '.'")
             }
+            if let reservation = path.reservation { throw ValidationError(reservation) }
             let keys = StreamKeyStore(database: try data.open())
             let secret: String
             do {

@@ -31,7 +31,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Also write HLS segments and playlists under this directory.") var hlsDir: String?
     @Option(help: "Seconds a playlist stays live after its publisher leaves (default 10).") var hlsGrace: Double?
     @Option(help: "Seconds an ended playlist stays available (default 600).") var hlsRetention: Double?
-    @Option(help: "Access-Control-Allow-Origin for HLS responses (default *).") var corsOrigin: String?
+    @Option(help: "Access-Control-Allow-Origin for HLS and HTTP-FLV responses (default *).") var corsOrigin: String?
+    @Option(help: "Most RTMP players plus HTTP-FLV viewers of one stream (default 1000).") var maxViewersPerStream: Int?
+    @Option(help: "Most RTMP players plus HTTP-FLV viewers in total (default 10000).") var maxViewers: Int?
+    @Option(help: "Seconds a player or HTTP-FLV viewer may stay behind before it is closed (default 10).") var viewerMaxLag: Int?
     @Option(help: "Address both listeners bind (default 0.0.0.0, every interface).") var host: String?
     @Option(help: "Per-stream statistics, on or off; off only to measure what they cost (default on).") var stats: String?
 
@@ -50,6 +53,8 @@ struct Serve: AsyncParsableCommand {
                 ("hls-dir", hlsDir), ("hls-grace", hlsGrace.map { String($0) }),
                 ("hls-retention", hlsRetention.map { String($0) }), ("cors-origin", corsOrigin),
                 ("rtmp-host", host), ("http-host", host), ("stats", stats),
+                ("max-viewers-per-stream", maxViewersPerStream.map(String.init)), ("max-viewers", maxViewers.map(String.init)),
+                ("viewer-max-lag", viewerMaxLag.map(String.init)),
             ]
             for (name, value) in flags {
                 if let value { try settings.set(name, to: value) }

@@ -17,7 +17,7 @@ public struct PendingCue: Sendable {
     public var payload: String
     public var duration: Double?
     public var target: Target
-    /// Called once, by the remuxer, when the cue is bound (or with nil if the publish ends first).
+    /// Called once, by the stream's binder (its HLS output), when the cue is bound (or with nil if it cannot be).
     public let bound: @Sendable (BoundCue?) -> Void
 
     public init(id: String, kind: CueKind, payload: String, duration: Double?, target: Target, bound: @escaping @Sendable (BoundCue?) -> Void) {
@@ -43,10 +43,32 @@ public struct BoundCue: Sendable, Equatable {
     public var pts: Int64
     public var programDateTime: Date
     public var segmentSequence: Int
+    /// The frame's presentation time on the publisher's clock, ms.
+    public var mediaTime: Int64
+    /// The JSON players get (the same in ID3, DATERANGE and script data).
+    public var playerJSON: String
 
-    public init(pts: Int64, programDateTime: Date, segmentSequence: Int) {
+    public init(pts: Int64, programDateTime: Date, segmentSequence: Int, mediaTime: Int64 = 0, playerJSON: String = "") {
         self.pts = pts
         self.programDateTime = programDateTime
         self.segmentSequence = segmentSequence
+        self.mediaTime = mediaTime
+        self.playerJSON = playerJSON
+    }
+}
+
+/// A cue on its frame, as the outputs other than the binder's carry it: the player JSON and the frame's media
+/// time (ms, the publisher's clock, as RTMP and FLV timestamps count).
+public struct PlacedCue: Sendable, Equatable {
+    public var id: String
+    public var kind: CueKind
+    public var json: String
+    public var timestamp: Int64
+
+    public init(id: String, kind: CueKind, json: String, timestamp: Int64) {
+        self.id = id
+        self.kind = kind
+        self.json = json
+        self.timestamp = timestamp
     }
 }

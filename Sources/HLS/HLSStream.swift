@@ -76,6 +76,23 @@ public final class HLSStream: Sendable {
         }
     }
 
+    /// Moves `from` → `to` only if the state is still `from` (and, with `since`, has not changed since that
+    /// instant): the remuxer and housekeeping both move a playlist out of grace, and whichever comes second
+    /// must find out it lost. Returns whether the move happened.
+    public func transition(from: State, to: State, since: Date? = nil, now: Date = Date()) -> Bool {
+        storage.withLock {
+            guard $0.state == from, since.map({ [changed = $0.stateChangedAt] in $0 == changed }) ?? true else { return false }
+            $0.state = to
+            $0.stateChangedAt = now
+            if to == .ended { $0.window.end() }
+            $0.invalidate()
+            return true
+        }
+    }
+
+    /// The state and when it was entered, read together.
+    public var stateSince: (state: State, since: Date) { storage.withLock { ($0.state, $0.stateChangedAt) } }
+
     /// Adds a cue's date range; it is listed once segment `segmentSequence` is published.
     public func addDateRange(_ range: DateRange, segmentSequence: Int) {
         storage.withLock {

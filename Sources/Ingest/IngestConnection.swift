@@ -1,5 +1,6 @@
 import Logging
 import Media
+import NIOCore
 import RTMP
 import Store
 import StreamHub
@@ -14,14 +15,19 @@ final class IngestConnection: RTMPConnectionDelegate {
     let counters: IngestServerCounters
     let logger: Logger
     let onInBandCue: @Sendable (InBandCue, LiveStream) -> Void
+    let viewerLimits: ViewerLimits
+    /// The connection's event loop: a publish's fan-out and a player's reader run on it.
+    let eventLoop: any EventLoop
     /// The connection's channel, so a publish can be ended from outside (a revoked key).
     let close: @Sendable () -> Void
 
     init(
         remoteAddress: String, authorizer: PublishAuthorizer, hub: StreamHub, sessionLog: PublishSessionLog,
         counters: IngestServerCounters, logger: Logger, onInBandCue: @escaping @Sendable (InBandCue, LiveStream) -> Void,
-        close: @escaping @Sendable () -> Void
+        viewerLimits: ViewerLimits = .init(), eventLoop: any EventLoop, close: @escaping @Sendable () -> Void
     ) {
+        self.viewerLimits = viewerLimits
+        self.eventLoop = eventLoop
         self.close = close
         self.onInBandCue = onInBandCue
         self.remoteAddress = remoteAddress
@@ -50,7 +56,7 @@ final class IngestConnection: RTMPConnectionDelegate {
             logger.warning("publish refused", metadata: ["app": "\(request.app)", "reason": "\(refusal.description)"])
             return .failure(refusal)
         case .success(let path):
-            guard let stream = hub.claim(path, remoteAddress: remoteAddress) else {
+            guard let stream = hub.claim(path, remoteAddress: remoteAddress, on: eventLoop) else {
                 counters.refusedPublishes.add(1, ordering: .relaxed)
                 logger.warning("publish refused", metadata: ["stream": "\(path)", "reason": "stream is already live"])
                 return .failure(.badName("stream \(path) is already being published"))
@@ -70,6 +76,21 @@ final class IngestConnection: RTMPConnectionDelegate {
                 return .failure(.denied("server could not record the session"))
             }
         }
+    }
+
+    func authorizePlay(_ request: PlayRequest) async -> Result<any PlaySink, PlayRefusal> {
+        // The session checked the shape already; a path that still does not parse is not a stream.
+        guard let path = StreamPath(app: request.app, name: request.name), let stream = hub.stream(path) else {
+            let refusal = PlayRefusal.streamNotFound("no live stream \(request.app)/\(request.name)")
+            logger.info("play refused", metadata: ["stream": "\(request.app)/\(request.name)", "reason": "not live"])
+            return .failure(refusal)
+        }
+        if let limit = hub.admitViewer(to: stream, limits: viewerLimits) {
+            logger.warning("play refused", metadata: ["stream": "\(path)", "reason": "\(limit)"])
+            return .failure(.failed(limit))
+        }
+        return .success(
+            PlaySession(request: request, path: path, stream: stream, hub: hub, limits: viewerLimits, eventLoop: eventLoop, logger: logger))
     }
 
     func ignored(typeID: UInt8, reason: String) {

@@ -1,3 +1,4 @@
+import FLV
 import Foundation
 import Logging
 import Media
@@ -80,7 +81,9 @@ final class PublishSession: PublishSink {
         }
     }
 
-    func received(_ metadata: StreamMetadata) {
+    func received(_ metadata: StreamMetadata, values: AMF0Value) {
+        // Relayed to players as sent (an object or an ECMA array, whichever the encoder used), as an ECMA array.
+        stream.deliver(metadata: ScriptData.onMetaData(values.properties ?? []))
         stream.updateDescription { description in
             description.encoder = metadata.encoder ?? description.encoder
             description.declaredFrameRate = metadata.frameRate ?? description.declaredFrameRate

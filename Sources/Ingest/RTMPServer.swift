@@ -7,17 +7,23 @@ import ServiceLifecycle
 import Store
 import StreamHub
 
-/// The RTMP listener as a service: accepts publishers until graceful shutdown, then stops listening.
+/// The RTMP listener as a service: accepts publishers and players until graceful shutdown, then stops listening.
 public final class RTMPServer: Service, Sendable {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
         public var connection: RTMPConnectionConfiguration
+        /// RTMP players (and, through the same hub, HTTP-FLV viewers).
+        public var viewers: ViewerLimits
 
-        public init(host: String = "0.0.0.0", port: Int = 1935, connection: RTMPConnectionConfiguration = .init()) {
+        public init(
+            host: String = "0.0.0.0", port: Int = 1935, connection: RTMPConnectionConfiguration = .init(),
+            viewers: ViewerLimits = .init()
+        ) {
             self.host = host
             self.port = port
             self.connection = connection
+            self.viewers = viewers
         }
     }
 
@@ -66,7 +72,7 @@ public final class RTMPServer: Service, Sendable {
                 let delegate = IngestConnection(
                     remoteAddress: remote, authorizer: authorizer, hub: hub, sessionLog: sessionLog,
                     counters: counters, logger: logger, onInBandCue: onInBandCue,
-                    close: { [weak channel] in channel?.close(promise: nil) })
+                    viewerLimits: configuration.viewers, eventLoop: channel.eventLoop, close: { [weak channel] in channel?.close(promise: nil) })
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         RTMPServerHandler(configuration: configuration.connection, delegate: delegate))

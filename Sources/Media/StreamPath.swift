@@ -20,6 +20,16 @@ public struct StreamPath: Sendable, Hashable, Codable, CustomStringConvertible, 
 
     public var description: String { "\(app)/\(name)" }
 
+    /// First path segments the HTTP server uses itself: a stream under one of them could not be played as
+    /// `http://HOST/<app>/<stream>.flv` without shadowing (or being shadowed by) the server's own URLs.
+    public static let reservedApps: Set<String> = ["hls", "api", "watch", "console", "metrics", "healthz", "static", "assets"]
+
+    /// Why a key cannot be made for this path, if it cannot.
+    public var reservation: String? {
+        Self.reservedApps.contains(app.lowercased())
+            ? "app name '\(app)' is reserved for the server's own URLs (\(Self.reservedApps.sorted().joined(separator: ", ")))" : nil
+    }
+
     public static func < (lhs: StreamPath, rhs: StreamPath) -> Bool { lhs.description < rhs.description }
 
     /// Letters, digits, `-`, `_` and `.` (not leading), 1…64 characters.

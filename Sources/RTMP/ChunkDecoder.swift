@@ -1,3 +1,4 @@
+import FLV
 import NIOCore
 
 /// Limits the chunk decoder enforces on a peer, so a hostile client cannot make the server allocate at will.
@@ -193,20 +194,5 @@ public struct ChunkDecoder: NIOSingleStepByteToMessageDecoder {
         default:
             break
         }
-    }
-}
-
-extension ByteBuffer {
-    mutating func readUInt24() -> UInt32 {
-        let b0 = readInteger(as: UInt8.self)!
-        let b1 = readInteger(as: UInt8.self)!
-        let b2 = readInteger(as: UInt8.self)!
-        return UInt32(b0) << 16 | UInt32(b1) << 8 | UInt32(b2)
-    }
-
-    mutating func writeUInt24(_ value: UInt32) {
-        writeInteger(UInt8((value >> 16) & 0xFF))
-        writeInteger(UInt8((value >> 8) & 0xFF))
-        writeInteger(UInt8(value & 0xFF))
     }
 }

@@ -1,3 +1,4 @@
+import FLV
 import NIOCore
 
 /// Splits outgoing messages into chunks of the current outgoing chunk size.
@@ -8,6 +9,18 @@ public struct ChunkEncoder: Sendable {
     public private(set) var chunkSize = 128
 
     public init() {}
+
+    /// An encoder for a peer that already reads chunks of `chunkSize` bytes.
+    public init(chunkSize: Int) { self.chunkSize = chunkSize }
+
+    /// `message` chunked at `chunkSize`, in a buffer of its own: the bytes many players share.
+    public static func chunked(_ message: RTMPMessage, chunkSize: Int) -> ByteBuffer {
+        var encoder = ChunkEncoder(chunkSize: chunkSize)
+        var out = ByteBuffer()
+        out.reserveCapacity(message.payload.readableBytes + 12 + (message.payload.readableBytes / chunkSize + 1) * 5)
+        encoder.encode(message, into: &out)
+        return out
+    }
 
     public mutating func encode(_ message: RTMPMessage, into out: inout ByteBuffer) {
         var payload = message.payload

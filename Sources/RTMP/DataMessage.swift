@@ -1,3 +1,4 @@
+import FLV
 import Media
 import NIOCore
 
@@ -15,7 +16,7 @@ public struct DataMessage: Sendable, Equatable {
 
     public init(_ message: RTMPMessage, decoder: AMF0Decoder = AMF0Decoder()) throws(RTMPError) {
         var payload = message.amf0Body
-        var values = try decoder.decodeAll(&payload)
+        var values = try decodingFLV { () throws(FLVError) in try decoder.decodeAll(&payload) }
         guard let first = values.first?.stringValue else {
             throw .malformedMessage(type: message.typeID, reason: "data handler name is not a string")
         }

@@ -1,3 +1,5 @@
+import FLV
+
 /// Every way an RTMP peer can break the protocol, named precisely enough for a log line.
 public enum RTMPError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedVersion(UInt8)
@@ -40,4 +42,23 @@ public enum RTMPError: Error, Equatable, Sendable, CustomStringConvertible {
         case .socketError(let r): "socket error: \(r)"
         }
     }
+}
+
+extension RTMPError {
+    /// The same fault, seen from the RTMP message that carried the bad FLV or AMF bytes.
+    public init(_ error: FLVError) {
+        switch error {
+        case .amfNestingTooDeep(let limit): self = .amfNestingTooDeep(limit: limit)
+        case .amfTruncated: self = .amfTruncated
+        case .amfUnknownMarker(let marker): self = .amfUnknownMarker(marker)
+        case .amfUnsupported(let what): self = .amfUnsupported(what)
+        case .malformedTag(let type, let reason): self = .malformedMessage(type: type, reason: reason)
+        }
+    }
+}
+
+/// Runs FLV/AMF decoding inside RTMP code, reporting its faults as RTMP errors.
+@inline(__always)
+func decodingFLV<T>(_ body: () throws(FLVError) -> T) throws(RTMPError) -> T {
+    do { return try body() } catch { throw RTMPError(error) }
 }

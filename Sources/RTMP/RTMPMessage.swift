@@ -1,3 +1,4 @@
+import FLV
 import NIOCore
 
 /// A whole RTMP message, reassembled from its chunks.

@@ -29,6 +29,7 @@ public final class RTMPServerHandler: ChannelInboundHandler {
     private var idleCheck: RepeatedTask?
     private var lastActivity = NIODeadline.now()
     private var sink: (any PublishSink)?
+    private var player: (any PlaySink)?
     private var announcedConnect = false
     private var unflushedWrites = false
     private var lowWatermark = ReceiveLowWatermark()
@@ -54,11 +55,17 @@ public final class RTMPServerHandler: ChannelInboundHandler {
         context.fireChannelActive()
     }
 
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        player?.writabilityChanged()
+        context.fireChannelWritabilityChanged()
+    }
+
     public func channelInactive(context: ChannelHandlerContext) {
         if phase != .closed {
             phase = .closed
             cancelTimers()
             endPublish(reason: "connection closed by peer")
+            endPlay(reason: "connection closed by peer")
             delegate.closed(reason: "peer closed the connection", error: nil)
         }
         context.fireChannelInactive()
@@ -159,12 +166,16 @@ public final class RTMPServerHandler: ChannelInboundHandler {
             authorize(request, context: context)
         case .media(let packet):
             sink?.received(packet)
-        case .metadata(let metadata):
-            sink?.received(metadata)
+        case .metadata(let metadata, let values):
+            sink?.received(metadata, values: values)
         case .cue(let cue):
             sink?.received(cue)
         case .unpublished(let reason):
             endPublish(reason: reason)
+        case .authorizePlay(let request):
+            authorizePlay(request, context: context)
+        case .stoppedPlaying(let reason):
+            endPlay(reason: reason)
         case .ignored(let typeID, let reason):
             delegate.ignored(typeID: typeID, reason: reason)
         case .close(let reason):
@@ -180,6 +191,72 @@ public final class RTMPServerHandler: ChannelInboundHandler {
     private func endPublish(reason: String) {
         sink?.ended(reason: reason)
         sink = nil
+    }
+
+    private func endPlay(reason: String) {
+        player?.stopped(reason: reason)
+        player = nil
+    }
+
+    private func authorizePlay(_ request: PlayRequest, context: ChannelHandlerContext) {
+        let delegate = self.delegate
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.makeFutureWithTask {
+            await delegate.authorizePlay(request)
+        }.whenSuccess { result in
+            let (handler, context) = loopBound.value
+            guard handler.phase == .chunks else {
+                if case .success(let player) = result { player.stopped(reason: "connection closed before play started") }
+                return
+            }
+            switch result {
+            case .success(let player):
+                for action in handler.session.playAuthorized() { handler.perform(action, context: context) }
+                handler.player = player
+                player.start(output: PlayConnection(handler: handler, context: context))
+            case .failure(let refusal):
+                for action in handler.session.playRefused(refusal) { handler.perform(action, context: context) }
+            }
+            handler.unflushedWrites = false
+            context.flush()
+        }
+    }
+
+    /// The handler as a player's feed sees it.
+    private final class PlayConnection: PlayOutput {
+        unowned let handler: RTMPServerHandler
+        let context: ChannelHandlerContext
+
+        init(handler: RTMPServerHandler, context: ChannelHandlerContext) {
+            self.handler = handler
+            self.context = context
+        }
+
+        var isWritable: Bool { handler.phase == .chunks && context.channel.isWritable }
+        var chunkSize: Int { handler.encoder.chunkSize }
+
+        func send(_ message: RTMPMessage) {
+            guard handler.phase == .chunks else { return }
+            var out = context.channel.allocator.buffer(capacity: message.payload.readableBytes + 32)
+            handler.encoder.encode(message, into: &out)
+            write(chunked: out)
+        }
+
+        func write(chunked bytes: ByteBuffer) {
+            guard handler.phase == .chunks else { return }
+            // A player sends little (acknowledgements): what it is sent keeps it from counting as idle.
+            handler.lastActivity = context.eventLoop.now
+            context.write(handler.wrapOutboundOut(bytes), promise: nil)
+        }
+
+        func flush() {
+            guard handler.phase == .chunks else { return }
+            context.flush()
+        }
+
+        func close(reason: String) {
+            handler.close(context: context, reason: reason, error: nil)
+        }
     }
 
     private func authorize(_ request: PublishRequest, context: ChannelHandlerContext) {
@@ -249,6 +326,7 @@ public final class RTMPServerHandler: ChannelInboundHandler {
         phase = .closed
         cancelTimers()
         endPublish(reason: reason)
+        endPlay(reason: reason)
         delegate.closed(reason: reason, error: error)
         context.close(promise: nil)
     }

@@ -1,3 +1,4 @@
+import FLV
 import Media
 import NIOCore
 
@@ -20,6 +21,8 @@ public struct ServerSession {
         case connected
         case authorizing(PublishRequest)
         case publishing(PublishRequest)
+        case authorizingPlay(PlayRequest)
+        case playing(PlayRequest)
         case closed
     }
 
@@ -28,10 +31,15 @@ public struct ServerSession {
         /// Ask the owner whether this publish may go ahead; answer with `publishAuthorized` or `publishRefused`.
         case authorize(PublishRequest)
         case media(MediaPacket)
-        case metadata(StreamMetadata)
+        /// `onMetaData`: what it says, and the values as sent (relayed to players).
+        case metadata(StreamMetadata, values: AMF0Value)
         case cue(InBandCue)
         /// The client ended its publish but may keep the connection.
         case unpublished(reason: String)
+        /// Ask the owner whether this play may go ahead; answer with `playAuthorized` or `playRefused`.
+        case authorizePlay(PlayRequest)
+        /// The client stopped playing (`deleteStream`, `closeStream`) but may keep the connection.
+        case stoppedPlaying(reason: String)
         /// A message that is valid RTMP but that the server does not act on; counted by the owner.
         case ignored(typeID: UInt8, reason: String)
         case close(reason: String)
@@ -165,16 +173,39 @@ public struct ServerSession {
             state = .authorizing(request)
             return [.authorize(request)]
         case "deleteStream", "closeStream":
+            if case .playing = state {
+                state = .connected
+                return [.stoppedPlaying(reason: command.name)]
+            }
             guard case .publishing(let request) = state else { return [] }
             state = .connected
             return [
                 .send(Command.onStatus(level: "status", code: "NetStream.Unpublish.Success", description: "\(request.app)/\(request.name) is now unpublished.").message(chunkStreamID: ChunkStreamID.status, messageStreamID: request.messageStreamID)),
                 .unpublished(reason: command.name),
             ]
-        case "play", "play2":
-            let status = Command.onStatus(level: "error", code: "NetStream.Play.Failed", description: "Playback over RTMP is not supported; use the HLS URL.")
-            state = .closed
-            return [.send(status.message(chunkStreamID: ChunkStreamID.status, messageStreamID: currentMessageStreamID)), .close(reason: "play refused")]
+        case "play":
+            try requireConnected(command)
+            let messageStreamID = currentMessageStreamID
+            guard state == .connected else {
+                return refusePlay(.failed("play while already publishing or playing"), messageStreamID: messageStreamID)
+            }
+            guard let rawName = command.arguments.first?.stringValue, !rawName.isEmpty else {
+                return refusePlay(.failed("play without a stream name"), messageStreamID: messageStreamID)
+            }
+            let (name, query) = PublishRequest.splitQuery(rawName)
+            guard let app, StreamPath.isValidComponent(app), StreamPath.isValidComponent(name) else {
+                return refusePlay(
+                    .failed("play path \(app ?? "")/\(name) is not <app>/<stream>"), messageStreamID: messageStreamID)
+            }
+            let request = PlayRequest(
+                app: app, name: name, query: appQuery.merging(query) { _, new in new }, messageStreamID: messageStreamID)
+            state = .authorizingPlay(request)
+            return [.authorizePlay(request)]
+        case "play2":
+            return refusePlay(.failed("play2 (stream switching) is not supported"), messageStreamID: currentMessageStreamID)
+        case "receiveAudio", "receiveVideo", "FCSubscribe", "FCUnsubscribe":
+            // Players send these around `play`; every player here gets both tracks.
+            return [.ignored(typeID: MessageType.commandAMF0.rawValue, reason: "command \(command.name)")]
         default:
             return [.ignored(typeID: MessageType.commandAMF0.rawValue, reason: "command \(command.name)")]
         }
@@ -204,6 +235,47 @@ public struct ServerSession {
         return [.send(status.message(chunkStreamID: ChunkStreamID.status, messageStreamID: request.messageStreamID)), .close(reason: "publish refused: \(refusal.description)")]
     }
 
+    private mutating func refusePlay(_ refusal: PlayRefusal, messageStreamID: UInt32) -> [Action] {
+        state = .closed
+        let status = Command.onStatus(level: "error", code: refusal.code, description: refusal.description)
+        return [
+            .send(status.message(chunkStreamID: ChunkStreamID.status, messageStreamID: messageStreamID)),
+            .close(reason: "play refused: \(refusal.description)"),
+        ]
+    }
+
+    /// The owner's answer to `.authorizePlay`: the play starts. Stream Begin, `NetStream.Play.Reset` and
+    /// `NetStream.Play.Start`, and `|RtmpSampleAccess` (which lets Flash-era players read the pixels), as
+    /// nginx-rtmp and SRS send them; the media follows from the owner.
+    public mutating func playAuthorized() -> [Action] {
+        guard case .authorizingPlay(let request) = state else { return [] }
+        state = .playing(request)
+        let id = request.messageStreamID
+        let stream = "\(request.app)/\(request.name)"
+        let begin = ControlMessage.userControl(.with(type: UserControlEvent.streamBegin, value: id))
+        let reset = Command.onStatus(level: "status", code: "NetStream.Play.Reset", description: "Playing and resetting \(stream).", details: request.name)
+        let start = Command.onStatus(level: "status", code: "NetStream.Play.Start", description: "Started playing \(stream).", details: request.name)
+        var access = ByteBuffer()
+        access.writeAMF0(.string("|RtmpSampleAccess"))
+        access.writeAMF0(.boolean(true))
+        access.writeAMF0(.boolean(true))
+        let sampleAccess = RTMPMessage(
+            chunkStreamID: ChunkStreamID.status, timestamp: 0, typeID: MessageType.dataAMF0.rawValue, messageStreamID: id,
+            payload: access)
+        return [
+            .send(begin.message()),
+            .send(reset.message(chunkStreamID: ChunkStreamID.status, messageStreamID: id)),
+            .send(start.message(chunkStreamID: ChunkStreamID.status, messageStreamID: id)),
+            .send(sampleAccess),
+        ]
+    }
+
+    /// The owner's answer to `.authorizePlay`: refused. The connection is closed after the status is sent.
+    public mutating func playRefused(_ refusal: PlayRefusal) -> [Action] {
+        guard case .authorizingPlay(let request) = state else { return [] }
+        return refusePlay(refusal, messageStreamID: request.messageStreamID)
+    }
+
     // MARK: Data and media
 
     private mutating func handleData(_ message: RTMPMessage) throws(RTMPError) -> [Action] {
@@ -211,7 +283,8 @@ public struct ServerSession {
         guard isPublishing else { return [.ignored(typeID: message.typeID, reason: "data \(data.handler) before publish")] }
         switch data.handler {
         case "onMetaData":
-            return [.metadata(StreamMetadata(data.values.first ?? .null))]
+            let values = data.values.first ?? .null
+            return [.metadata(StreamMetadata(values), values: values)]
         case "onCuePoint", "onTextData":
             let time = unwrapper.unwrap(message.timestamp)
             guard let cue = InBandCue(handler: data.handler, values: data.values, timestamp: time) else {
@@ -225,7 +298,8 @@ public struct ServerSession {
 
     private mutating func handleMedia(_ message: RTMPMessage, timestamp: UInt32, payload: ByteBuffer) throws(RTMPError) -> [Action] {
         guard isPublishing else { return [.ignored(typeID: message.typeID, reason: "media before publish")] }
-        let tag = message.type == .video ? try FLVTag.video(payload) : try FLVTag.audio(payload)
+        let isVideo = message.type == .video
+        let tag = try decodingFLV { () throws(FLVError) in isVideo ? try FLVTag.video(payload) : try FLVTag.audio(payload) }
         guard let tag else { return [] }
         let dts = unwrapper.unwrap(timestamp)
         let track: Track = message.type == .video ? .video : .audio

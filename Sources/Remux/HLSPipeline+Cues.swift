@@ -82,6 +82,9 @@ extension HLSPipeline {
         output.addDateRange(
             DateRange(id: cue.id, kind: cue.kind, startDate: frameDate, duration: cue.duration, playerJSON: json),
             segmentSequence: builder.sequence)
-        cue.bound(BoundCue(pts: pts, programDateTime: frameDate, segmentSequence: builder.sequence))
+        cue.bound(
+            BoundCue(
+                pts: pts, programDateTime: frameDate, segmentSequence: builder.sequence, mediaTime: (pts - Self.tsOffset) / 90,
+                playerJSON: json))
     }
 }

@@ -49,6 +49,9 @@ final class HLSPipeline {
     var pendingCues: [PendingCue] = []
     private var reservedUpTo = 0
     var lastCuePTS: Int64?
+    /// The publish whose events the pipeline takes, and whether its end has come.
+    private(set) var following: PublishID?
+    private var followedEnded = false
     /// Events held while sequence numbers are reserved.
     private var waiting: [StreamEvent]?
     /// A reservation takes milliseconds; this only bounds the queue if the database stalls.
@@ -69,24 +72,43 @@ final class HLSPipeline {
         self.logger = logger
     }
 
-    /// Takes one event, on the thread that delivered it.
+    /// Takes one event, on the publisher's event loop.
     ///
     /// Returns true when a new playlist needs its first sequence number: the caller reserves numbers
     /// (`reserveSequences`) and hands the first to `begin(firstSequence:)`; events wait in order until then.
+    ///
+    /// The pipeline follows one publish at a time. A new publish that starts before the old one's end arrives
+    /// (the two run on different event loops) ends the old one first; the old end, when it comes, is ignored,
+    /// as is anything else of a publish not followed.
     func receive(_ event: StreamEvent) -> Bool {
         if waiting != nil {
-            if case .packet = event, waiting!.count >= Self.waitingLimit {
+            if case .packet = event.kind, waiting!.count >= Self.waitingLimit {
                 droppedBeforeKeyframe += 1
             } else {
                 waiting!.append(event)
             }
             return false
         }
-        switch event {
-        case .started: return started()
+        if case .started = event.kind {
+            if let following, following != event.publish, !followedEnded {
+                ended(reason: "publish \(event.publish) replaced it")
+            }
+            following = event.publish
+            followedEnded = false
+            return started()
+        }
+        guard event.publish == following, !followedEnded else {
+            if case .cue(let cue) = event.kind { cue.bound(nil) }
+            return false
+        }
+        switch event.kind {
+        case .started: return false
         case .packet(let packet): packetArrived(packet)
         case .cue(let cue): cueArrived(cue)
-        case .ended(let reason): ended(reason: reason)
+        case .ended(let reason):
+            followedEnded = true
+            ended(reason: reason)
+        case .metadata, .cuePlaced: break
         }
         return false
     }
@@ -101,8 +123,7 @@ final class HLSPipeline {
         audioHeader = nil
         anchor = nil
         lastVideoDTS = nil
-        if let output, output.state == .grace {
-            output.setState(.live)
+        if let output, output.transition(from: .grace, to: .live) {
             discontinuityPending = true
             logger.info("republished within grace period; playlist continues after a discontinuity")
             return false

@@ -34,7 +34,7 @@ public final class HLSService: Service, Sendable {
             let pipeline = HLSPipeline(path: path, configuration: configuration, store: store, sequences: sequences, mirror: mirror, logger: logger)
             let subscriber = HLSPipelineSubscriber(pipeline: pipeline, path: path, sequences: sequences, logger: logger)
             pipelines[path] = subscriber
-            hub.readers(of: path).subscribe(subscriber)
+            hub.follow(path, with: subscriber)
         }
     }
 
@@ -43,20 +43,28 @@ public final class HLSService: Service, Sendable {
         await cancelWhenGracefulShutdown { await self.housekeeping() }
     }
 
+    /// Ends `stream` if it is still in the grace period that began at `seen`; false if a republish came first.
+    static func endGrace(of stream: HLSStream, seen: Date, now: Date = Date()) -> Bool {
+        stream.transition(from: .grace, to: .ended, since: seen, now: now)
+    }
+
     /// Every second: ends playlists whose grace period is over, drops those past retention, frees old segments.
     private func housekeeping() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
             let now = Date()
             for stream in store.all {
+                let (state, since) = stream.stateSince
                 // A live stream's remuxer purges as each segment ends and reuses the freed bytes.
-                if stream.state != .live { stream.purge(now: now) }
-                switch stream.state {
-                case .grace where now.timeIntervalSince(stream.stateChangedAt) >= configuration.gracePeriod:
-                    stream.setState(.ended, now: now)
-                    logger.info("HLS playlist ended", metadata: ["stream": "\(stream.path)"])
+                if state != .live { stream.purge(now: now) }
+                switch state {
+                case .grace where now.timeIntervalSince(since) >= configuration.gracePeriod:
+                    // Only the grace period seen here: a republish since then has made the playlist live again.
+                    if Self.endGrace(of: stream, seen: since, now: now) {
+                        logger.info("HLS playlist ended", metadata: ["stream": "\(stream.path)"])
+                    }
                     mirror?.prune(stream)
-                case .ended where now.timeIntervalSince(stream.stateChangedAt) >= configuration.retention:
+                case .ended where now.timeIntervalSince(since) >= configuration.retention:
                     store.remove(stream)
                     mirror?.remove(stream.path)
                     logger.info("HLS playlist removed after retention", metadata: ["stream": "\(stream.path)"])

@@ -53,7 +53,8 @@ public struct CueCastServer: Sendable {
         let ports = self.ports
         let rtmp = RTMPServer(
             configuration: .init(
-                host: configuration.rtmpHost, port: configuration.rtmpPort, connection: configuration.rtmpConnection),
+                host: configuration.rtmpHost, port: configuration.rtmpPort, connection: configuration.rtmpConnection,
+                viewers: configuration.viewers),
             hub: hub, keys: keys, sessionLog: sessions, logger: logger,
             onListening: { port in ports.set(rtmp: port) },
             onInBandCue: { [cues] cue, stream in cues.receiveInBand(cue, on: stream) })
@@ -69,7 +70,9 @@ public struct CueCastServer: Sendable {
                     liveStreams: hub.liveStreams.count,
                     cpuSeconds: ProcessFigures.cpuSeconds(), residentBytes: ProcessFigures.residentBytes())
             })
-        let hlsDelivery = HLSRoutes(store: hls, corsOrigin: configuration.corsOrigin)
+        let hlsDelivery = HLSRoutes(
+            store: hls, corsOrigin: configuration.corsOrigin,
+            flv: FLVDelivery(hub: hub, limits: configuration.viewers, logger: logger))
         let (httpConnections, logger) = (self.httpConnections, self.logger)
         let app = Application(
             router: router,

@@ -3,6 +3,7 @@ import Logging
 import RTMP
 import Remux
 import Cueing
+import StreamHub
 
 /// Everything `cuecast serve` can be told, with production defaults.
 ///
@@ -23,6 +24,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var maxChunkSize = 1 << 20
     public var maxMessageSize = 8 << 20
     public var maxChunkStreams = 64
+    /// RTMP players and HTTP-FLV viewers: how many, and how far behind each may fall.
+    public var viewers = ViewerLimits()
     public var logLevel = Logger.Level.info
     public var hls = HLSConfiguration()
     /// `Access-Control-Allow-Origin` for HLS responses.
@@ -58,6 +61,15 @@ public struct ServerConfiguration: Sendable, Equatable {
         },
         Setting("max-chunk-streams", "most chunk streams one RTMP connection may open") {
             $0.maxChunkStreams = try positive($1, "max-chunk-streams")
+        },
+        Setting("max-viewers-per-stream", "most RTMP players plus HTTP-FLV viewers of one stream") {
+            $0.viewers.perStream = try positive($1, "max-viewers-per-stream")
+        },
+        Setting("max-viewers", "most RTMP players plus HTTP-FLV viewers in total") {
+            $0.viewers.total = try positive($1, "max-viewers")
+        },
+        Setting("viewer-max-lag", "seconds an RTMP player or HTTP-FLV viewer may stay behind before it is closed") {
+            $0.viewers.maxLagSeconds = try positive($1, "viewer-max-lag")
         },
         Setting("hls-segment-duration", "target HLS segment duration in seconds (cut at the next keyframe)") {
             $0.hls.segmentDuration = try positiveDouble($1, "hls-segment-duration")

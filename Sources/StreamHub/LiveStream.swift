@@ -1,6 +1,7 @@
 import Cues
 import Foundation
 import Media
+import NIOCore
 import Synchronization
 
 /// What is known about a live stream's media, updated when sequence headers or metadata arrive.
@@ -18,9 +19,17 @@ public struct StreamDescription: Sendable, Codable, Equatable {
     public var codecStrings: [String] { [videoCodecString, audioCodecString].compactMap { $0 } }
 }
 
-/// One stream being published right now.
+/// One publish: created when a publisher claims a path, done when it leaves. Everything that sends the stream
+/// anywhere is a reader of it (see `StreamReader`).
+///
+/// Its fan-out state (the readers, the latest sequence headers and `onMetaData`, the current GOP) belongs to the
+/// publisher's event loop: the publisher delivers there, and work from elsewhere (a reader joining, a cue placed
+/// over HTTP) hops onto that loop rather than taking a lock the loop also takes.
 public final class LiveStream: Sendable {
     public let path: StreamPath
+    public let publish: PublishID
+    /// The publisher's event loop, which owns the fan-out.
+    public let eventLoop: any EventLoop
     public let remoteAddress: String
     public let startedAt: Date
     public let counters: IngestCounters
@@ -29,28 +38,135 @@ public final class LiveStream: Sendable {
     private let samples = Mutex(CounterSamples())
     private let terminator = Mutex<(@Sendable (String) -> Void)?>(nil)
     private let terminationReasonStorage = Mutex<String?>(nil)
+    private let fanOut: NIOLoopBoundBox<FanOut>
+    /// Players and viewers reading this publish now (RTMP play, HTTP-FLV), for limits and the API.
+    public let viewers = Atomic<Int>(0)
     /// How many in-band cues are kept per stream; older ones are dropped first.
     public static let inBandCueLimit = 256
 
-    /// Everyone reading this stream's path.
-    public let readers: StreamReaders
-
-    init(path: StreamPath, remoteAddress: String, startedAt: Date, readers: StreamReaders, countsStatistics: Bool = true) {
+    init(
+        path: StreamPath, publish: PublishID, eventLoop: any EventLoop, remoteAddress: String, startedAt: Date,
+        countsStatistics: Bool = true, gopLimits: GOPCache.Limits = .init()
+    ) {
         counters = IngestCounters(enabled: countsStatistics)
-        self.readers = readers
         self.path = path
+        self.publish = publish
+        self.eventLoop = eventLoop
         self.remoteAddress = remoteAddress
         self.startedAt = startedAt
+        fanOut = .makeBoxSendingValue(FanOut(gop: GOPCache(limits: gopLimits)), as: FanOut.self, eventLoop: eventLoop)
     }
 
-    /// Sends a cue down the stream, behind the packets already delivered.
-    public func mark(_ cue: PendingCue) {
-        readers.deliver(.cue(cue))
+    /// What the publisher's loop owns.
+    final class FanOut {
+        var readers: [any StreamReader] = []
+        var videoHeader: MediaPacket?
+        var audioHeader: MediaPacket?
+        var metadata: ByteBuffer?
+        var gop: GOPCache
+        var ended = false
+
+        init(gop: GOPCache) { self.gop = gop }
     }
 
-    /// Hands a packet to every reader of the stream.
+    // MARK: Publisher side (on `eventLoop`)
+
+    /// Starts the publish for `readers` (the path's followers); on the publisher's loop, before any packet.
+    func start(readers: [any StreamReader]) {
+        eventLoop.execute { [self] in
+            fanOut.value.readers += readers
+            deliver(.started(remoteAddress: remoteAddress))
+        }
+    }
+
+    /// Hands a packet to every reader, and keeps what a late reader needs. On the publisher's event loop.
     public func deliver(_ packet: MediaPacket) {
-        readers.deliver(.packet(packet))
+        let state = fanOut.value
+        switch packet.kind {
+        case .sequenceHeader:
+            // Kept for the whole publish: a copy of its own, not a slice pinning a whole socket read buffer.
+            var header = packet
+            header.payload = ByteBufferAllocator().buffer(buffer: packet.payload)
+            if packet.track == .video { state.videoHeader = header } else { state.audioHeader = header }
+            state.gop.reset()
+        case .frame:
+            state.gop.add(packet, hasVideo: state.videoHeader != nil)
+        case .endOfSequence:
+            break
+        }
+        deliver(.packet(packet))
+    }
+
+    /// Keeps the publisher's `onMetaData` (a script data body) and hands it on. On the publisher's event loop.
+    public func deliver(metadata: ByteBuffer) {
+        fanOut.value.metadata = metadata
+        deliver(.metadata(metadata))
+    }
+
+    /// The publish is over: readers get `.ended` and are let go. On the publisher's event loop.
+    func end(reason: String) {
+        eventLoop.execute { [self] in
+            guard !fanOut.value.ended else { return }
+            deliver(.ended(reason: reason))
+            fanOut.value.ended = true
+            fanOut.value.readers = []
+            fanOut.value.gop.reset()
+        }
+    }
+
+    private func deliver(_ kind: StreamEvent.Kind) {
+        let state = fanOut.value
+        guard !state.ended else { return }
+        let event = StreamEvent(publish: publish, kind: kind)
+        for reader in state.readers { reader.receive(event) }
+    }
+
+    // MARK: From anywhere
+
+    /// Sends a cue down the stream, behind the packets already delivered. The binder's answer goes to `cue.bound`
+    /// and, once placed, to every reader as `.cuePlaced`.
+    public func mark(_ cue: PendingCue) {
+        let placed = PendingCue(id: cue.id, kind: cue.kind, payload: cue.payload, duration: cue.duration, target: cue.target) {
+            [weak self] bound in
+            cue.bound(bound)
+            guard let self, let bound else { return }
+            let placement = PlacedCue(id: cue.id, kind: cue.kind, json: bound.playerJSON, timestamp: bound.mediaTime)
+            // After the delivery that bound it: the binder runs inside one.
+            self.eventLoop.execute { self.deliver(.cuePlaced(placement)) }
+        }
+        // On the publisher's loop (an in-band cue) it goes at once, between the packets it came between.
+        if eventLoop.inEventLoop {
+            deliver(.cue(placed))
+        } else {
+            eventLoop.execute { [self] in deliver(.cue(placed)) }
+        }
+    }
+
+    /// Adds a reader of this publish: it gets, at once, `onMetaData`, the sequence headers and the current GOP
+    /// (from its keyframe), then live events. `done` runs on the publisher's loop, false if the publish ended.
+    public func attach(_ reader: any StreamReader, done: (@Sendable (Bool) -> Void)? = nil) {
+        eventLoop.execute { [self] in
+            let state = fanOut.value
+            guard !state.ended else {
+                done?(false)
+                return
+            }
+            if let metadata = state.metadata { reader.receive(StreamEvent(publish: publish, kind: .metadata(metadata))) }
+            for header in [state.videoHeader, state.audioHeader].compactMap({ $0 }) {
+                var header = header
+                // Stamped with the first frame's time: some players take a header's timestamp as the start.
+                if let first = state.gop.packets.first { header.dts = first.dts; header.pts = first.dts }
+                reader.receive(StreamEvent(publish: publish, kind: .packet(header)))
+            }
+            for packet in state.gop.packets { reader.receive(StreamEvent(publish: publish, kind: .packet(packet))) }
+            state.readers.append(reader)
+            done?(true)
+        }
+    }
+
+    /// Removes a reader; it gets nothing more of this publish.
+    public func detach(_ reader: any StreamReader) {
+        eventLoop.execute { [self] in fanOut.value.readers.removeAll { $0 === reader } }
     }
 
     public var streamDescription: StreamDescription {
@@ -109,6 +225,7 @@ public final class LiveStream: Sendable {
             counters: .init(
                 videoFrames: counters.videoFrames, audioFrames: counters.audioFrames, keyframes: counters.keyframes,
                 bytes: counters.bytes, ignoredMessages: counters.ignoredMessages, inBandCues: inBandCues.count),
+            viewers: viewers.load(ordering: .relaxed),
             statistics: statistics)
     }
 }
@@ -136,5 +253,7 @@ public struct StreamSnapshot: Sendable, Codable, Equatable {
     public var encoder: String?
     public var declaredFrameRate: Double?
     public var counters: Counters
+    /// RTMP players and HTTP-FLV viewers reading this publish now.
+    public var viewers: Int
     public var statistics: StreamStatistics
 }

@@ -1,13 +1,45 @@
 import Cues
 import Media
+import NIOCore
 
-/// What a reader of a stream path sees, in order.
-public enum StreamEvent: Sendable {
-    /// A publisher started; `remoteAddress` is where it connected from.
-    case started(remoteAddress: String)
-    case packet(MediaPacket)
-    /// A cue to bind to a frame, in order with the packets around it.
-    case cue(PendingCue)
-    /// The publisher is gone.
-    case ended(reason: String)
+/// One publish of a stream path: unique for the life of the server, so an output that follows a path across
+/// publishes can tell whose event it holds.
+public struct PublishID: Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    public var description: String { "#\(rawValue)" }
+}
+
+/// What a reader of a stream sees, in order, stamped with the publish it belongs to.
+public struct StreamEvent: Sendable {
+    public enum Kind: Sendable {
+        /// A publisher started; `remoteAddress` is where it connected from.
+        case started(remoteAddress: String)
+        case packet(MediaPacket)
+        /// The publisher's `onMetaData`, as a script data body (AMF0 `"onMetaData"` and an ECMA array).
+        case metadata(ByteBuffer)
+        /// A cue to bind to a frame, in order with the packets around it (for the binder, the HLS output).
+        case cue(PendingCue)
+        /// A cue the binder placed on a frame, for the outputs that carry it as script data (RTMP, FLV).
+        case cuePlaced(PlacedCue)
+        /// The publisher is gone; nothing of this publish follows.
+        case ended(reason: String)
+    }
+
+    public let publish: PublishID
+    public let kind: Kind
+    /// Bytes readers made from this event, so the second reader of a format reuses the first one's.
+    public let encodings: SharedEncodings
+
+    public init(publish: PublishID, kind: Kind, encodings: SharedEncodings = SharedEncodings()) {
+        self.publish = publish
+        self.kind = kind
+        self.encodings = encodings
+    }
+
+    /// The packet, if this is a coded frame.
+    public var frame: MediaPacket? {
+        if case .packet(let packet) = kind, packet.kind == .frame { return packet }
+        return nil
+    }
 }

@@ -1,61 +1,100 @@
 import Foundation
 import Media
+import NIOCore
 import Synchronization
 
-/// The registry of live streams: at most one publisher per stream path.
+/// The registry of live streams: at most one publish per stream path, each a `LiveStream` of its own.
+///
+/// Outputs that outlive a publish (the HLS playlist of a path) follow the path: they become readers of each
+/// publish on it from its start. Readers of one publish (an RTMP player) ask for the next one when it ends.
 public final class StreamHub: Sendable {
-    private let streams = Mutex<[StreamPath: LiveStream]>([:])
-    private let readers = Mutex<[StreamPath: StreamReaders]>([:])
+    private struct Registry {
+        var streams: [StreamPath: LiveStream] = [:]
+        var followers: [StreamPath: [any StreamReader]] = [:]
+        var waiters: [StreamPath: [(id: Int, callback: @Sendable (LiveStream) -> Void)]] = [:]
+    }
+
+    private let registry = Mutex(Registry())
     private let startObservers = Mutex<[@Sendable (StreamPath) -> Void]>([])
+    private let nextID = Atomic<Int>(0)
+    /// Players and viewers reading any stream now.
+    public let viewers = Atomic<Int>(0)
 
     /// False only to measure what statistics cost: streams then count nothing.
     public let collectsStatistics: Bool
 
     public init(collectsStatistics: Bool = true) { self.collectsStatistics = collectsStatistics }
 
-    /// Registers a publisher for `path`; nil if the stream is already live (the first publisher keeps it).
-    public func claim(_ path: StreamPath, remoteAddress: String, at date: Date = Date()) -> LiveStream? {
-        let stream: LiveStream? = streams.withLock { streams in
-            guard streams[path] == nil else { return nil }
-            let stream = LiveStream(path: path, remoteAddress: remoteAddress, startedAt: date, readers: readers(of: path), countsStatistics: collectsStatistics)
-            streams[path] = stream
-            return stream
-        }
-        guard let stream else { return nil }
-        // Observers attach their readers here, before the first event, so they see the publish from its start.
+    /// Registers a publish of `path` whose publisher runs on `eventLoop`; nil if the path is already live (the
+    /// first publisher keeps it).
+    public func claim(
+        _ path: StreamPath, remoteAddress: String, on eventLoop: any EventLoop, at date: Date = Date()
+    ) -> LiveStream? {
+        // Observers add their followers here, before the publish starts, so they see it from its first event.
         for observer in startObservers.withLock({ $0 }) { observer(path) }
-        stream.readers.deliver(.started(remoteAddress: remoteAddress))
+        let publish = PublishID(rawValue: nextID.add(1, ordering: .relaxed).newValue)
+        let claimed: (LiveStream, [any StreamReader], [@Sendable (LiveStream) -> Void])? = registry.withLock { registry in
+            guard registry.streams[path] == nil else { return nil }
+            let stream = LiveStream(
+                path: path, publish: publish, eventLoop: eventLoop, remoteAddress: remoteAddress, startedAt: date,
+                countsStatistics: collectsStatistics)
+            registry.streams[path] = stream
+            let waiting = registry.waiters.removeValue(forKey: path) ?? []
+            return (stream, registry.followers[path] ?? [], waiting.map(\.callback))
+        }
+        guard let (stream, followers, waiting) = claimed else { return nil }
+        stream.start(readers: followers)
+        for callback in waiting { callback(stream) }
         return stream
     }
 
-    /// Calls `observer` each time a stream goes live, before its first packet is delivered.
+    /// Calls `observer` each time a path is about to go live, before its publish starts.
     public func onStreamStart(_ observer: @escaping @Sendable (StreamPath) -> Void) {
         startObservers.withLock { $0.append(observer) }
     }
 
-    /// The readers of `path`, created on first use; they stay for the life of the hub.
-    public func readers(of path: StreamPath) -> StreamReaders {
-        readers.withLock { readers in
-            if let existing = readers[path] { return existing }
-            let created = StreamReaders()
-            readers[path] = created
-            return created
+    /// Makes `reader` a reader of every publish of `path` from the next one on.
+    public func follow(_ path: StreamPath, with reader: any StreamReader) {
+        registry.withLock { $0.followers[path, default: []].append(reader) }
+    }
+
+    /// Calls `callback` with the next publish of `path` that is not `previous`: at once if one is live, else when
+    /// one starts. Returns an id for `cancelWaiting`, or nil if it was called at once.
+    @discardableResult
+    public func nextPublish(
+        of path: StreamPath, after previous: PublishID?, _ callback: @escaping @Sendable (LiveStream) -> Void
+    ) -> Int? {
+        let id = nextID.add(1, ordering: .relaxed).newValue
+        let live: LiveStream? = registry.withLock { registry in
+            if let stream = registry.streams[path], stream.publish != previous { return stream }
+            registry.waiters[path, default: []].append((id, callback))
+            return nil
+        }
+        guard let live else { return id }
+        callback(live)
+        return nil
+    }
+
+    public func cancelWaiting(_ id: Int, for path: StreamPath) {
+        registry.withLock { registry in
+            registry.waiters[path]?.removeAll { $0.id == id }
+            if registry.waiters[path]?.isEmpty == true { registry.waiters[path] = nil }
         }
     }
 
-    /// Removes `stream` if it is still the registered publisher for its path.
+    /// Ends `stream` and removes it if it is still the registered publish of its path.
     public func release(_ stream: LiveStream, reason: String) {
-        streams.withLock { streams in
-            if streams[stream.path] === stream { streams[stream.path] = nil }
+        registry.withLock { registry in
+            if registry.streams[stream.path] === stream { registry.streams[stream.path] = nil }
         }
-        stream.readers.deliver(.ended(reason: reason))
+        stream.end(reason: reason)
     }
 
     public func stream(_ path: StreamPath) -> LiveStream? {
-        streams.withLock { $0[path] }
+        registry.withLock { $0.streams[path] }
     }
 
     public var liveStreams: [LiveStream] {
-        streams.withLock { Array($0.values) }.sorted { $0.path < $1.path }
+        registry.withLock { Array($0.streams.values) }.sorted { $0.path < $1.path }
     }
 }

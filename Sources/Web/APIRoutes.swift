@@ -144,6 +144,7 @@ public struct APIRoutes: Sendable {
             guard let path = StreamPath(body.stream) else {
                 throw APIError(.badRequest, "stream must be <app>/<name> with letters, digits, '-', '_' or '.'", field: "stream")
             }
+            if let reservation = path.reservation { throw APIError(.badRequest, reservation, field: "stream") }
             do {
                 let secret = try await keys.add(stream: path.description)
                 let response = NewKey(stream: path.description, key: secret, publishURL: "\(rtmpPublicURL)/\(path.app)")

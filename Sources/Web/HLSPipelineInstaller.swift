@@ -35,6 +35,8 @@ extension HLSRoutes {
     /// client is not taking what it was sent. `serverName` is the router's `Server` header.
     public func pipelineHandlers(serverName: String, logger: Logger) -> [any RemovableChannelHandler] {
         let delivery = HLSDeliveryHandler(responder: responder, corsOrigin: corsOrigin, serverName: serverName, logger: logger)
-        return [HLSPipelineInstaller(handlers: [BackPressureHandler(), delivery], logger: logger)]
+        var handlers: [any ChannelHandler] = [BackPressureHandler()]
+        if let flv { handlers.append(FLVDeliveryHandler(delivery: flv, corsOrigin: corsOrigin, serverName: serverName)) }
+        return [HLSPipelineInstaller(handlers: handlers + [delivery], logger: logger)]
     }
 }

@@ -9,12 +9,15 @@ import NIOHTTPTypesHTTP1
 public struct HLSRoutes: Sendable {
     let responder: HLSResponder
     let corsOrigin: String
+    /// HTTP-FLV, answered next to HLS in the connection's pipeline.
+    let flv: FLVDelivery?
     /// Bytes of a segment read at a time for the router's answers.
     static let readSize = 64 * 1024
 
-    public init(store: HLSStore, corsOrigin: String) {
+    public init(store: HLSStore, corsOrigin: String, flv: FLVDelivery? = nil) {
         self.responder = HLSResponder(store: store)
         self.corsOrigin = corsOrigin
+        self.flv = flv
     }
 
     public func register(on router: Router<CueCastRequestContext>) {

@@ -1,3 +1,4 @@
+import FLV
 import Foundation
 import Media
 import NIOCore

@@ -74,15 +74,16 @@ import TestSupport
         }
     }
 
-    @Test func ffmpegPlayIsRefusedAfterADigestHandshake() async throws {
+    @Test func ffmpegPlayOfAStreamNotLiveGetsStreamNotFoundAfterADigestHandshake() async throws {
         // ffmpeg verifies the server's handshake digest when it plays: reaching the refusal proves the digest.
         try await withServer { server in
             let output = try await Tool("ffmpeg").run(
                 ["-hide_banner", "-nostdin", "-i", "\(server.rtmpBase)/live/anything", "-f", "null", "-"], timeout: 30,
                 requireSuccess: false)
             #expect(output.status != 0)
-            #expect(output.stderr.contains("Playback over RTMP is not supported"), "\(output.stderr)")
+            #expect(output.stderr.contains("no live stream live/anything"), "\(output.stderr)")
             #expect(!output.stderr.contains("validating failed"))
+            #expect(server.logs.contains("play refused"))
         }
     }
 }

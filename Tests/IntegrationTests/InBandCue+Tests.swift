@@ -1,3 +1,4 @@
+import FLV
 import FFmpeg
 import Foundation
 import Media

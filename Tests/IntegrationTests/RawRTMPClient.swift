@@ -1,3 +1,4 @@
+import FLV
 import Foundation
 import NIOCore
 import NIOPosix

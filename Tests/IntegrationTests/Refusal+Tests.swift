@@ -1,3 +1,4 @@
+import FLV
 import Foundation
 import Media
 import NIOCore
@@ -93,6 +94,16 @@ import TestSupport
             let refused = try await ffmpegPublish(Fixtures.audioOnly, to: "\(server.rtmpBase)/live/\(key.key)", realtime: false, requireSuccess: false)
             #expect(refused.status != 0)
             #expect(try await server.server.sessions.recent(stream: "live/api1").count == 1)
+        }
+    }
+
+    /// An app named like one of the server's own URLs cannot get a key: its HTTP-FLV URL would collide.
+    @Test(arguments: ["hls", "api", "watch", "console", "metrics", "healthz"])
+    func reservedAppNamesGetNoKey(app: String) async throws {
+        try await withServer { server in
+            let refused = try await server.request(.POST, "/api/v1/keys", body: #"{"stream": "\#(app)/show"}"#)
+            #expect(refused.status == 400)
+            #expect(refused.body.contains("reserved"), "\(refused.body)")
         }
     }
 

@@ -119,17 +119,24 @@ final class TestServer: Sendable {
         return (Int(response.status.code), String(buffer: bytes), response.headers)
     }
 
-    /// Collects everything published on `path` until the publish ends.
+    /// Collects everything published on `path`, from the next publish on, until that publish ends.
     func record(_ path: StreamPath) -> Task<[StreamEvent], Never> {
-        let reader = server.hub.readers(of: path).makeReader(capacity: 100_000)
+        let recorder = Recorder()
+        server.hub.follow(path, with: recorder)
         return Task {
             var events: [StreamEvent] = []
-            for await event in reader {
+            for await event in recorder.events {
                 events.append(event)
-                if case .ended = event { break }
+                if case .ended = event.kind { break }
             }
             return events
         }
+    }
+
+    /// A reader that keeps every event, unbounded (a test's own stream is short).
+    final class Recorder: StreamReader {
+        let (events, continuation) = AsyncStream.makeStream(of: StreamEvent.self)
+        func receive(_ event: StreamEvent) { continuation.yield(event) }
     }
 
     /// Waits until `condition` holds, checking every 50 ms, or fails after `timeout`.
@@ -149,6 +156,6 @@ struct TimeoutError: Error, CustomStringConvertible {
 }
 
 extension [StreamEvent] {
-    var packets: [MediaPacket] { compactMap { if case .packet(let p) = $0 { p } else { nil } } }
+    var packets: [MediaPacket] { compactMap { if case .packet(let p) = $0.kind { p } else { nil } } }
     func frames(_ track: Track) -> [MediaPacket] { packets.filter { $0.track == track && $0.kind == .frame } }
 }

@@ -1,3 +1,4 @@
+import FLV
 import NIOCore
 
 /// Hand-built chunk bytes, so tests can use header types the server's own encoder never writes.

@@ -1,3 +1,4 @@
+import FLV
 import NIOCore
 import Testing
 

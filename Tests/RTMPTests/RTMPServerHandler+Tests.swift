@@ -1,3 +1,4 @@
+import FLV
 import Media
 import NIOCore
 import NIOEmbedded
@@ -13,6 +14,7 @@ final class RecordingDelegate: RTMPConnectionDelegate {
     func handshakeCompleted(clientKind: Handshake.ClientKind) { events.withLock { $0.append("handshake") } }
     func connected(app: String, tcURL: String?, flashVersion: String?) { events.withLock { $0.append("connect \(app)") } }
     func authorize(_ request: PublishRequest) async -> Result<any PublishSink, PublishRefusal> { .failure(.badName("test")) }
+    func authorizePlay(_ request: PlayRequest) async -> Result<any PlaySink, PlayRefusal> { .failure(.streamNotFound("test")) }
     func ignored(typeID: UInt8, reason: String) { events.withLock { $0.append("ignored \(typeID)") } }
     func closed(reason: String, error: RTMPError?) {
         events.withLock { $0.append("closed") }

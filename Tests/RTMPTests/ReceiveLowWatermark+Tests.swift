@@ -1,3 +1,4 @@
+import FLV
 import Testing
 
 @testable import RTMP

@@ -1,3 +1,4 @@
+import FLV
 import Media
 import NIOCore
 import Testing
@@ -87,11 +88,54 @@ import Testing
         #expect(session.state == .closed)
     }
 
-    @Test func playIsRefused() throws {
+    @Test func playAsksTheOwnerThenStarts() throws {
         var session = ServerSession()
         _ = try connect(&session)
-        let actions = try session.receive(Command(name: "play", transactionID: 0, arguments: [.string("x")]).message())
-        #expect(try commands(actions).first?.arguments.first?["code"]?.stringValue == "NetStream.Play.Failed")
+        let actions = try session.receive(Command(name: "play", transactionID: 0, arguments: [.string("x?token=1")]).message())
+        guard case .authorizePlay(let request) = actions.first else {
+            Issue.record("expected authorizePlay, got \(actions)")
+            return
+        }
+        #expect(request.app == "live" && request.name == "x" && request.query["token"] == "1")
+        let started = session.playAuthorized()
+        let codes = try commands(started).compactMap { $0.arguments.first?["code"]?.stringValue }
+        #expect(codes == ["NetStream.Play.Reset", "NetStream.Play.Start"])
+        let data = started.compactMap { action -> String? in
+            guard case .send(let message) = action, message.type == .dataAMF0 else { return nil }
+            return try? DataMessage(message).handler
+        }
+        #expect(data == ["|RtmpSampleAccess"])
+        #expect(session.state == .playing(request))
+        guard case .stoppedPlaying = try session.receive(Command(name: "deleteStream", transactionID: 0, arguments: [.number(1)]).message()).first
+        else {
+            Issue.record("deleteStream should stop the play")
+            return
+        }
+    }
+
+    @Test(arguments: [
+        ("", "play without a stream name"), ("a/b", "is not <app>/<stream>"), ("../x", "is not <app>/<stream>"),
+    ])
+    func playOfABadPathFails(name: String, reason: String) throws {
+        var session = ServerSession()
+        _ = try connect(&session)
+        let actions = try session.receive(Command(name: "play", transactionID: 0, arguments: [.string(name)]).message())
+        let status = try commands(actions).first?.arguments.first
+        #expect(status?["code"]?.stringValue == "NetStream.Play.Failed")
+        #expect(status?["description"]?.stringValue?.contains(reason) == true, "\(String(describing: status))")
+        guard case .close = actions.last else {
+            Issue.record("expected close")
+            return
+        }
+    }
+
+    @Test func refusedPlayClosesWithStreamNotFound() throws {
+        var session = ServerSession()
+        _ = try connect(&session)
+        _ = try session.receive(Command(name: "play", transactionID: 0, arguments: [.string("nobody")]).message())
+        let actions = session.playRefused(.streamNotFound("no stream live/nobody"))
+        #expect(try commands(actions).first?.arguments.first?["code"]?.stringValue == "NetStream.Play.StreamNotFound")
+        #expect(session.state == .closed)
     }
 
     @Test func commandsBeforeConnectAreProtocolErrors() {
@@ -132,10 +176,11 @@ import Testing
         payload.writeAMF0(.string("onMetaData"))
         payload.writeAMF0(.ecmaArray([("width", .number(640)), ("height", .number(360)), ("framerate", .number(30)), ("encoder", .string("obs-output module (libobs version 30.0.0)"))]))
         let meta = try session.receive(RTMPMessage(chunkStreamID: 4, timestamp: 0, typeID: 18, messageStreamID: 1, payload: payload))
-        guard case .metadata(let metadata) = meta.first else {
+        guard case .metadata(let metadata, let values) = meta.first else {
             Issue.record("expected metadata")
             return
         }
+        #expect(values["width"]?.numberValue == 640, "the values as sent are kept for players")
         #expect(metadata.width == 640)
         #expect(metadata.frameRate == 30)
         #expect(metadata.encoder?.hasPrefix("obs-output") == true)

@@ -1,7 +1,7 @@
 import NIOCore
 import Testing
 
-@testable import RTMP
+@testable import FLV
 
 @Suite struct AMF0Tests {
     static let samples: [AMF0Value] = [
@@ -51,11 +51,11 @@ import Testing
         #expect(throws: Never.self) { try AMF0Decoder().decode(&ok) }
         var tooDeep = ByteBuffer()
         tooDeep.writeAMF0(nested(33))
-        #expect(throws: RTMPError.amfNestingTooDeep(limit: 32)) { try AMF0Decoder().decode(&tooDeep) }
+        #expect(throws: FLVError.amfNestingTooDeep(limit: 32)) { try AMF0Decoder().decode(&tooDeep) }
         var deepArrays = ByteBuffer()
         for _ in 0..<40 { deepArrays.writeBytes([0x0A, 0, 0, 0, 1]) }
         deepArrays.writeAMF0(.null)
-        #expect(throws: RTMPError.amfNestingTooDeep(limit: 32)) { try AMF0Decoder().decode(&deepArrays) }
+        #expect(throws: FLVError.amfNestingTooDeep(limit: 32)) { try AMF0Decoder().decode(&deepArrays) }
     }
 
     @Test func everyTruncationIsReported() throws {
@@ -63,19 +63,19 @@ import Testing
         full.writeAMF0(.object([("a", .string("b")), ("n", .number(2)), ("arr", .strictArray([.boolean(true)]))]))
         for length in 0..<full.readableBytes {
             var prefix = full.getSlice(at: 0, length: length)!
-            #expect(throws: RTMPError.amfTruncated) { try AMF0Decoder().decode(&prefix) }
+            #expect(throws: FLVError.amfTruncated) { try AMF0Decoder().decode(&prefix) }
         }
     }
 
     @Test func hugeStrictArrayCountIsRefusedWithoutAllocating() {
         var buffer = ByteBuffer(bytes: [0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x05])
-        #expect(throws: RTMPError.amfTruncated) { try AMF0Decoder().decode(&buffer) }
+        #expect(throws: FLVError.amfTruncated) { try AMF0Decoder().decode(&buffer) }
     }
 
     @Test(arguments: [UInt8(0x04), 0x0D, 0x0E, 0x13, 0xFF])
     func unknownOrReservedMarkers(_ marker: UInt8) {
         var buffer = ByteBuffer(bytes: [marker, 0, 0, 0, 0])
-        #expect(throws: RTMPError.self) { try AMF0Decoder().decode(&buffer) }
+        #expect(throws: FLVError.self) { try AMF0Decoder().decode(&buffer) }
     }
 }
 

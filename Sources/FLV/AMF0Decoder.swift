@@ -10,7 +10,7 @@ public struct AMF0Decoder {
     }
 
     /// Decodes every value until the buffer is empty.
-    public func decodeAll(_ buffer: inout ByteBuffer) throws(RTMPError) -> [AMF0Value] {
+    public func decodeAll(_ buffer: inout ByteBuffer) throws(FLVError) -> [AMF0Value] {
         var values: [AMF0Value] = []
         while buffer.readableBytes > 0 {
             values.append(try decode(&buffer))
@@ -19,11 +19,11 @@ public struct AMF0Decoder {
     }
 
     /// Decodes one value; on error the buffer's reader index is undefined.
-    public func decode(_ buffer: inout ByteBuffer) throws(RTMPError) -> AMF0Value {
+    public func decode(_ buffer: inout ByteBuffer) throws(FLVError) -> AMF0Value {
         try decode(&buffer, depth: 0)
     }
 
-    private func decode(_ buffer: inout ByteBuffer, depth: Int) throws(RTMPError) -> AMF0Value {
+    private func decode(_ buffer: inout ByteBuffer, depth: Int) throws(FLVError) -> AMF0Value {
         guard depth <= maxDepth else { throw .amfNestingTooDeep(limit: maxDepth) }
         guard let marker = buffer.readInteger(as: UInt8.self) else { throw .amfTruncated }
         switch marker {
@@ -77,7 +77,7 @@ public struct AMF0Decoder {
 
     private func readProperties(
         _ buffer: inout ByteBuffer, depth: Int
-    ) throws(RTMPError) -> [(key: String, value: AMF0Value)] {
+    ) throws(FLVError) -> [(key: String, value: AMF0Value)] {
         var properties: [(key: String, value: AMF0Value)] = []
         while true {
             let key = try readShortString(&buffer)
@@ -92,19 +92,19 @@ public struct AMF0Decoder {
         }
     }
 
-    private func readDouble(_ buffer: inout ByteBuffer) throws(RTMPError) -> Double {
+    private func readDouble(_ buffer: inout ByteBuffer) throws(FLVError) -> Double {
         guard let bits = buffer.readInteger(as: UInt64.self) else { throw .amfTruncated }
         return Double(bitPattern: bits)
     }
 
-    private func readShortString(_ buffer: inout ByteBuffer) throws(RTMPError) -> String {
+    private func readShortString(_ buffer: inout ByteBuffer) throws(FLVError) -> String {
         guard let length = buffer.readInteger(as: UInt16.self),
             let text = buffer.readString(length: Int(length))
         else { throw .amfTruncated }
         return text
     }
 
-    private func readLongString(_ buffer: inout ByteBuffer) throws(RTMPError) -> String {
+    private func readLongString(_ buffer: inout ByteBuffer) throws(FLVError) -> String {
         guard let length = buffer.readInteger(as: UInt32.self), Int(length) <= buffer.readableBytes,
             let text = buffer.readString(length: Int(length))
         else { throw .amfTruncated }
@@ -114,7 +114,7 @@ public struct AMF0Decoder {
 
 /// AMF3's scalar types, enough for the values peers send after an AMF0 switch marker.
 enum AMF3ScalarDecoder {
-    static func decode(_ buffer: inout ByteBuffer) throws(RTMPError) -> AMF3Value {
+    static func decode(_ buffer: inout ByteBuffer) throws(FLVError) -> AMF3Value {
         guard let marker = buffer.readInteger(as: UInt8.self) else { throw .amfTruncated }
         switch marker {
         case 0x00: return .undefined
@@ -139,7 +139,7 @@ enum AMF3ScalarDecoder {
         }
     }
 
-    static func readU29(_ buffer: inout ByteBuffer) throws(RTMPError) -> UInt32 {
+    static func readU29(_ buffer: inout ByteBuffer) throws(FLVError) -> UInt32 {
         var value: UInt32 = 0
         for index in 0..<4 {
             guard let byte = buffer.readInteger(as: UInt8.self) else { throw .amfTruncated }

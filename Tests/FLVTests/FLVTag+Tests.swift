@@ -2,7 +2,7 @@ import Media
 import NIOCore
 import Testing
 
-@testable import RTMP
+@testable import FLV
 
 @Suite struct FLVTagTests {
     @Test func avcSequenceHeader() throws {
@@ -59,22 +59,13 @@ import Testing
     }
 
     @Test func truncatedHeadersAreErrors() {
-        #expect(throws: RTMPError.self) { try FLVTag.video(ByteBuffer(bytes: [0x17, 0x01])) }
-        #expect(throws: RTMPError.self) { try FLVTag.video(ByteBuffer(bytes: [0x91, 0x68])) }
-        #expect(throws: RTMPError.self) { try FLVTag.audio(ByteBuffer(bytes: [0xAF])) }
+        #expect(throws: FLVError.self) { try FLVTag.video(ByteBuffer(bytes: [0x17, 0x01])) }
+        #expect(throws: FLVError.self) { try FLVTag.video(ByteBuffer(bytes: [0x91, 0x68])) }
+        #expect(throws: FLVError.self) { try FLVTag.audio(ByteBuffer(bytes: [0xAF])) }
     }
 
     @Test func emptyPayloadIsNotAFrame() throws {
         #expect(try FLVTag.video(ByteBuffer()) == nil)
         #expect(try FLVTag.audio(ByteBuffer()) == nil)
-    }
-
-    @Test func timestampUnwrapping() {
-        var unwrapper = TimestampUnwrapper()
-        #expect(unwrapper.unwrap(0xFFFF_FF00) == 0xFFFF_FF00)
-        #expect(unwrapper.unwrap(0x0000_0010) == 0x1_0000_0010)
-        // A late packet from before the wrap stays before it.
-        #expect(unwrapper.unwrap(0xFFFF_FFF0) == 0xFFFF_FFF0)
-        #expect(unwrapper.unwrap(0x0000_0020) == 0x1_0000_0020)
     }
 }

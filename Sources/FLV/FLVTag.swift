@@ -16,10 +16,10 @@ public struct FLVTag: Sendable, Equatable {
 
 extension FLVTag {
     /// Reads a video tag. Returns nil for an empty payload (some encoders send those as keepalives).
-    public static func video(_ payload: ByteBuffer) throws(RTMPError) -> FLVTag? {
+    public static func video(_ payload: ByteBuffer) throws(FLVError) -> FLVTag? {
         var buffer = payload
         guard let first = buffer.readInteger(as: UInt8.self) else { return nil }
-        let malformed = { (reason: String) -> RTMPError in .malformedMessage(type: 9, reason: reason) }
+        let malformed = { (reason: String) -> FLVError in .malformedTag(type: 9, reason: reason) }
 
         if first & 0x80 != 0 {
             // Enhanced RTMP: 3 bits frame type, 4 bits packet type, then a FourCC.
@@ -77,14 +77,14 @@ extension FLVTag {
     }
 
     /// Reads an audio tag. Returns nil for an empty payload.
-    public static func audio(_ payload: ByteBuffer) throws(RTMPError) -> FLVTag? {
+    public static func audio(_ payload: ByteBuffer) throws(FLVError) -> FLVTag? {
         var buffer = payload
         guard let first = buffer.readInteger(as: UInt8.self) else { return nil }
         let soundFormat = first >> 4
         switch soundFormat {
         case 10:
             guard let packetType = buffer.readInteger(as: UInt8.self) else {
-                throw .malformedMessage(type: 8, reason: "short AAC header")
+                throw .malformedTag(type: 8, reason: "short AAC header")
             }
             return FLVTag(
                 codec: .aac, kind: packetType == 0 ? .sequenceHeader : .frame, isKeyframe: true,
@@ -95,7 +95,7 @@ extension FLVTag {
             // Enhanced RTMP v2 audio: packet type in the low bits, then a FourCC.
             let packetType = first & 0x0F
             guard let fourCC = buffer.readInteger(as: UInt32.self) else {
-                throw .malformedMessage(type: 8, reason: "short enhanced audio header")
+                throw .malformedTag(type: 8, reason: "short enhanced audio header")
             }
             let codec: Codec
             switch fourCC {
@@ -128,11 +128,26 @@ extension MediaPacket.Kind {
     }
 }
 
-func fourCCValue(_ text: StaticString) -> UInt32 {
+public func fourCCValue(_ text: StaticString) -> UInt32 {
     text.withUTF8Buffer { bytes in bytes.reduce(0) { $0 << 8 | UInt32($1) } }
 }
 
 extension ByteBuffer {
+    /// Unsigned 24-bit big-endian integer; the caller has checked that three bytes are there.
+    public mutating func readUInt24() -> UInt32 {
+        let b0 = readInteger(as: UInt8.self)!
+        let b1 = readInteger(as: UInt8.self)!
+        let b2 = readInteger(as: UInt8.self)!
+        return UInt32(b0) << 16 | UInt32(b1) << 8 | UInt32(b2)
+    }
+
+    /// Writes the low 24 bits of `value`, big-endian.
+    public mutating func writeUInt24(_ value: UInt32) {
+        writeInteger(UInt8((value >> 16) & 0xFF))
+        writeInteger(UInt8((value >> 8) & 0xFF))
+        writeInteger(UInt8(value & 0xFF))
+    }
+
     /// Signed 24-bit big-endian integer.
     mutating func readInt24() -> Int32 {
         let raw = readUInt24()

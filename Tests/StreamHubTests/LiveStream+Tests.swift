@@ -1,0 +1,125 @@
+import Cues
+import Media
+import NIOCore
+import NIOEmbedded
+import Synchronization
+import Testing
+
+@testable import StreamHub
+
+/// Keeps what it is given, on the publisher's loop.
+final class Collector: StreamReader {
+    let events = Mutex<[StreamEvent]>([])
+    func receive(_ event: StreamEvent) { events.withLock { $0.append(event) } }
+    var taken: [StreamEvent] { events.withLock { $0 } }
+}
+
+@Suite struct LiveStreamTests {
+    /// A reader that joins mid-publish gets metadata, both sequence headers and the current GOP from its keyframe
+    /// at once, then live events; nothing of the GOP before.
+    @Test func aLateReaderStartsWithHeadersAndTheCurrentGOP() {
+        let loop = EmbeddedEventLoop()
+        let hub = StreamHub()
+        let stream = hub.claim(StreamPath("live/late")!, remoteAddress: "test", on: loop)!
+        loop.run()
+        stream.deliver(metadata: ByteBuffer(bytes: [2, 0, 1, 0x61]))
+        stream.deliver(header(.video))
+        stream.deliver(header(.audio))
+        for f in [
+            frame(.video, dts: 0, keyframe: true), frame(.audio, dts: 10), frame(.video, dts: 40),
+            frame(.video, dts: 80, keyframe: true), frame(.audio, dts: 90), frame(.video, dts: 120),
+        ] { stream.deliver(f) }
+        let late = Collector()
+        stream.attach(late)
+        loop.run()
+        stream.deliver(frame(.video, dts: 160))
+        #expect(
+            describe(late.taken) == ["metadata", "video-header", "audio-header", "videoK@80", "audio@90", "video@120", "video@160"])
+        #expect(late.taken.allSatisfy { $0.publish == stream.publish })
+        if case .packet(let h) = late.taken[1].kind { #expect(h.dts == 80, "headers carry the first frame's time") }
+    }
+
+    /// Followers of a path get every publish of it, each stamped with its own id; a waiter for the next publish
+    /// is called once, with the new one.
+    @Test func followersSeeEachPublishStampedWithItsID() {
+        let loop = EmbeddedEventLoop()
+        let hub = StreamHub()
+        let path = StreamPath("live/again")!
+        let follower = Collector()
+        hub.follow(path, with: follower)
+        let first = hub.claim(path, remoteAddress: "a", on: loop)!
+        #expect(hub.claim(path, remoteAddress: "b", on: loop) == nil, "one publisher per path")
+        loop.run()
+        first.deliver(frame(.audio, dts: 1))
+        let next = Mutex<[PublishID]>([])
+        hub.nextPublish(of: path, after: first.publish) { stream in next.withLock { $0.append(stream.publish) } }
+        hub.release(first, reason: "gone")
+        loop.run()
+        let second = hub.claim(path, remoteAddress: "b", on: loop)!
+        loop.run()
+        second.deliver(frame(.audio, dts: 2))
+        #expect(describe(follower.taken) == ["started", "audio@1", "ended", "started", "audio@2"])
+        #expect(follower.taken.map(\.publish) == [first.publish, first.publish, first.publish, second.publish, second.publish])
+        #expect(next.withLock { $0 } == [second.publish])
+    }
+
+    /// A detached reader gets nothing more, and nothing reaches readers after the end.
+    @Test func detachedAndEndedStreamsDeliverNothing() {
+        let loop = EmbeddedEventLoop()
+        let hub = StreamHub()
+        let stream = hub.claim(StreamPath("live/gone")!, remoteAddress: "test", on: loop)!
+        let reader = Collector()
+        stream.attach(reader)
+        loop.run()
+        stream.deliver(frame(.audio, dts: 1))
+        stream.detach(reader)
+        loop.run()
+        stream.deliver(frame(.audio, dts: 2))
+        #expect(describe(reader.taken) == ["audio@1"])
+        let late = Collector()
+        hub.release(stream, reason: "gone")
+        loop.run()
+        let joined = Mutex<Bool?>(nil)
+        stream.attach(late) { ok in joined.withLock { $0 = ok } }
+        loop.run()
+        #expect(joined.withLock { $0 } == false)
+        #expect(late.taken.isEmpty)
+    }
+
+    /// The viewer limits count per stream and in total, and give back what they took.
+    @Test func viewerLimits() {
+        let loop = EmbeddedEventLoop()
+        let hub = StreamHub()
+        let a = hub.claim(StreamPath("live/a")!, remoteAddress: "test", on: loop)!
+        let b = hub.claim(StreamPath("live/b")!, remoteAddress: "test", on: loop)!
+        var limits = ViewerLimits()
+        limits.perStream = 2
+        limits.total = 3
+        #expect(hub.admitViewer(to: a, limits: limits) == nil)
+        #expect(hub.admitViewer(to: a, limits: limits) == nil)
+        #expect(hub.admitViewer(to: a, limits: limits)?.contains("viewer limit of live/a (2)") == true)
+        #expect(hub.admitViewer(to: b, limits: limits) == nil)
+        #expect(hub.admitViewer(to: b, limits: limits)?.contains("server viewer limit (3)") == true)
+        hub.releaseViewer(of: a)
+        #expect(hub.admitViewer(to: b, limits: limits) == nil)
+        #expect(a.viewers.load(ordering: .relaxed) == 1 && b.viewers.load(ordering: .relaxed) == 2)
+    }
+}
+
+@Suite struct GOPCacheTests {
+    @Test func keepsFromTheLastKeyframeAndGivesUpPastItsLimits() {
+        var limits = GOPCache.Limits()
+        limits.maxPackets = 3
+        var cache = GOPCache(limits: limits)
+        cache.add(frame(.video, dts: 0), hasVideo: true)
+        #expect(cache.packets.isEmpty, "nothing before the first keyframe")
+        for f in [frame(.video, dts: 40, keyframe: true), frame(.audio, dts: 41), frame(.video, dts: 80)] { cache.add(f, hasVideo: true) }
+        #expect(cache.packets.map(\.dts) == [40, 41, 80])
+        cache.add(frame(.video, dts: 120), hasVideo: true)
+        #expect(cache.packets.isEmpty, "a GOP past the limit is not kept")
+        cache.add(frame(.video, dts: 160), hasVideo: true)
+        #expect(cache.packets.isEmpty)
+        cache.add(frame(.video, dts: 200, keyframe: true), hasVideo: true)
+        #expect(cache.packets.map(\.dts) == [200])
+    }
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Reads an FLV stream over HTTP and prints what it holds, as JSON, sharing no code with CueCast.
+
+Usage: flv_read.py URL [--seconds N] [--rate BYTES_PER_SECOND]
+
+Prints {"status", "header", "tags": [{"type", "timestamp", "size", "keyframe"?, "cts"?}],
+"script": [{"timestamp", "name", "value"}], "ended": bool, "bytes"}: tags as FLV 10.1 annex E frames them,
+script data decoded from AMF0 here. With --rate the reader takes at most that many bytes a second (a slow viewer).
+"""
+import argparse, json, socket, struct, sys, time, urllib.parse
+
+
+def amf0(data, i):
+    marker = data[i]; i += 1
+    if marker == 0x00:
+        return struct.unpack(">d", data[i:i + 8])[0], i + 8
+    if marker == 0x01:
+        return data[i] != 0, i + 1
+    if marker == 0x02:
+        n = struct.unpack(">H", data[i:i + 2])[0]; i += 2
+        return data[i:i + n].decode(), i + n
+    if marker in (0x03, 0x08):
+        if marker == 0x08:
+            i += 4
+        obj = {}
+        while True:
+            n = struct.unpack(">H", data[i:i + 2])[0]; i += 2
+            if n == 0 and data[i] == 0x09:
+                return obj, i + 1
+            key = data[i:i + n].decode(); i += n
+            obj[key], i = amf0(data, i)
+    if marker in (0x05, 0x06):
+        return None, i
+    if marker == 0x0A:
+        n = struct.unpack(">I", data[i:i + 4])[0]; i += 4
+        items = []
+        for _ in range(n):
+            v, i = amf0(data, i); items.append(v)
+        return items, i
+    if marker == 0x0C:
+        n = struct.unpack(">I", data[i:i + 4])[0]; i += 4
+        return data[i:i + n].decode(), i + n
+    raise ValueError("AMF0 marker %d" % marker)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--rate", type=int, default=0)
+    args = parser.parse_args()
+    url = urllib.parse.urlsplit(args.url)
+    sock = socket.create_connection((url.hostname, url.port or 80), timeout=args.seconds + 5)
+    if args.rate:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    path = url.path + ("?" + url.query if url.query else "")
+    sock.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (path, url.netloc)).encode())
+    raw = b""
+    deadline = time.time() + args.seconds
+    ended = False
+    while time.time() < deadline:
+        want = args.rate // 10 if args.rate else 65536
+        try:
+            chunk = sock.recv(max(want, 1))
+        except (socket.timeout, ConnectionResetError):
+            ended = True
+            break
+        if not chunk:
+            ended = True
+            break
+        raw += chunk
+        if args.rate:
+            time.sleep(0.1)
+    sock.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode(errors="replace").split("\r\n")
+    status = int(lines[0].split()[1]) if lines and len(lines[0].split()) > 1 else 0
+    headers = {l.split(":", 1)[0].lower(): l.split(":", 1)[1].strip() for l in lines[1:] if ":" in l}
+    if headers.get("transfer-encoding") == "chunked":
+        data, i = b"", 0
+        while True:
+            end = body.find(b"\r\n", i)
+            if end < 0:
+                break
+            size = int(body[i:end].split(b";")[0] or b"0", 16)
+            if size == 0 or end + 2 + size > len(body):
+                data += body[end + 2:end + 2 + size]
+                break
+            data += body[end + 2:end + 2 + size]
+            i = end + 2 + size + 2
+    else:
+        data = body
+    result = {"status": status, "headers": headers, "tags": [], "script": [], "ended": ended, "bytes": len(raw)}
+    if data[:3] == b"FLV":
+        result["header"] = {"version": data[3], "audio": bool(data[4] & 4), "video": bool(data[4] & 1)}
+        i = 13
+        while i + 11 <= len(data):
+            kind = data[i]
+            size = int.from_bytes(data[i + 1:i + 4], "big")
+            ts = int.from_bytes(data[i + 4:i + 7], "big") | data[i + 7] << 24
+            if i + 11 + size + 4 > len(data):
+                break
+            payload = data[i + 11:i + 11 + size]
+            tag = {"type": kind, "timestamp": ts, "size": size}
+            if kind == 9 and payload:
+                tag["keyframe"] = payload[0] >> 4 == 1
+                if payload[0] & 0x0F == 7 and len(payload) >= 5:
+                    tag["packetType"] = payload[1]
+                    cts = int.from_bytes(payload[2:5], "big")
+                    tag["cts"] = cts - (1 << 24) if cts & 0x800000 else cts
+            if kind == 8 and payload:
+                tag["packetType"] = payload[1] if len(payload) > 1 else None
+            if kind == 18:
+                name, j = amf0(payload, 0)
+                value, _ = amf0(payload, j)
+                result["script"].append({"timestamp": ts, "name": name, "value": value})
+            result["tags"].append(tag)
+            prev = int.from_bytes(data[i + 11 + size:i + 15 + size], "big")
+            if prev != 11 + size:
+                result["error"] = "PreviousTagSize %d != %d at tag %d" % (prev, 11 + size, len(result["tags"]))
+                break
+            i += 15 + size
+    json.dump(result, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
