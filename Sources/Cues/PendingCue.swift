@@ -17,7 +17,7 @@ public struct PendingCue: Sendable {
     public var payload: String
     public var duration: Double?
     public var target: Target
-    /// Called once, by the stream's binder (its HLS output), when the cue is bound (or with nil if it cannot be).
+    /// Called once, by the stream's `CueBinder`, when the cue is bound (or with nil if it cannot be).
     public let bound: @Sendable (BoundCue?) -> Void
 
     public init(id: String, kind: CueKind, payload: String, duration: Double?, target: Target, bound: @escaping @Sendable (BoundCue?) -> Void) {
@@ -38,37 +38,44 @@ public struct PendingCue: Sendable {
     }
 }
 
-/// Where a cue landed: the frame's PTS in the transport stream (90 kHz), its program date time, and the segment.
+/// Where a cue landed: the frame's PTS in the transport stream (90 kHz, `ms × 90 + 900 000`, as the TS segments
+/// carry it), its program date time, and its presentation time on the publisher's clock.
 public struct BoundCue: Sendable, Equatable {
     public var pts: Int64
     public var programDateTime: Date
-    public var segmentSequence: Int
     /// The frame's presentation time on the publisher's clock, ms.
     public var mediaTime: Int64
     /// The JSON players get (the same in ID3, DATERANGE and script data).
     public var playerJSON: String
 
-    public init(pts: Int64, programDateTime: Date, segmentSequence: Int, mediaTime: Int64 = 0, playerJSON: String = "") {
+    public init(pts: Int64, programDateTime: Date, mediaTime: Int64, playerJSON: String) {
         self.pts = pts
         self.programDateTime = programDateTime
-        self.segmentSequence = segmentSequence
         self.mediaTime = mediaTime
         self.playerJSON = playerJSON
     }
+
+    /// The 90 kHz time in the transport stream of media time `ms` (900 000 leaves the muxer room for its PCR).
+    public static func transportTime(ofMediaTime ms: Int64) -> Int64 { ms * 90 + 900_000 }
 }
 
-/// A cue on its frame, as the outputs other than the binder's carry it: the player JSON and the frame's media
-/// time (ms, the publisher's clock, as RTMP and FLV timestamps count).
+/// A cue on its frame, as every output carries it (ID3 and DATERANGE in HLS, `onCuePoint` in RTMP and FLV): the
+/// player JSON, the frame's media time (ms, the publisher's clock, as RTMP and FLV timestamps count) and date.
 public struct PlacedCue: Sendable, Equatable {
     public var id: String
     public var kind: CueKind
     public var json: String
+    /// The frame's presentation time, ms.
     public var timestamp: Int64
+    public var programDateTime: Date
+    public var duration: Double?
 
-    public init(id: String, kind: CueKind, json: String, timestamp: Int64) {
+    public init(id: String, kind: CueKind, json: String, timestamp: Int64, programDateTime: Date, duration: Double?) {
         self.id = id
         self.kind = kind
         self.json = json
         self.timestamp = timestamp
+        self.programDateTime = programDateTime
+        self.duration = duration
     }
 }

@@ -99,7 +99,7 @@ final class PlaySession: PlaySink {
             for message in PlayMessages.unpublished(request) { output.send(message) }
             logger.info("publisher gone; player waits for a republish", metadata: ["reason": "\(reason)"])
             waitForRepublish(after: event.publish)
-        case .started, .cue:
+        case .started, .clock:
             break
         }
     }

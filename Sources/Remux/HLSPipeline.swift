@@ -40,15 +40,16 @@ final class HLSPipeline {
     private var hasVideo = false
     private var hasAudio = false
     private var discontinuityPending = false
-    /// Wall clock and PTS of the publish's first frame: program date times follow media time from there.
+    /// The publish's media clock (`StreamEvent.Kind.clock`) in 90 kHz: program date times follow media time from
+    /// there, the same clock cues are dated by.
     private var anchor: (date: Date, pts: Int64)?
     private var lastVideoDTS: Int64?
     private var videoFrameDuration: Int64 = 3000
     private var audioFrameDuration: Int64 = 1920
     private(set) var droppedBeforeKeyframe = 0
-    var pendingCues: [PendingCue] = []
+    /// Cues placed on frames not yet written.
+    var pendingPlacements: [PlacedCue] = []
     private var reservedUpTo = 0
-    var lastCuePTS: Int64?
     /// The publish whose events the pipeline takes, and whether its end has come.
     private(set) var following: PublishID?
     private var followedEnded = false
@@ -97,18 +98,16 @@ final class HLSPipeline {
             followedEnded = false
             return started()
         }
-        guard event.publish == following, !followedEnded else {
-            if case .cue(let cue) = event.kind { cue.bound(nil) }
-            return false
-        }
+        guard event.publish == following, !followedEnded else { return false }
         switch event.kind {
         case .started: return false
         case .packet(let packet): packetArrived(packet)
-        case .cue(let cue): cueArrived(cue)
+        case .clock(let clock): anchor = (clock.anchorDate, Self.tsTime(clock.anchorPTS))
+        case .cuePlaced(let cue): placementArrived(cue)
         case .ended(let reason):
             followedEnded = true
             ended(reason: reason)
-        case .metadata, .cuePlaced: break
+        case .metadata: break
         }
         return false
     }
@@ -123,6 +122,7 @@ final class HLSPipeline {
         audioHeader = nil
         anchor = nil
         lastVideoDTS = nil
+        pendingPlacements = []
         if let output, output.transition(from: .grace, to: .live) {
             discontinuityPending = true
             logger.info("republished within grace period; playlist continues after a discontinuity")
@@ -166,8 +166,7 @@ final class HLSPipeline {
 
     private func ended(reason: String) {
         while let packet = interleaver.next(flushing: true) { write(packet) }
-        for cue in pendingCues { cue.bound(nil) }
-        pendingCues = []
+        pendingPlacements = []
         finishSegment(endPTS: nil)
         muxer = nil
         cutter = nil
@@ -245,7 +244,6 @@ final class HLSPipeline {
         }
         guard !specs.isEmpty else { return fail("no sequence header before the first frame") }
         specs.append(.timedID3)
-        lastCuePTS = nil
         do {
             muxer = try TSMuxer(streams: specs)
         } catch {
@@ -300,8 +298,8 @@ final class HLSPipeline {
         if current == nil {
             guard startSegment(pts: pts) else { return }
         }
-        if !pendingCues.isEmpty && (isVideo || !hasVideo) {
-            bindCues(frame: packet, pts: pts)
+        if !pendingPlacements.isEmpty && (isVideo || !hasVideo) {
+            writePlacements(upTo: pts)
         }
         do {
             try packet.payload.withUnsafeReadableBytes { bytes in

@@ -64,6 +64,7 @@ public final class LiveStream: Sendable {
         var audioHeader: MediaPacket?
         var metadata: ByteBuffer?
         var gop: GOPCache
+        var binder = CueBinder()
         var ended = false
 
         init(gop: GOPCache) { self.gop = gop }
@@ -91,10 +92,40 @@ public final class LiveStream: Sendable {
             state.gop.reset()
         case .frame:
             state.gop.add(packet, hasVideo: state.videoHeader != nil)
+            if packet.track == .video || state.videoHeader == nil { bindCues(at: packet) }
         case .endOfSequence:
             break
         }
         deliver(.packet(packet))
+    }
+
+    /// Runs the binder on a binding frame: what it places goes out before the frame.
+    private func bindCues(at frame: MediaPacket) {
+        let state = fanOut.value
+        let hadClock = state.binder.clock != nil
+        let outcomes = state.binder.frame(
+            pts: frame.pts, dts: frame.dts, isKeyframe: frame.track == .audio || frame.isKeyframe)
+        if !hadClock, let clock = state.binder.clock { deliver(.clock(clock)) }
+        for outcome in outcomes { settle(outcome) }
+    }
+
+    private func settle(_ outcome: CueBinder.Outcome) {
+        switch outcome {
+        case .bound(let binding):
+            guard let clock = fanOut.value.binder.clock else { return binding.cue.bound(nil) }
+            let cue = binding.cue
+            let transportTime = BoundCue.transportTime(ofMediaTime: binding.pts)
+            let json = cue.playerJSON(pts: transportTime)
+            let date = clock.date(ofPTS: binding.pts)
+            cue.bound(BoundCue(pts: transportTime, programDateTime: date, mediaTime: binding.pts, playerJSON: json))
+            deliver(
+                .cuePlaced(
+                    PlacedCue(id: cue.id, kind: cue.kind, json: json, timestamp: binding.pts, programDateTime: date, duration: cue.duration)))
+        case .refused(let cue, _):
+            cue.bound(nil)
+        case .waiting:
+            break
+        }
     }
 
     /// Keeps the publisher's `onMetaData` (a script data body) and hands it on. On the publisher's event loop.
@@ -107,6 +138,7 @@ public final class LiveStream: Sendable {
     func end(reason: String) {
         eventLoop.execute { [self] in
             guard !fanOut.value.ended else { return }
+            for cue in fanOut.value.binder.end() { cue.bound(nil) }
             deliver(.ended(reason: reason))
             fanOut.value.ended = true
             fanOut.value.readers = []
@@ -123,23 +155,15 @@ public final class LiveStream: Sendable {
 
     // MARK: From anywhere
 
-    /// Sends a cue down the stream, behind the packets already delivered. The binder's answer goes to `cue.bound`
-    /// and, once placed, to every reader as `.cuePlaced`.
+    /// Places a cue on a frame of this publish (see `CueBinder`): the binder's answer goes to `cue.bound`, and
+    /// every reader gets `.cuePlaced`. From anywhere: it hops onto the publisher's loop, or, already there (an
+    /// in-band cue), is taken at once, between the packets it came between.
     public func mark(_ cue: PendingCue) {
-        let placed = PendingCue(id: cue.id, kind: cue.kind, payload: cue.payload, duration: cue.duration, target: cue.target) {
-            [weak self] bound in
-            cue.bound(bound)
-            guard let self, let bound else { return }
-            let placement = PlacedCue(id: cue.id, kind: cue.kind, json: bound.playerJSON, timestamp: bound.mediaTime)
-            // After the delivery that bound it: the binder runs inside one.
-            self.eventLoop.execute { self.deliver(.cuePlaced(placement)) }
+        let take: @Sendable () -> Void = { [self] in
+            guard !fanOut.value.ended else { return cue.bound(nil) }
+            settle(fanOut.value.binder.add(cue))
         }
-        // On the publisher's loop (an in-band cue) it goes at once, between the packets it came between.
-        if eventLoop.inEventLoop {
-            deliver(.cue(placed))
-        } else {
-            eventLoop.execute { [self] in deliver(.cue(placed)) }
-        }
+        if eventLoop.inEventLoop { take() } else { eventLoop.execute(take) }
     }
 
     /// Adds a reader of this publish: it gets, at once, `onMetaData`, the sequence headers and the current GOP

@@ -18,9 +18,10 @@ public struct StreamEvent: Sendable {
         case packet(MediaPacket)
         /// The publisher's `onMetaData`, as a script data body (AMF0 `"onMetaData"` and an ECMA array).
         case metadata(ByteBuffer)
-        /// A cue to bind to a frame, in order with the packets around it (for the binder, the HLS output).
-        case cue(PendingCue)
-        /// A cue the binder placed on a frame, for the outputs that carry it as script data (RTMP, FLV).
+        /// The publish's media clock, once, right before its first frame: outputs date frames by it.
+        case clock(MediaClock)
+        /// A cue the stream's binder placed on a frame: right before that frame when the frame decided it, at once
+        /// when it went to a frame already delivered (an instant just passed).
         case cuePlaced(PlacedCue)
         /// The publisher is gone; nothing of this publish follows.
         case ended(reason: String)

@@ -228,7 +228,7 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .cuePlaced(let cue):
             let body = ScriptData.onCuePoint(name: cue.kind.rawValue, timeMS: cue.timestamp, json: cue.json)
             return FLVFile.tag(type: .scriptData, timestamp: UInt32(truncatingIfNeeded: cue.timestamp), body: body)
-        case .started, .cue, .ended:
+        case .started, .clock, .ended:
             return nil
         }
     }

@@ -100,9 +100,9 @@ import TestSupport
         }
     }
 
-    /// A pin placed over the API reaches an HTTP-FLV viewer as `onCuePoint` at the bound frame's time, with the
-    /// kind as its name and the cue JSON's fields as parameters; a frame with exactly that presentation time is
-    /// in the stream. The FLV is read by a parser of its own.
+    /// A pin placed over the API reaches an HTTP-FLV viewer as `onCuePoint` right before the bound frame, at its
+    /// time, with the kind as its name and the cue JSON's fields as parameters. The FLV is read by a parser of
+    /// its own.
     @Test func cuesReachHTTPFLVAsOnCuePoint() async throws {
         try await withServer { server in
             let path = StreamPath("live/cuepoint")!
@@ -128,7 +128,10 @@ import TestSupport
             let index = try #require(read.script.firstIndex { $0.name == "onCuePoint" }, "\(read.script.map(\.name))")
             let frameTime = Int64((pts - 900_000) / 90)
             #expect(read.script[index].timestamp == frameTime, "at the bound frame's time")
-            #expect(read.videoFrames.contains { $0.timestamp + ($0.cts ?? 0) == frameTime }, "a frame is presented at that time")
+            // Right before its frame: the next tag is the video frame presented at exactly that time.
+            let tagIndex = try #require(read.tags.firstIndex { $0.type == 18 && $0.timestamp == frameTime })
+            let next = try #require(read.tags.dropFirst(tagIndex + 1).first)
+            #expect(next.type == 9 && next.timestamp + (next.cts ?? 0) == frameTime, "the tag after onCuePoint: \(next)")
             let point = values[index]["value"] as? [String: Any]
             #expect(point?["name"] as? String == "product.pin")
             let parameters = point?["parameters"] as? [String: Any]

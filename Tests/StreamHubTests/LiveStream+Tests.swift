@@ -58,8 +58,8 @@ final class Collector: StreamReader {
         let second = hub.claim(path, remoteAddress: "b", on: loop)!
         loop.run()
         second.deliver(frame(.audio, dts: 2))
-        #expect(describe(follower.taken) == ["started", "audio@1", "ended", "started", "audio@2"])
-        #expect(follower.taken.map(\.publish) == [first.publish, first.publish, first.publish, second.publish, second.publish])
+        #expect(describe(follower.taken) == ["started", "clock", "audio@1", "ended", "started", "clock", "audio@2"])
+        #expect(follower.taken.map(\.publish) == [first.publish, first.publish, first.publish, first.publish, second.publish, second.publish, second.publish])
         #expect(next.withLock { $0 } == [second.publish])
     }
 
@@ -75,7 +75,7 @@ final class Collector: StreamReader {
         stream.detach(reader)
         loop.run()
         stream.deliver(frame(.audio, dts: 2))
-        #expect(describe(reader.taken) == ["audio@1"])
+        #expect(describe(reader.taken) == ["clock", "audio@1"])
         let late = Collector()
         hub.release(stream, reason: "gone")
         loop.run()
@@ -121,5 +121,51 @@ final class Collector: StreamReader {
         #expect(cache.packets.isEmpty)
         cache.add(frame(.video, dts: 200, keyframe: true), hasVideo: true)
         #expect(cache.packets.map(\.dts) == [200])
+    }
+}
+
+@Suite struct CuePlacementTests {
+    /// A cue placed from another thread is bound by the next frame, and every reader gets it right before that
+    /// frame, with the frame's time and the same JSON the binder reported.
+    @Test func placementsGoOutRightBeforeTheirFrame() throws {
+        let loop = EmbeddedEventLoop()
+        let hub = StreamHub()
+        let stream = hub.claim(StreamPath("live/cue")!, remoteAddress: "test", on: loop)!
+        let reader = Collector()
+        stream.attach(reader)
+        loop.run()
+        stream.deliver(header(.video))
+        stream.deliver(frame(.video, dts: 0, keyframe: true))
+        let answer = Mutex<BoundCue??>(nil)
+        stream.mark(PendingCue(id: "pin", kind: .productPin, payload: "{}", duration: nil, target: .nextFrame) { bound in
+            answer.withLock { $0 = .some(bound) }
+        })
+        loop.run()
+        stream.deliver(frame(.audio, dts: 20))
+        stream.deliver(frame(.video, dts: 40))
+        #expect(describe(reader.taken) == ["video-header", "clock", "videoK@0", "audio@20", "cuePlaced", "video@40"])
+        let bound = try #require(answer.withLock { $0 } ?? nil)
+        #expect(bound.mediaTime == 40)
+        #expect(bound.pts == 40 * 90 + 900_000)
+        guard case .cuePlaced(let placed) = reader.taken[4].kind else { return }
+        #expect(placed.timestamp == 40 && placed.json == bound.playerJSON && placed.json.contains(#""pts":903600"#))
+    }
+
+    @Test func cuesWaitingWhenThePublishEndsAreAnsweredWithNil() {
+        let loop = EmbeddedEventLoop()
+        let hub = StreamHub()
+        let stream = hub.claim(StreamPath("live/cue-end")!, remoteAddress: "test", on: loop)!
+        let answered = Mutex(0)
+        stream.mark(PendingCue(id: "late", kind: .announcement, payload: "{}", duration: nil, target: .mediaTime(10_000)) { bound in
+            if bound == nil { answered.withLock { $0 += 1 } }
+        })
+        loop.run()
+        hub.release(stream, reason: "gone")
+        loop.run()
+        stream.mark(PendingCue(id: "after", kind: .announcement, payload: "{}", duration: nil, target: .nextFrame) { bound in
+            if bound == nil { answered.withLock { $0 += 1 } }
+        })
+        loop.run()
+        #expect(answered.withLock { $0 } == 2)
     }
 }

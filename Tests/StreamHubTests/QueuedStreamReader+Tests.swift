@@ -27,7 +27,7 @@ func describe(_ events: [StreamEvent]) -> [String] {
         case .metadata: "metadata"
         case .started: "started"
         case .ended: "ended"
-        case .cue: "cue"
+        case .clock: "clock"
         case .cuePlaced: "cuePlaced"
         }
     }
