@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "Remux",
             dependencies: [
-                "FFmpeg", "HLS", "StreamHub", "Media", "Store", "Cues",
+                "FFmpeg", "HLS", "StreamHub", "Media", "Cues",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -98,7 +98,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Ingest", "Web", "StreamHub", "Store", "Remux", "HLS", "Cueing", "Cues",
+                "Ingest", "Web", "StreamHub", "Store", "Remux", "HLS", "Cueing", "Cues", "Media",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

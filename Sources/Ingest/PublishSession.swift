@@ -36,48 +36,32 @@ final class PublishSession: PublishSink {
         case (.frame, .audio): stream.counters.countAudioFrame(bytes: size, dts: packet.dts)
         case (.sequenceHeader, _):
             stream.counters.countOtherBytes(size)
-            describe(packet)
+            packet.format = describe(packet)
         default: stream.counters.countOtherBytes(size)
         }
         stream.deliver(packet)
     }
 
-    /// Reads codec details from a sequence header; a header that does not parse is logged, not fatal.
-    private func describe(_ packet: MediaPacket) {
+    /// Parses a sequence header, the one place codec facts are read, and puts them in the stream's description.
+    /// A header that does not parse is logged, not fatal (outputs that need it say so).
+    private func describe(_ packet: MediaPacket) -> TrackFormat? {
         do {
-            switch packet.codec {
-            case .h264:
-                let record = try AVCDecoderConfigurationRecord(packet.payload)
-                let config = record.videoConfig
-                stream.updateDescription {
-                    $0.video = config
-                    $0.videoCodecString = record.codecString
+            let format = try TrackFormat(header: packet)
+            stream.updateDescription { description in
+                if let video = format.video {
+                    description.video = video
+                    description.videoCodecString = format.codecString
                 }
-            case .hevc:
-                let config = try HEVCDecoderConfigurationRecord(packet.payload).videoConfig
-                stream.updateDescription {
-                    $0.video = config
-                    $0.videoCodecString = "hvc1"
-                }
-            case .aac:
-                let asc = try AudioSpecificConfig(packet.payload)
-                stream.updateDescription {
-                    $0.audio = asc.audioConfig
-                    $0.audioCodecString = asc.codecString
-                }
-            default:
-                let codec = packet.codec
-                stream.updateDescription { description in
-                    if codec.track == .video {
-                        description.video = VideoConfig(codec: codec)
-                    } else {
-                        description.audio = AudioConfig(codec: codec)
-                    }
+                if let audio = format.audio {
+                    description.audio = audio
+                    description.audioCodecString = format.codecString
                 }
             }
             logger.info("sequence header", metadata: ["stream": "\(stream.path)", "codec": "\(packet.codec.rawValue)"])
+            return format
         } catch {
             logger.warning("unreadable sequence header", metadata: ["stream": "\(stream.path)", "error": "\(error)"])
+            return nil
         }
     }
 

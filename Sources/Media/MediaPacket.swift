@@ -23,6 +23,8 @@ public struct MediaPacket: Sendable {
     public var payload: ByteBuffer
     /// When the ingest received the packet, for latency figures (segment listed after its media ended).
     public var arrival: ContinuousClock.Instant?
+    /// For a sequence header that parsed: what it says (the ingest parses it once for everyone).
+    public var format: TrackFormat?
 
     public init(
         track: Track, codec: Codec, kind: Kind, dts: Int64, pts: Int64, isKeyframe: Bool, payload: ByteBuffer

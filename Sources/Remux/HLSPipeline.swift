@@ -5,7 +5,6 @@ import HLS
 import Logging
 import Media
 import NIOCore
-import Store
 import StreamHub
 import Synchronization
 
@@ -18,7 +17,8 @@ final class HLSPipeline {
     let path: StreamPath
     let configuration: HLSConfiguration
     let store: HLSStore
-    let sequences: HLSSequenceStore
+    /// Asks the service to reserve numbers up to the given one (never waited for: half a block is left).
+    let extendReservation: @Sendable (Int) -> Void
     let mirror: DiskMirror?
     var logger: Logger
 
@@ -61,11 +61,14 @@ final class HLSPipeline {
     /// Added to every timestamp written: with copyts the muxer needs room before the first DTS for its PCR.
     static let tsOffset: Int64 = 900_000
 
-    init(path: StreamPath, configuration: HLSConfiguration, store: HLSStore, sequences: HLSSequenceStore, mirror: DiskMirror?, logger: Logger) {
+    init(
+        path: StreamPath, configuration: HLSConfiguration, store: HLSStore, mirror: DiskMirror?, logger: Logger,
+        extendReservation: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
         self.path = path
         self.configuration = configuration
         self.store = store
-        self.sequences = sequences
+        self.extendReservation = extendReservation
         self.mirror = mirror
         self.interleaver = PacketInterleaver(maxWait: configuration.interleaveWait)
         var logger = logger
@@ -130,18 +133,6 @@ final class HLSPipeline {
         }
         waiting = []
         return true
-    }
-
-    /// Reserves a block of sequence numbers before any is used, so a crash (even SIGKILL) can skip numbers but
-    /// never reuse them. Returns the first.
-    static func reserveSequences(for path: StreamPath, in sequences: HLSSequenceStore, logger: Logger) async -> Int {
-        let next = (try? await sequences.next(stream: path.description)) ?? 0
-        do {
-            try await sequences.advance(stream: path.description, to: next + sequenceBlock)
-        } catch {
-            logger.error("could not reserve HLS sequence numbers: \(error)")
-        }
-        return next
     }
 
     /// Starts the playlist at `firstSequence` and plays the events that waited for it. Returns true if those
@@ -215,35 +206,14 @@ final class HLSPipeline {
     }
 
     private func makeMuxer(firstFrame: MediaPacket) -> Bool {
-        var specs: [TSMuxer.StreamSpec] = []
-        var codecs: [String] = []
-        var resolution: (width: Int, height: Int)?
-        if let video = videoHeader {
-            let extradata = Array(video.payload.readableBytesView)
-            switch video.codec {
-            case .h264:
-                guard let record = try? AVCDecoderConfigurationRecord(video.payload) else { return fail("unreadable AVC sequence header") }
-                let config = record.videoConfig
-                specs.append(.h264(extradata: extradata, width: config.width ?? 0, height: config.height ?? 0))
-                codecs.append(record.codecString)
-                if let w = config.width, let h = config.height { resolution = (w, h) }
-            case .hevc:
-                specs.append(.hevc(extradata: extradata, width: 0, height: 0))
-                codecs.append("hvc1")
-            default:
-                return fail("video codec \(video.codec.rawValue) cannot be carried in MPEG-TS here")
-            }
+        let layout: MuxerLayout
+        do {
+            layout = try MuxerLayout(video: videoHeader, audio: audioHeader)
+        } catch {
+            return fail(error.description)
         }
-        if let audio = audioHeader {
-            guard audio.codec == .aac, let asc = try? AudioSpecificConfig(audio.payload) else {
-                return fail("audio codec \(audio.codec.rawValue) is not supported for HLS")
-            }
-            specs.append(.aac(extradata: Array(audio.payload.readableBytesView), sampleRate: asc.sampleRate, channels: asc.channelConfiguration))
-            codecs.append(asc.codecString)
-            audioFrameDuration = Int64(1024 * 90000 / max(asc.sampleRate, 1))
-        }
-        guard !specs.isEmpty else { return fail("no sequence header before the first frame") }
-        specs.append(.timedID3)
+        let specs = layout.streams
+        if let duration = layout.audioFrameDuration { audioFrameDuration = duration }
         do {
             muxer = try TSMuxer(streams: specs)
         } catch {
@@ -252,7 +222,7 @@ final class HLSPipeline {
         cutter = SegmentCutter(
             targetDuration: Int64(configuration.segmentDuration * 90000), partTarget: Int64(configuration.partDuration * 90000),
             hasVideo: videoHeader != nil)
-        output?.describe(codecs: codecs, resolution: resolution)
+        output?.describe(codecs: layout.codecs, resolution: layout.resolution.map { ($0.width, $0.height) })
         if anchor == nil { anchor = (Date(), Self.tsTime(firstFrame.pts)) }
         return true
     }
@@ -386,10 +356,7 @@ final class HLSPipeline {
         if nextSequence + Self.sequenceBlock / 2 > reservedUpTo {
             // Half the block is left: reserve the next one well before it is needed.
             reservedUpTo += Self.sequenceBlock
-            let (sequences, stream, next, logger) = (self.sequences, path.description, reservedUpTo, self.logger)
-            Task {
-                do { try await sequences.advance(stream: stream, to: next) } catch { logger.error("could not reserve HLS sequence numbers: \(error)") }
-            }
+            extendReservation(reservedUpTo)
         }
     }
 

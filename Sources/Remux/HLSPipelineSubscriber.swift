@@ -3,7 +3,6 @@ import Logging
 import Media
 import NIOCore
 import NIOPosix
-import Store
 import StreamHub
 import Synchronization
 
@@ -16,13 +15,14 @@ import Synchronization
 final class HLSPipelineSubscriber: StreamReader {
     private let pipeline: Mutex<HLSPipeline>
     private let path: StreamPath
-    private let sequences: HLSSequenceStore
+    private let reserve: @Sendable () async -> Int
     private let logger: Logger
 
-    init(pipeline: sending HLSPipeline, path: StreamPath, sequences: HLSSequenceStore, logger: Logger) {
+    /// `reserve` reserves a block of sequence numbers and returns the first (the service's job).
+    init(pipeline: sending HLSPipeline, path: StreamPath, logger: Logger, reserve: @escaping @Sendable () async -> Int) {
         self.pipeline = Mutex(pipeline)
         self.path = path
-        self.sequences = sequences
+        self.reserve = reserve
         self.logger = logger
     }
 
@@ -34,7 +34,7 @@ final class HLSPipelineSubscriber: StreamReader {
     /// events are remuxed on the publisher's loop once the numbers are there.
     private func reserveSequences(answerOn loop: (any EventLoop)?) {
         Task {
-            let first = await HLSPipeline.reserveSequences(for: path, in: sequences, logger: logger)
+            let first = await reserve()
             let begin: @Sendable () -> Void = { [self] in
                 if pipeline.withLock({ $0.begin(firstSequence: first) }) { reserveSequences(answerOn: loop) }
             }

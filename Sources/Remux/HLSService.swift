@@ -3,7 +3,6 @@ import HLS
 import Logging
 import Media
 import ServiceLifecycle
-import Store
 import StreamHub
 import Synchronization
 
@@ -12,12 +11,12 @@ public final class HLSService: Service, Sendable {
     let configuration: HLSConfiguration
     let hub: StreamHub
     public let store: HLSStore
-    let sequences: HLSSequenceStore
+    let sequences: any SequenceAllocator
     let logger: Logger
     let mirror: DiskMirror?
     private let pipelines = Mutex<[StreamPath: HLSPipelineSubscriber]>([:])
 
-    public init(configuration: HLSConfiguration, hub: StreamHub, store: HLSStore, sequences: HLSSequenceStore, logger: Logger) {
+    public init(configuration: HLSConfiguration, hub: StreamHub, store: HLSStore, sequences: any SequenceAllocator, logger: Logger) {
         self.configuration = configuration
         self.hub = hub
         self.store = store
@@ -31,8 +30,12 @@ public final class HLSService: Service, Sendable {
     private func ensurePipeline(for path: StreamPath) {
         pipelines.withLock { pipelines in
             guard pipelines[path] == nil else { return }
-            let pipeline = HLSPipeline(path: path, configuration: configuration, store: store, sequences: sequences, mirror: mirror, logger: logger)
-            let subscriber = HLSPipelineSubscriber(pipeline: pipeline, path: path, sequences: sequences, logger: logger)
+            let pipeline = HLSPipeline(
+                path: path, configuration: configuration, store: store, mirror: mirror, logger: logger,
+                extendReservation: { [self] upTo in extendReservation(of: path, to: upTo) })
+            let subscriber = HLSPipelineSubscriber(pipeline: pipeline, path: path, logger: logger) { [self] in
+                await reserveSequences(for: path)
+            }
             pipelines[path] = subscriber
             hub.follow(path, with: subscriber)
         }
@@ -41,6 +44,30 @@ public final class HLSService: Service, Sendable {
     /// Pipelines run on the publishers' threads; the service itself only keeps house until shutdown.
     public func run() async throws {
         await cancelWhenGracefulShutdown { await self.housekeeping() }
+    }
+
+    /// Reserves a block of sequence numbers before any is used, so a crash (even SIGKILL) can skip numbers but
+    /// never reuse them. Returns the first.
+    func reserveSequences(for path: StreamPath) async -> Int {
+        let next = (try? await sequences.next(for: path)) ?? 0
+        do {
+            try await sequences.advance(path, to: next + HLSPipeline.sequenceBlock)
+        } catch {
+            logger.error("could not reserve HLS sequence numbers: \(error)", metadata: ["stream": "\(path)"])
+        }
+        return next
+    }
+
+    /// Moves the reservation of `path` on, in the background.
+    private func extendReservation(of path: StreamPath, to next: Int) {
+        let (sequences, logger) = (self.sequences, self.logger)
+        Task {
+            do {
+                try await sequences.advance(path, to: next)
+            } catch {
+                logger.error("could not reserve HLS sequence numbers: \(error)", metadata: ["stream": "\(path)"])
+            }
+        }
     }
 
     /// Ends `stream` if it is still in the grace period that began at `seen`; false if a republish came first.

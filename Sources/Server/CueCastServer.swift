@@ -5,6 +5,7 @@ import Cueing
 import Ingest
 import Remux
 import Logging
+import Media
 import ServiceLifecycle
 import Store
 import StreamHub
@@ -123,4 +124,10 @@ public final class ListeningPorts: Sendable {
         }
         return state.withLock { ($0.http!, $0.rtmp!) }
     }
+}
+
+/// The SQLite store is where HLS sequence numbers live; the remuxer knows it only as an allocator.
+extension HLSSequenceStore: SequenceAllocator {
+    public func next(for path: StreamPath) async throws -> Int { try await next(stream: path.description) }
+    public func advance(_ path: StreamPath, to next: Int) async throws { try await advance(stream: path.description, to: next) }
 }

@@ -54,6 +54,8 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var request: (head: HTTPRequestHead, path: StreamPath)?
     private var requestComplete = false
     private var viewer: Viewer?
+    /// Set once the connection streamed FLV: it takes no more requests.
+    private var streamed = false
     private var logger: Logger
 
     private final class Viewer {
@@ -75,7 +77,7 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // Once the connection streams FLV, what the client sends is of no use.
-        guard viewer == nil else { return }
+        guard !streamed else { return }
         let part = unwrapInboundIn(data)
         switch part {
         case .head(let head) where request == nil && (head.method == .GET || head.method == .HEAD):
@@ -102,7 +104,7 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(data, promise: promise)
         if case .end = unwrapOutboundIn(data) {
             inFlight -= 1
-            if inFlight == 0, requestComplete, viewer == nil, request != nil { start(context: context) }
+            if inFlight == 0, requestComplete, !streamed, request != nil { start(context: context) }
         }
     }
 
@@ -160,6 +162,7 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
             handler.drain(context: context)
         }
         viewer = Viewer(stream: stream, reader: reader)
+        streamed = true
         stream.attach(reader)
         context.flush()
         logger.info("HTTP-FLV viewer joined", metadata: ["publish": "\(stream.publish)"])
@@ -236,6 +239,8 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func finish(reason: String) {
         guard let viewer, !viewer.done else { return }
         viewer.done = true
+        // The reader's wake-up holds this handler: letting go of the reader ends that cycle.
+        self.viewer = nil
         viewer.stream.detach(viewer.reader)
         delivery.hub.releaseViewer(of: viewer.stream)
         logger.info("HTTP-FLV viewer left", metadata: ["reason": "\(reason)", "dropped_frames": "\(viewer.reader.droppedFrames)"])

@@ -17,10 +17,7 @@ import TestSupport
         defer { directory.remove() }
         let store = HLSStore()
         let path = StreamPath("live/wait")!
-        let pipeline = HLSPipeline(
-            path: path, configuration: HLSConfiguration(), store: store,
-            sequences: HLSSequenceStore(database: try Database(directory: directory.path)), mirror: nil,
-            logger: Logger(label: "test"))
+        let pipeline = HLSPipeline(path: path, configuration: HLSConfiguration(), store: store, mirror: nil, logger: Logger(label: "test"))
         let publish = PublishID(rawValue: 1)
         #expect(pipeline.receive(StreamEvent(publish: publish, kind: .started(remoteAddress: "test"))), "a new playlist asks for sequence numbers")
         let extra = 10
@@ -41,10 +38,7 @@ import TestSupport
     let path = StreamPath("live/race")!
 
     func pipeline(_ store: HLSStore, _ directory: TemporaryDirectory) throws -> HLSPipeline {
-        HLSPipeline(
-            path: path, configuration: HLSConfiguration(), store: store,
-            sequences: HLSSequenceStore(database: try Database(directory: directory.path)), mirror: nil,
-            logger: Logger(label: "test"))
+        HLSPipeline(path: path, configuration: HLSConfiguration(), store: store, mirror: nil, logger: Logger(label: "test"))
     }
 
     func event(_ publish: Int, _ kind: StreamEvent.Kind) -> StreamEvent {

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Reads an FLV stream over HTTP and prints what it holds, as JSON, sharing no code with CueCast.
 
-Usage: flv_read.py URL [--seconds N] [--rate BYTES_PER_SECOND]
+Usage: flv_read.py URL [--seconds N] [--rate BYTES_PER_SECOND] [--connections K]
 
 Prints {"status", "header", "tags": [{"type", "timestamp", "size", "keyframe"?, "cts"?}],
 "script": [{"timestamp", "name", "value"}], "ended": bool, "bytes"}: tags as FLV 10.1 annex E frames them,
 script data decoded from AMF0 here. With --rate the reader takes at most that many bytes a second (a slow viewer).
+With --connections K, K viewers connect at once, each reads until it has 64 KB (or 5 s pass) and drops the
+connection; prints {"connections", "gotData", "statuses": {code: count}}.
 """
-import argparse, json, socket, struct, sys, time, urllib.parse
+import argparse, json, resource, selectors, socket, struct, sys, time, urllib.parse
 
 
 def amf0(data, i):
@@ -43,13 +45,50 @@ def amf0(data, i):
     raise ValueError("AMF0 marker %d" % marker)
 
 
+def many(url, count):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    path = url.path + ("?" + url.query if url.query else "")
+    request = ("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path, url.netloc)).encode()
+    selector = selectors.DefaultSelector()
+    got, statuses = 0, {}
+    for _ in range(count):
+        sock = socket.create_connection((url.hostname, url.port or 80), timeout=5)
+        sock.sendall(request)
+        sock.setblocking(False)
+        selector.register(sock, selectors.EVENT_READ, bytearray())
+    deadline = time.time() + 5
+    while selector.get_map() and time.time() < deadline:
+        for key, _ in selector.select(timeout=0.5):
+            data = key.data
+            try:
+                chunk = key.fileobj.recv(65536)
+            except (BlockingIOError, ConnectionResetError):
+                chunk = b""
+            data += chunk
+            if not chunk or len(data) >= 65536:
+                status = data[9:12].decode(errors="replace") if len(data) >= 12 else "none"
+                statuses[status] = statuses.get(status, 0) + 1
+                got += len(data) >= 65536
+                selector.unregister(key.fileobj)
+                key.fileobj.close()
+    for key in list(selector.get_map().values()):
+        statuses["timeout"] = statuses.get("timeout", 0) + 1
+        selector.unregister(key.fileobj)
+        key.fileobj.close()
+    json.dump({"connections": count, "gotData": got, "statuses": statuses}, sys.stdout)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rate", type=int, default=0)
+    parser.add_argument("--connections", type=int, default=0)
     args = parser.parse_args()
     url = urllib.parse.urlsplit(args.url)
+    if args.connections:
+        return many(url, args.connections)
     sock = socket.create_connection((url.hostname, url.port or 80), timeout=args.seconds + 5)
     if args.rate:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)

@@ -1,0 +1,37 @@
+/// What a sequence header says about its track, parsed once when it arrives (by the ingest) and carried with the
+/// header to the API and every output.
+public struct TrackFormat: Sendable, Equatable {
+    public var video: VideoConfig?
+    public var audio: AudioConfig?
+    /// RFC 6381 codec string, e.g. `avc1.64001f`, `hvc1`, `mp4a.40.2`; nil where none is defined here.
+    public var codecString: String?
+
+    public init(video: VideoConfig? = nil, audio: AudioConfig? = nil, codecString: String? = nil) {
+        self.video = video
+        self.audio = audio
+        self.codecString = codecString
+    }
+
+    /// Parses a sequence header: AVCDecoderConfigurationRecord (ISO/IEC 14496-15 5.3.3), HEVC's (8.3.3), or
+    /// AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1). Other codecs get their codec and nothing else.
+    /// Throws the record parser's error when the bytes do not parse.
+    public init(header: MediaPacket) throws {
+        switch header.codec {
+        case .h264:
+            let record = try AVCDecoderConfigurationRecord(header.payload)
+            self.init(video: record.videoConfig, codecString: record.codecString)
+        case .hevc:
+            let record = try HEVCDecoderConfigurationRecord(header.payload)
+            self.init(video: record.videoConfig, codecString: "hvc1")
+        case .aac:
+            let config = try AudioSpecificConfig(header.payload)
+            self.init(audio: config.audioConfig, codecString: config.codecString)
+        default:
+            if header.track == .video {
+                self.init(video: VideoConfig(codec: header.codec))
+            } else {
+                self.init(audio: AudioConfig(codec: header.codec))
+            }
+        }
+    }
+}
