@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Media
+import StreamHub
+import Testing
+import TestSupport
+
+/// Other implementations read CueCast's RTMP play and HTTP-FLV: GStreamer's `rtmp2src` and `souphttpsrc` with
+/// `flvdemux`, and nginx-rtmp pulling the stream (a third RTMP implementation talking to ours) for an ffmpeg
+/// that reads nginx.
+@Suite struct OtherReadersTests {
+    /// Video packets of a file, keyframe flags in order, read by ffprobe.
+    static func videoFlags(_ path: String) async throws -> [Bool] {
+        try await FFprobe.packets(of: path).filter { $0.mediaType == "video" }.map(\.isKeyframe)
+    }
+
+    @Test func gstreamerReadsRTMPAndHTTPFLV() async throws {
+        try await withServer { server in
+            let path = StreamPath("live/gst-read")!
+            let secret = try await server.server.keys.add(stream: path.description)
+            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/\(secret)", loops: 1)
+            defer { publish.cancel() }
+            try await server.eventually("stream live") { server.server.hub.stream(path) != nil }
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            // 90 video buffers (3 s of the clip), then end of stream: the file is complete.
+            func read(_ source: String, into file: String) async throws -> Tool.Output {
+                let pipeline = "\(source) ! flvdemux name=d d.video ! queue ! identity eos-after=90 ! h264parse ! matroskamux ! filesink location=\(file)"
+                return try await Tool("gst-launch-1.0").run(["-q"] + pipeline.split(separator: " ").map(String.init), timeout: 60)
+            }
+            async let rtmp = read("rtmp2src location=\(server.rtmpBase)/live/gst-read", into: directory.path + "/rtmp.mkv")
+            async let http = read("souphttpsrc location=\(server.httpBase)/live/gst-read.flv", into: directory.path + "/http.mkv")
+            _ = try await (rtmp, http)
+            for file in ["rtmp.mkv", "http.mkv"] {
+                let flags = try await Self.videoFlags(directory.path + "/" + file)
+                #expect(flags.count >= 85, "\(file): \(flags.count) video frames")
+                #expect(flags.first == true, "\(file) starts with a keyframe")
+                #expect(flags.filter { $0 }.count >= 2, "\(file) spans GOPs")
+            }
+        }
+    }
+
+    @Test func nginxRTMPPullsFromCueCast() async throws {
+        try await withServer { server in
+            let path = StreamPath("live/relay")!
+            let secret = try await server.server.keys.add(stream: path.description)
+            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/\(secret)", loops: 1)
+            defer { publish.cancel() }
+            try await server.eventually("stream live") { server.server.hub.stream(path) != nil }
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let port = try await Tool("python3").run([
+                "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])",
+            ]).text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let module = ["/usr/lib/nginx/modules/ngx_rtmp_module.so", "/usr/share/nginx/modules/ngx_rtmp_module.so"]
+                .first { FileManager.default.fileExists(atPath: $0) }
+            let config = """
+                \(module.map { "load_module \($0);" } ?? "")
+                daemon off; master_process off; pid \(directory.path)/nginx.pid; error_log \(directory.path)/error.log info;
+                events {}
+                rtmp { server { listen 127.0.0.1:\(port); application live { live on; pull \(server.rtmpBase)/live; } } }
+                """
+            try config.write(toFile: directory.path + "/nginx.conf", atomically: true, encoding: .utf8)
+            let nginx = Process()
+            nginx.executableURL = URL(fileURLWithPath: try #require(Tool.find("nginx"), "nginx is installed by scripts/test"))
+            nginx.arguments = ["-p", directory.path, "-c", directory.path + "/nginx.conf", "-e", directory.path + "/error.log"]
+            nginx.standardError = FileHandle.nullDevice
+            try nginx.run()
+            defer {
+                // The test process blocks most signals and a child inherits that mask, so nginx would never see
+                // TERM: KILL cannot be blocked.
+                kill(nginx.processIdentifier, SIGKILL)
+                nginx.waitUntilExit()
+            }
+            let file = directory.path + "/through-nginx.flv"
+            var output: Tool.Output?
+            // nginx needs a moment to listen; ffmpeg is simply tried again.
+            for _ in 0..<10 where output?.status != 0 {
+                try await Task.sleep(for: .milliseconds(300))
+                output = try await Tool("ffmpeg").run(
+                    ["-hide_banner", "-loglevel", "error", "-nostdin", "-i", "rtmp://127.0.0.1:\(port)/live/relay", "-t", "3", "-c", "copy", "-f", "flv", "-y", file],
+                    timeout: 30, requireSuccess: false)
+            }
+            #expect(output?.status == 0, "\(output?.stderr ?? "")")
+            let flags = try await Self.videoFlags(file)
+            #expect(flags.count >= 80, "\(flags.count) video frames through nginx")
+            #expect(flags.first == true)
+            #expect(server.logs.contains("play started"), "nginx played from CueCast")
+        }
+    }
+}
