@@ -8,24 +8,23 @@ public struct CueState: Sendable, Codable, Equatable {
     public var lastAnnouncement: CueEvent?
 
     public init(latestByKind: [CueEvent], now: Date = Date()) {
-        func latest(_ kind: CueKind) -> CueEvent? { latestByKind.first { $0.kind == kind } }
-        func fields(_ event: CueEvent) -> [String: Any] {
-            (try? JSONSerialization.jsonObject(with: Data(event.payload.utf8))) as? [String: Any] ?? [:]
+        let events = latestByKind.sorted { $0.sequence < $1.sequence }
+        let entries = events.map { event in
+            let fields = (try? JSONSerialization.jsonObject(with: Data(event.payload.utf8))) as? [String: Any] ?? [:]
+            return CueScreen.Entry(
+                kind: event.kind, start: event.programDateTime, duration: event.duration,
+                payloadEnd: CueScreen.payloadEnd(kind: event.kind, fields: fields))
         }
-        func notExpired(_ event: CueEvent, dateField: String? = nil) -> Bool {
-            if let duration = event.duration, event.programDateTime.addingTimeInterval(duration) <= now { return false }
-            if let dateField, let text = fields(event)[dateField] as? String, let end = CueValidator.parseDate(text), end <= now {
-                return false
+        for index in CueScreen.onScreen(entries, now: now) {
+            let event = events[index]
+            switch event.kind {
+            case .productPin: pinnedProduct = event
+            case .coupon: openCoupon = event
+            case .lottery: runningLottery = event
+            case .announcement: lastAnnouncement = event
+            default: break
             }
-            return true
         }
-        if let pin = latest(.productPin), notExpired(pin) {
-            let unpin = latest(.productUnpin)
-            if unpin == nil || unpin!.sequence < pin.sequence { pinnedProduct = pin }
-        }
-        openCoupon = latest(.coupon).flatMap { notExpired($0, dateField: "validUntil") ? $0 : nil }
-        runningLottery = latest(.lottery).flatMap { notExpired($0, dateField: "endsAt") ? $0 : nil }
-        lastAnnouncement = latest(.announcement).flatMap { notExpired($0) ? $0 : nil }
     }
 
     /// Whether `event` is still on screen (its DATERANGE stays in the playlist after its segment slides out).

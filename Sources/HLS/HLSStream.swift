@@ -219,16 +219,16 @@ extension HLSStream.Storage {
     func visibleDateRanges(now: Date) -> [DateRange] {
         guard let last = window.segments.last?.sequence, let first = window.segments.first?.sequence else { return [] }
         let published = dateRanges.filter { $0.segment <= last }
-        let lastUnpin = published.lastIndex { $0.range.kind == .productUnpin }
-        return published.enumerated().compactMap { index, entry in
+        let entries = published.map { entry in
+            CueScreen.Entry(
+                kind: entry.range.kind, start: entry.range.startDate, duration: entry.range.duration,
+                payloadEnd: entry.segment < first ? CueScreen.payloadEnd(kind: entry.range.kind, playerJSON: entry.range.playerJSON) : nil)
+        }
+        let stillOn = Set(CueScreen.onScreen(entries, now: now))
+        return published.indices.compactMap { index in
+            let entry = published[index]
             if entry.segment >= first { return entry.range }
-            let range = entry.range
-            guard [.productPin, .coupon, .lottery].contains(range.kind),
-                published.lastIndex(where: { $0.range.kind == range.kind }) == index
-            else { return nil }
-            if let duration = range.duration, range.startDate.addingTimeInterval(duration) <= now { return nil }
-            if range.kind == .productPin, let lastUnpin, lastUnpin > index { return nil }
-            return range
+            return CueScreen.lasting.contains(entry.range.kind) && stillOn.contains(index) ? entry.range : nil
         }
     }
 

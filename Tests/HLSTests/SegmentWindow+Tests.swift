@@ -1,4 +1,6 @@
+import Cues
 import Foundation
+import Media
 import NIOCore
 import Testing
 
@@ -81,5 +83,35 @@ import Testing
         let text = MultivariantPlaylist(bandwidth: 900_000, averageBandwidth: 800_000, codecs: ["avc1.64001f", "mp4a.40.2"], resolution: (1280, 720), frameRate: 30, mediaPlaylistURI: "index.m3u8").render()
         #expect(text.contains(#"#EXT-X-STREAM-INF:BANDWIDTH=900000,AVERAGE-BANDWIDTH=800000,CODECS="avc1.64001f,mp4a.40.2",RESOLUTION=1280x720,FRAME-RATE=30.000"#))
         #expect(text.hasSuffix("index.m3u8\n"))
+    }
+}
+
+/// Which DATERANGEs a playlist lists: those of its segments, and pins, coupons and lotteries still on screen after
+/// their segment slid out (the same rule as the state API, `CueScreen`).
+@Suite struct ListedDateRangeTests {
+    func segment(_ n: Int) -> Segment {
+        Segment(
+            sequence: n, uri: "e-\(n).ts", duration: 2, programDateTime: Date(timeIntervalSince1970: 1_700_000_000 + Double(n) * 2),
+            discontinuity: false, startPTS: Int64(n) * 180_000, parts: [], file: try! SegmentFile(name: "dr-\(n).ts", bytes: ByteBuffer(bytes: [0x47])))
+    }
+
+    @Test func slidOutCuesStayListedWhileOnScreen() throws {
+        let stream = HLSStream(path: StreamPath("live/dr")!, epoch: "e", windowSize: 2, targetDuration: 2)
+        let start = Date()
+        func range(_ id: String, _ kind: CueKind, payload: String = "{}") -> DateRange {
+            DateRange(id: id, kind: kind, startDate: start, duration: nil, playerJSON: #"{"id":"\#(id)","payload":\#(payload)}"#)
+        }
+        stream.addDateRange(range("pin", .productPin), segmentSequence: 0)
+        stream.addDateRange(range("open-coupon", .coupon, payload: #"{"validUntil":"2999-01-01T00:00:00Z"}"#), segmentSequence: 0)
+        stream.addDateRange(range("old-lottery", .lottery, payload: #"{"endsAt":"2001-01-01T00:00:00Z"}"#), segmentSequence: 0)
+        stream.addDateRange(range("note", .announcement), segmentSequence: 0)
+        stream.addDateRange(range("later", .announcement), segmentSequence: 3)
+        for n in 0..<4 { stream.append(segment(n)) }
+        let playlist = String(buffer: try #require(stream.mediaPlaylist))
+        #expect(playlist.contains(#"ID="pin""#))
+        #expect(playlist.contains(#"ID="open-coupon""#))
+        #expect(!playlist.contains(#"ID="old-lottery""#), "its endsAt is past")
+        #expect(!playlist.contains(#"ID="note""#), "announcements are moments: gone with their segment")
+        #expect(playlist.contains(#"ID="later""#), "in a listed segment")
     }
 }
