@@ -11,7 +11,7 @@ extension HLSPipeline {
     func placementArrived(_ cue: PlacedCue) {
         guard output != nil, !failed else { return }
         let pts = Self.tsTime(cue.timestamp)
-        if pendingPlacements.isEmpty, let builder = current, builder.pacePTS.contains(where: { $0 >= pts }) {
+        if pendingPlacements.isEmpty, let builder = writer?.current, builder.pacePTS.contains(where: { $0 >= pts }) {
             write(cue, pts: pts)
         } else {
             pendingPlacements.append(cue)
@@ -28,14 +28,14 @@ extension HLSPipeline {
     }
 
     private func write(_ cue: PlacedCue, pts: Int64) {
-        guard let builder = current, let muxer, let output, let id3Index = muxer.streams.firstIndex(of: .timedID3) else {
+        guard let writer, let builder = writer.current, let output, let id3Index = writer.id3Stream else {
             logger.notice("cue not carried in HLS: no open segment", metadata: ["cue": "\(cue.id)"])
             return
         }
         let tag = ID3Tag.userText(description: "cuecast", text: cue.json)
         do {
             try tag.withUnsafeBytes { bytes in
-                try muxer.write(stream: id3Index, pts: pts, dts: pts, isKeyframe: true, data: bytes)
+                try writer.write(stream: id3Index, pts: pts, dts: pts, isKeyframe: true, bytes: bytes)
             }
         } catch {
             logger.error("could not write cue \(cue.id): \(error)")

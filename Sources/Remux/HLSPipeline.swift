@@ -1,5 +1,4 @@
 import Cues
-import FFmpeg
 import Foundation
 import HLS
 import Logging
@@ -8,11 +7,14 @@ import NIOCore
 import StreamHub
 import Synchronization
 
-/// Turns one stream path's publishes into HLS: packets → timestamp repair → interleaving → `TSMuxer` → segments.
+/// Turns one stream path's publishes into HLS; the orchestrator of the parts that do the work: packets →
+/// `TimestampRepair` → `PacketInterleaver` → `SegmentCutter` decides → `TSSegmentWriter` (muxer and memory
+/// files, laid out by `MuxerLayout`) → segments listed in the `HLSStream`, dated by the publish's `MediaClock`,
+/// with the cues the stream's `CueBinder` placed (`HLSPipeline+Cues`).
 ///
 /// One pipeline per path, so a failure here ends only this stream's HLS. It lives across publishes: a republish
-/// within the grace period continues the playlist after a discontinuity. It runs on the thread that delivers each
-/// packet (see `HLSPipelineSubscriber`): remuxing a frame costs less than handing it to another thread.
+/// within the grace period continues the playlist after a discontinuity. It runs on the publisher's event loop
+/// (see `HLSPipelineSubscriber`): remuxing a frame costs less than handing it to another thread.
 final class HLSPipeline {
     let path: StreamPath
     let configuration: HLSConfiguration
@@ -24,10 +26,10 @@ final class HLSPipeline {
 
     var output: HLSStream?
     private var nextSequence = 0
-    var muxer: TSMuxer?
+    /// The TS muxer and the open segment's file, for the current timeline.
+    var writer: TSSegmentWriter?
     var failed = false
     private var cutter: SegmentCutter?
-    var current: SegmentBuilder?
     private var repair = TimestampRepair()
     private var interleaver: PacketInterleaver
     private var videoHeader: MediaPacket? {
@@ -159,7 +161,7 @@ final class HLSPipeline {
         while let packet = interleaver.next(flushing: true) { write(packet) }
         pendingPlacements = []
         finishSegment(endPTS: nil)
-        muxer = nil
+        writer = nil
         cutter = nil
         output?.setState(.grace)
         logger.info("publisher gone; playlist in grace period", metadata: ["reason": "\(reason)", "timestamp_repairs": "\(repair.repairs)"])
@@ -194,35 +196,31 @@ final class HLSPipeline {
         header.payload = ByteBufferAllocator().buffer(buffer: packet.payload)
         if packet.track == .video { videoHeader = header } else { audioHeader = header }
         interleaver.expect(packet.track)
-        if muxer != nil {
+        if writer != nil {
             // New codec parameters: the current segment ends and the next one starts a new timeline.
             while let ready = interleaver.next(flushing: true) { write(ready) }
             finishSegment(endPTS: nil)
-            muxer = nil
+            writer = nil
             cutter = nil
             discontinuityPending = true
             logger.info("new \(packet.track) sequence header mid-stream; next segment starts after a discontinuity")
         }
     }
 
-    private func makeMuxer(firstFrame: MediaPacket) -> Bool {
-        let layout: MuxerLayout
+    private func makeWriter(firstFrame: MediaPacket) -> Bool {
         do {
-            layout = try MuxerLayout(video: videoHeader, audio: audioHeader)
-        } catch {
+            let layout = try MuxerLayout(video: videoHeader, audio: audioHeader)
+            writer = try TSSegmentWriter(layout: layout)
+            if let duration = layout.audioFrameDuration { audioFrameDuration = duration }
+            output?.describe(codecs: layout.codecs, resolution: layout.resolution.map { ($0.width, $0.height) })
+        } catch let error as MuxerLayout.Failure {
             return fail(error.description)
-        }
-        let specs = layout.streams
-        if let duration = layout.audioFrameDuration { audioFrameDuration = duration }
-        do {
-            muxer = try TSMuxer(streams: specs)
         } catch {
-            return fail("muxer: \(error)")
+            return fail("\(error)")
         }
         cutter = SegmentCutter(
             targetDuration: Int64(configuration.segmentDuration * 90000), partTarget: Int64(configuration.partDuration * 90000),
             hasVideo: videoHeader != nil)
-        output?.describe(codecs: layout.codecs, resolution: layout.resolution.map { ($0.width, $0.height) })
         if anchor == nil { anchor = (Date(), Self.tsTime(firstFrame.pts)) }
         return true
     }
@@ -237,15 +235,15 @@ final class HLSPipeline {
 
     private func write(_ packet: MediaPacket) {
         guard !failed else { return }
-        if muxer == nil {
+        if writer == nil {
             // Video segments must start with a keyframe; audio waits for it too so the first segment is aligned.
             if hasVideo && !(packet.track == .video && packet.isKeyframe) {
                 droppedBeforeKeyframe += 1
                 return
             }
-            guard makeMuxer(firstFrame: packet) else { return }
+            guard makeWriter(firstFrame: packet) else { return }
         }
-        guard let muxer, let index = streamIndex(of: packet.track) else { return }
+        guard let writer, let index = streamIndex(of: packet.track) else { return }
         let pts = Self.tsTime(packet.pts)
         let dts = Self.tsTime(packet.dts)
         let isVideo = packet.track == .video
@@ -253,98 +251,69 @@ final class HLSPipeline {
             if let last = lastVideoDTS, dts > last { videoFrameDuration = dts - last }
             lastVideoDTS = dts
         }
-        switch cutter?.decide(isVideo: isVideo, isKeyframe: packet.isKeyframe, pts: pts) ?? .none {
-        case .segment:
-            finishSegment(endPTS: pts)
-            if let arrival = packet.arrival {
-                let delay = ContinuousClock.now - arrival
-                output?.recordListingDelay(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
-            }
-        case .part:
-            flushPart(endPTS: pts)
-        case .none:
-            break
-        }
-        if current == nil {
-            guard startSegment(pts: pts) else { return }
-        }
-        if !pendingPlacements.isEmpty && (isVideo || !hasVideo) {
-            writePlacements(upTo: pts)
-        }
         do {
+            switch cutter?.decide(isVideo: isVideo, isKeyframe: packet.isKeyframe, pts: pts) ?? .none {
+            case .segment:
+                finishSegment(endPTS: pts)
+                if failed { return }
+                if let arrival = packet.arrival {
+                    let delay = ContinuousClock.now - arrival
+                    output?.recordListingDelay(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+                }
+            case .part:
+                try writer.closePart(endPTS: pts)
+            case .none:
+                break
+            }
+            if writer.current == nil {
+                guard startSegment(pts: pts) else { return }
+            }
+            if !pendingPlacements.isEmpty && (isVideo || !hasVideo) {
+                writePlacements(upTo: pts)
+            }
             try packet.payload.withUnsafeReadableBytes { bytes in
-                try muxer.write(stream: index, pts: pts, dts: dts, isKeyframe: packet.isKeyframe, data: bytes)
+                try writer.write(stream: index, pts: pts, dts: dts, isKeyframe: packet.isKeyframe, bytes: bytes)
             }
         } catch {
             _ = fail("writing \(packet.track) frame: \(error)")
             return
         }
-        if muxer.outputByteCount >= Self.spillSize { guard drainOutput() else { return } }
-        output?.writingBytes.store(segmentByteCount, ordering: .relaxed)
-        if isVideo { current?.videoFrames += 1 } else { current?.audioFrames += 1 }
-        if isVideo || !hasVideo { current?.pacePTS.append(pts) }
-        let end = pts + (isVideo ? videoFrameDuration : audioFrameDuration)
-        if let endPTS = current?.endPTS, end > endPTS { current?.endPTS = end }
+        output?.writingBytes.store(writer.byteCount, ordering: .relaxed)
+        writer.noteFrame(
+            isVideo: isVideo, setsPace: isVideo || !hasVideo, pts: pts, end: pts + (isVideo ? videoFrameDuration : audioFrameDuration))
     }
 
     static func tsTime(_ milliseconds: Int64) -> Int64 { milliseconds * 90 + tsOffset }
 
     /// Opens the next segment's file; false (and the output ended) if the system refuses one.
     private func startSegment(pts: Int64) -> Bool {
-        guard let output else { return false }
-        let file: SegmentFile.Writer
+        guard let output, let writer else { return false }
+        let anchor = self.anchor ?? (Date(), pts)
         do {
             // Named after its stream too: `ls -l /proc/<pid>/fd` then says whose segment each file is.
-            file = try SegmentFile.Writer(name: "cuecast-\(path)/\(output.epoch)-\(nextSequence).ts")
+            try writer.startSegment(
+                name: "cuecast-\(path)/\(output.epoch)-\(nextSequence).ts", sequence: nextSequence, startPTS: pts,
+                programDateTime: anchor.date.addingTimeInterval(Double(pts - anchor.pts) / 90000), discontinuity: discontinuityPending)
         } catch {
             return fail("no file for segment \(nextSequence): \(error)")
         }
-        let anchor = self.anchor ?? (Date(), pts)
-        let date = anchor.date.addingTimeInterval(Double(pts - anchor.pts) / 90000)
-        current = SegmentBuilder(
-            sequence: nextSequence, startPTS: pts, programDateTime: date, discontinuity: discontinuityPending, file: file)
         discontinuityPending = false
         nextSequence += 1
         return true
     }
 
-    /// Bytes of the open segment so far: in its file, and still in the muxer's output.
-    private var segmentByteCount: Int { (current?.file.size ?? 0) + (muxer?.outputByteCount ?? 0) }
-
-    /// The muxer's output moves to the segment's file in runs of this size: a few writes a second per stream,
-    /// and the output buffer stays small and warm.
-    static let spillSize = 32 * 1024
-
-    /// Moves the muxer's output into the open segment's file; false (and the output ended) on failure.
-    private func drainOutput() -> Bool {
-        guard let muxer, let file = current?.file else { return true }
-        do {
-            try muxer.drainOutput { bytes throws(SegmentFileError) in try file.append(bytes) }
-        } catch {
-            return fail("writing segment file: \(error)")
-        }
-        return true
-    }
-
-    private func flushPart(endPTS: Int64) {
-        guard let muxer, current != nil else { return }
-        do { try muxer.flush() } catch { _ = fail("flush: \(error)") }
-        let written = segmentByteCount
-        current?.closePart(at: written, endPTS: endPTS)
-    }
-
-    /// Ends the open segment: at `endPTS` when the next segment starts there, else after its last frame.
+    /// Ends the open segment (at `endPTS` when the next one starts there) and lists it.
     private func finishSegment(endPTS: Int64?) {
-        guard let open = current, let muxer, let output else { return }
-        let end = endPTS ?? open.endPTS
-        do { try muxer.flush() } catch { _ = fail("flush: \(error)") }
-        let written = segmentByteCount
-        current?.closePart(at: written, endPTS: end)
-        guard drainOutput(), let builder = current else { return }
-        current = nil
+        guard let writer, let output else { return }
+        let finished: (builder: SegmentBuilder, end: Int64)?
+        do {
+            finished = try writer.finishSegment(endPTS: endPTS)
+        } catch {
+            _ = fail("\(error)")
+            return
+        }
         output.writingBytes.store(0, ordering: .relaxed)
-        try? muxer.repeatTablesAtNextPacket()
-        guard !builder.isEmpty else { return }
+        guard let (builder, end) = finished else { return }
         let now = Date()
         output.purge(now: now)
         let segment = Segment(
@@ -363,8 +332,7 @@ final class HLSPipeline {
     /// Ends this stream's HLS output after a muxer failure; other streams are not affected.
     private func fail(_ reason: String) -> Bool {
         failed = true
-        muxer = nil
-        current = nil
+        writer = nil
         output?.setState(.ended)
         logger.error("HLS output ended", metadata: ["reason": "\(reason)"])
         return false

@@ -132,8 +132,9 @@ import TestSupport
             return (Int(line.split(separator: " ").dropFirst().first { !$0.isEmpty } ?? "") ?? 0) * 1024
         }
         func crowd() async throws {
-            let rtmp = try await Tool("python3").run([Self.client, "rtmp://127.0.0.1:\(server.rtmp)/live/crowd", "--connections", "1000"], timeout: 120)
-            let flv = try await Tool("python3").run([PlaybackTests.flvReader, "\(server.base)/live/crowd.flv", "--connections", "1000"], timeout: 120)
+            let rtmp = try await Tool("python3").run([Self.client, "rtmp://127.0.0.1:\(server.rtmp)/live/crowd", "--connections", "1000", "--seconds", "30"], timeout: 120)
+            let flv = try await Tool("python3").run(
+                [PlaybackTests.flvReader, "\(server.base)/live/crowd.flv", "--connections", "1000", "--seconds", "30"], timeout: 120)
             let rtmpResult = try #require(try JSONSerialization.jsonObject(with: Data(rtmp.text.utf8)) as? [String: Any])
             let flvResult = try #require(try JSONSerialization.jsonObject(with: Data(flv.text.utf8)) as? [String: Any])
             #expect(rtmpResult["gotVideo"] as? Int == 1000, "\(rtmpResult)")

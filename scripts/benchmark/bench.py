@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""CueCast next to nginx-rtmp on the same clip, in one run: remux cost, segment availability, delivery and slow
-viewers, plus what CueCast's statistics cost. Started by scripts/bench, which installs and builds first.
+"""CueCast next to nginx-rtmp on the same clip, in one run: remux cost, segment availability, delivery, slow
+viewers, fan-out to many RTMP players and HTTP-FLV viewers, and glass-to-glass delay, plus what CueCast's
+statistics cost. Started by scripts/bench, which installs and builds first.
 
 Every figure is measured here, from /proc, wrk and our own clients; nothing is copied from elsewhere.
 """
@@ -22,6 +23,8 @@ import tempfile
 import time
 import urllib.request
 from datetime import datetime, timezone
+
+import rtmpclient  # beside this file: our own RTMP and HTTP-FLV client, sharing no code with CueCast
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -380,6 +383,13 @@ class TimingProxy:
         self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
         self.port = self.server.sockets[0].getsockname()[1]
 
+    def note(self, data):
+        """Bytes from the publisher, on their way to the server."""
+        self.bytes_in += len(data)
+        now = time.time()
+        if len(data) >= 22000 and (not self.keyframes or now - self.keyframes[-1] > 1.5):
+            self.keyframes.append(now)
+
     async def handle(self, client_reader, client_writer):
         upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
 
@@ -390,10 +400,7 @@ class TimingProxy:
                     if not data:
                         break
                     if count:
-                        self.bytes_in += len(data)
-                        now = time.time()
-                        if len(data) >= 22000 and (not self.keyframes or now - self.keyframes[-1] > 1.5):
-                            self.keyframes.append(now)
+                        self.note(data)
                     writer.write(data)
                     await writer.drain()
             except (ConnectionError, asyncio.CancelledError):
@@ -405,6 +412,42 @@ class TimingProxy:
             await asyncio.gather(pipe(client_reader, upstream_writer, True), pipe(upstream_reader, client_writer, False))
         except asyncio.CancelledError:
             pass  # the run is over and the loop is closing
+
+
+class FrameCountingProxy(TimingProxy):
+    """A TimingProxy that also reads the publisher's chunk stream with our own parser (rtmpclient.ChunkParser) and
+    counts the video frames the server accepted, noting at each keyframe (time, frames so far, bytes so far). One
+    publisher connection: a new one starts the parse afresh."""
+
+    def __init__(self, target_port):
+        super().__init__(target_port)
+        self.video_frames = 0
+        self.marks = []
+        self.handshake_left, self.parser = 0, None
+
+    async def handle(self, client_reader, client_writer):
+        self.handshake_left, self.parser = 1 + 2 * rtmpclient.HANDSHAKE_SIZE, rtmpclient.ChunkParser()
+        await super().handle(client_reader, client_writer)
+
+    def note(self, data):
+        super().note(data)
+        if self.parser is None:
+            return
+        if self.handshake_left:  # C0, C1 and C2
+            skip = min(len(data), self.handshake_left)
+            self.handshake_left -= skip
+            data = data[skip:]
+        try:
+            messages = self.parser.feed(data)
+        except (ValueError, IndexError) as error:
+            log(f"ingest proxy: cannot follow the publisher's chunk stream ({error}); frames no longer counted")
+            self.parser = None
+            return
+        for kind, _, _, payload in messages:
+            if kind == rtmpclient.VIDEO and rtmpclient.is_video_frame(payload):
+                self.video_frames += 1
+                if payload[0] >> 4 == 1:  # frame type 1: a keyframe
+                    self.marks.append((time.monotonic(), self.video_frames, self.bytes_in))
 
 
 async def availability(server, clip, streams, duration, work):
@@ -651,6 +694,301 @@ def run_slow_viewers(playlist_url, segment_prefix, count, rate):
     asyncio.run(all_viewers())
 
 
+# --- Workload 5: fan-out ----------------------------------------------------------------------------------------
+
+# Seconds after the last reader started playing before a window opens: CueCast sends each new player the current
+# GOP at once, and the readers are through that burst well within this.
+FANOUT_SETTLE = 3
+# A reader is stalled if nothing arrived in the window's last STALL_SECONDS, or it got less than this share of the
+# bytes the server took from the publisher meanwhile.
+STALL_SECONDS = 2
+STALL_SHARE = 0.90
+
+
+def pin_client():
+    """In a child process: the client core, as every other client runs."""
+    os.sched_setaffinity(0, {int(CLIENT_CPU)})
+
+
+def process_cpu_seconds(pid):
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def run_fanout_readers(kind, port, count, seconds, stop, received, last, state):
+    """Child process: `count` readers of live/s0, RTMP players or HTTP-FLV viewers, in one epoll loop on the client
+    core; each reader's bytes, last arrival (monotonic) and state (0 starting, 1 playing, -1 failed) go into the
+    shared arrays every 50 ms. At nice 5, so the ffmpeg publisher beside them keeps its pace if they saturate the core."""
+    pin_client()
+    os.nice(5)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < count + 256:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count + 1024), hard))
+    if kind == "rtmp":
+        def make(i):
+            return rtmpclient.RTMPPlayer(port, "live", "s0")
+    else:
+        def make(i):
+            return rtmpclient.FLVReader(port, "/live/s0.flv")
+
+    def tick(readers, now):
+        for i, reader in enumerate(readers):
+            received[i], last[i], state[i] = reader.bytes, reader.last, reader.state
+    rtmpclient.run_readers(make, count, stop, time.monotonic() + seconds, on_tick=tick)
+
+
+def ingest_rates(proxy, frames0, bytes0, t0, frames1, bytes1, t1):
+    """What the server took from the publisher in [t0, t1]: video frames per second (the publisher's pace, whatever
+    the frames' sizes; ffmpeg -re sends 30 a second unless the server holds it back) and bytes per second, both from
+    the first keyframe in the window to the last (whole GOPs); without two keyframes in it, over the whole window."""
+    inside = [m for m in proxy.marks if t0 <= m[0] <= t1]
+    span = inside[-1][0] - inside[0][0] if len(inside) >= 2 else 0
+    if span > 1:
+        return {"framesPerSecond": (inside[-1][1] - inside[0][1]) / span, "bytesPerSecond": (inside[-1][2] - inside[0][2]) / span,
+                "measuredOver": "gops"}
+    return {"framesPerSecond": (frames1 - frames0) / (t1 - t0), "bytesPerSecond": (bytes1 - bytes0) / (t1 - t0),
+            "measuredOver": "window"}
+
+
+def cuecast_ingest(server):
+    """CueCast's own counters for live/s0 (bytes and video frames it took from the publisher), or None."""
+    if not isinstance(server, CueCast):
+        return None
+    try:
+        answer = server.api("/api/v1/streams/live/s0")
+        return {"bytes": answer["counters"]["bytes"], "videoFrames": answer["counters"]["videoFrames"],
+                "viewers": answer.get("viewers"), "time": time.monotonic()}
+    except Exception:
+        return None
+
+
+async def fanout_phase(server, proxy, kind, count, seconds, work):
+    """One steady window of `seconds` with `count` readers of `kind` ("rtmp" or "flv"; 0 readers: the baseline)."""
+    loop = asyncio.get_running_loop()
+    readers, stop, ready_seconds = None, multiprocessing.Event(), None
+    received = multiprocessing.Array("d", max(1, count), lock=False)
+    last = multiprocessing.Array("d", max(1, count), lock=False)
+    state = multiprocessing.Array("i", max(1, count), lock=False)
+    try:
+        if count:
+            port = server.rtmp if kind == "rtmp" else server.http
+            # The readers' own deadline bounds them if this process dies: ramp-up, settling, window and a margin.
+            cap = 60 + count / 20 + FANOUT_SETTLE + seconds
+            readers = multiprocessing.Process(target=run_fanout_readers,
+                                              args=(kind, port, count, cap, stop, received, last, state))
+            readers.start()
+            began = time.monotonic()
+            deadline = began + 30 + count / 50
+            while time.monotonic() < deadline and readers.is_alive():
+                if all(state[i] == -1 or (state[i] == 1 and received[i] > 0) for i in range(count)):
+                    break
+                await asyncio.sleep(0.2)
+            ready_seconds = time.monotonic() - began
+        await asyncio.sleep(FANOUT_SETTLE)
+        api0 = await loop.run_in_executor(None, cuecast_ingest, server)
+        cpu0, bytes0, frames0, t0 = cpu_seconds(server.pid), proxy.bytes_in, proxy.video_frames, time.monotonic()
+        got0 = list(received[:count])
+        reader_cpu0 = process_cpu_seconds(readers.pid) if readers else None
+        rss = []
+        while time.monotonic() < t0 + seconds:
+            await asyncio.sleep(min(1.0, t0 + seconds - time.monotonic()))
+            rss.append(rss_bytes(server.pid))
+        cpu1, bytes1, frames1, t1 = cpu_seconds(server.pid), proxy.bytes_in, proxy.video_frames, time.monotonic()
+        got1, last1, state1 = list(received[:count]), list(last[:count]), list(state[:count])
+        reader_cpu1 = process_cpu_seconds(readers.pid) if readers else None
+        api1 = await loop.run_in_executor(None, cuecast_ingest, server)
+        window = t1 - t0
+        ingest = ingest_rates(proxy, frames0, bytes0, t0, frames1, bytes1, t1)
+        expected = bytes1 - bytes0
+        shares = [(got1[i] - got0[i]) / expected if expected else 0 for i in range(count)]
+        failed = sum(1 for i in range(count) if state1[i] != 1)
+        silent = sum(1 for i in range(count) if state1[i] == 1 and last1[i] < t1 - STALL_SECONDS)
+        short = sum(1 for i in range(count) if state1[i] == 1 and last1[i] >= t1 - STALL_SECONDS and shares[i] < STALL_SHARE)
+        result = {"viewers": count, "seconds": round(window, 2), "cpuSeconds": round(cpu1 - cpu0, 3),
+                  "cpuPerViewerSecond": (cpu1 - cpu0) / (count * window) if count else None,
+                  "cpuPerSecond": (cpu1 - cpu0) / window, "rssBytes": sum(rss) / len(rss) if rss else rss_bytes(server.pid),
+                  "stalled": failed + silent + short, "failed": failed, "silent": silent, "short": short,
+                  "ingestBytesPerSecond": ingest["bytesPerSecond"], "ingestFramesPerSecond": ingest["framesPerSecond"],
+                  "ingestMeasuredOver": ingest["measuredOver"], "expectedBytesPerViewer": expected,
+                  "medianReceivedShare": statistics.median(shares) if shares else None,
+                  "minReceivedShare": min(shares) if shares else None, "readySeconds": ready_seconds,
+                  "readerCpuShare": (reader_cpu1 - reader_cpu0) / window if reader_cpu0 is not None and reader_cpu1 is not None else None}
+        if api0 and api1:
+            span = api1["time"] - api0["time"]
+            result.update({"apiBytesPerSecond": (api1["bytes"] - api0["bytes"]) / span,
+                           "apiVideoFramesPerSecond": (api1["videoFrames"] - api0["videoFrames"]) / span,
+                           "serverViewers": api1["viewers"]})
+        return result
+    finally:
+        stop.set()
+        if readers:
+            readers.join(10)
+            if readers.is_alive():
+                readers.terminate()
+                readers.join()
+            # The next phase starts once the server has let these readers go (CueCast counts its viewers).
+            for _ in range(50):
+                ingest = await loop.run_in_executor(None, cuecast_ingest, server)
+                if not ingest or not ingest["viewers"]:
+                    break
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(1)
+
+
+async def fanout(server, clip, kind, counts, seconds, work):
+    """One publisher of the clip (ffmpeg, looping, through the timing proxy that counts what the server takes from
+    it), then a window with no readers and one with each count of `kind` readers, the counts rising. Each window
+    gives the server's CPU, its RSS, the ingest rate and the readers that stalled."""
+    proxy = FrameCountingProxy(server.rtmp)
+    await proxy.start()
+    publishers = Publishers(clip, [server.publish_url(0, port=proxy.port)], work)
+    loop = asyncio.get_running_loop()
+    try:
+        await loop.run_in_executor(None, wait_for_playlists, server, 1, 1)
+        await asyncio.sleep(2)
+        baseline = await fanout_phase(server, proxy, kind, 0, seconds, work)
+        phases = {}
+        for count in counts:
+            log(f"{server.name}: fan-out, {count} {'RTMP players' if kind == 'rtmp' else 'HTTP-FLV viewers'}")
+            phase = await fanout_phase(server, proxy, kind, count, seconds, work)
+            phase["cpuPerViewerSecondAboveBaseline"] = (phase["cpuPerSecond"] - baseline["cpuPerSecond"]) / count
+            phase["rssPerViewer"] = (phase["rssBytes"] - baseline["rssBytes"]) / count
+            phase["ingestBytesChange"] = phase["ingestBytesPerSecond"] / baseline["ingestBytesPerSecond"] - 1 \
+                if baseline["ingestBytesPerSecond"] else None
+            # The pace in frames: the bytes of a few GOPs differ by a few per cent with the picture, which is not
+            # the server's doing.
+            phase["ingestChange"] = phase["ingestFramesPerSecond"] / baseline["ingestFramesPerSecond"] - 1 \
+                if baseline["ingestFramesPerSecond"] else None
+            if "apiBytesPerSecond" in phase and baseline.get("apiBytesPerSecond"):
+                phase["apiIngestChange"] = phase["apiBytesPerSecond"] / baseline["apiBytesPerSecond"] - 1
+                phase["apiVideoFramesChange"] = phase["apiVideoFramesPerSecond"] / baseline["apiVideoFramesPerSecond"] - 1 \
+                    if baseline.get("apiVideoFramesPerSecond") else None
+            phase["publishersDied"] = publishers.failed()
+            phases[str(count)] = phase
+        return {"kind": kind, "baseline": baseline, "counts": phases}
+    finally:
+        publishers.stop()
+        proxy.server.close()
+
+
+# --- Workload 6: glass-to-glass on loopback ---------------------------------------------------------------------
+
+# Timing readers of each kind: each times every video frame, about 30 a second.
+G2G_READERS = 2
+# Frames sent in a reader's first second are left out: CueCast starts a player with the current GOP at once.
+G2G_JOIN_SECONDS = 1.0
+
+
+def run_g2g_publisher(port, app, name, clip, seconds, started, stop, results):
+    """Child process: publishes the clip's tags at real time with our own RTMP publisher, noting when each video
+    frame went out; puts {timestamp: send time} on `results` at the end."""
+    pin_client()
+    publisher = rtmpclient.Publisher(port, app, name, rtmpclient.read_flv_tags(clip))
+    error = None
+    try:
+        publisher.connect()
+        started.set()
+        publisher.run(seconds, stop)
+    except Exception as failure:  # reported by the parent
+        error = repr(failure)
+    finally:
+        publisher.close()
+        results.put({"sent": publisher.sent, "error": error, "bytes": publisher.bytes_sent})
+
+
+def run_g2g_readers(specs, seconds, stop, results):
+    """Child process: the timing readers in one epoll loop; puts each one's (timestamp, receive time) list."""
+    pin_client()
+
+    def make(i):
+        kind, port = specs[i]
+        return rtmpclient.RTMPPlayer(port, "live", "s0", timing=True) if kind == "rtmp" else \
+            rtmpclient.FLVReader(port, "/live/s0.flv", timing=True)
+    readers = rtmpclient.run_readers(make, len(specs), stop, time.monotonic() + seconds)
+    results.put([{"kind": specs[i][0], "state": r.state, "error": r.error, "startedAt": r.started_at, "frames": r.frames}
+                 for i, r in enumerate(readers)])
+
+
+def g2g_delays(played, sent):
+    """Per reader kind: each video frame's receive time minus its send time, matched by timestamp."""
+    kinds = {}
+    for reader in played:
+        entry = kinds.setdefault(reader["kind"], {"readers": 0, "failed": 0, "delays": [], "unmatched": 0, "missing": 0, "errors": []})
+        entry["readers"] += 1
+        if reader["state"] != 1 or reader["startedAt"] is None:
+            entry["failed"] += 1
+            if reader["error"]:
+                entry["errors"].append(reader["error"])
+            continue
+        since = reader["startedAt"] + G2G_JOIN_SECONDS
+        got = set()
+        for stamp, received in reader["frames"]:
+            when = sent.get(stamp)
+            if when is None:
+                entry["unmatched"] += 1
+            elif when >= since:
+                got.add(stamp)
+                entry["delays"].append(received - when)
+        # Frames sent while the reader was there (up to a second before its last one) that never reached it.
+        end = max((t for _, t in reader["frames"]), default=since) - 1
+        entry["missing"] += sum(1 for stamp, when in sent.items() if since <= when <= end and stamp not in got)
+    result = {}
+    for kind, entry in kinds.items():
+        delays = entry.pop("delays")
+        entry.update({"frames": len(delays), "p50": percentile(delays, 0.5), "p99": percentile(delays, 0.99),
+                      "max": max(delays) if delays else None, "min": min(delays) if delays else None})
+        result[kind] = entry
+    return result
+
+
+def glass_to_glass(server, clip, seconds, work):
+    """Our publisher sends the clip at real time and notes when each video frame goes out; timing readers (RTMP
+    players, and HTTP-FLV viewers on CueCast) note when each arrives: delay = arrival - send, by timestamp."""
+    app, name = server.publish_url(0).split("/", 3)[3].split("/", 1)
+    sent_queue, played_queue = multiprocessing.Queue(), multiprocessing.Queue()
+    started, stop = multiprocessing.Event(), multiprocessing.Event()
+    publisher = multiprocessing.Process(target=run_g2g_publisher,
+                                        args=(server.rtmp, app, name, clip, seconds + 60, started, stop, sent_queue))
+    publisher.start()
+    readers, sent, played = None, None, None
+    try:
+        deadline = time.monotonic() + 15
+        while not started.wait(0.2):
+            if time.monotonic() > deadline or not publisher.is_alive():
+                answer = sent_queue.get(timeout=5) if not publisher.is_alive() else {}
+                raise RuntimeError(f"{server.name}: our publisher did not start: {answer.get('error')}")
+        for _ in range(50):  # CueCast refuses a play of a stream that is not live yet; nginx-rtmp waits for it
+            if not isinstance(server, CueCast) or cuecast_ingest(server):
+                break
+            time.sleep(0.2)
+        time.sleep(1)
+        specs = [("rtmp", server.rtmp)] * G2G_READERS + ([("flv", server.http)] * G2G_READERS if isinstance(server, CueCast) else [])
+        readers = multiprocessing.Process(target=run_g2g_readers, args=(specs, seconds, stop, played_queue))
+        readers.start()
+        played = played_queue.get(timeout=seconds + 30)
+        readers.join(10)
+        stop.set()
+        answer = sent_queue.get(timeout=15)
+        publisher.join(10)
+        sent = answer["sent"]
+        if answer["error"]:
+            log(f"{server.name}: glass-to-glass publisher: {answer['error']}")
+    finally:
+        stop.set()
+        for process in (readers, publisher):
+            if process is not None:
+                process.join(5)
+                if process.is_alive():
+                    process.terminate()
+                    process.join()
+    result = g2g_delays(played, sent)
+    result.update({"seconds": seconds, "videoFramesSent": len(sent), "publisherError": answer["error"]})
+    return result
+
+
 # --- Stats overhead (CueCast only) ------------------------------------------------------------------------------
 
 def stats_overhead(binary, work, window, fragment, clip, streams, warmup, duration, rounds=1):
@@ -690,7 +1028,7 @@ def stats_overhead(binary, work, window, fragment, clip, streams, warmup, durati
 # --- Report -----------------------------------------------------------------------------------------------------
 
 def ratio(a, b):
-    return a / b if a is not None and b else None
+    return a / b if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else None
 
 
 def fmt(value, digits=4, unit=""):
@@ -780,12 +1118,59 @@ def report(figures, options):
         s_n["normalP99Change"] * 100 if s_n["normalP99Change"] is not None else None, "rise ≤ 10%",
         "yes" if a is not None and a <= 0.10 else "no", 3, " %")
     row("RSS MB with slow viewers", s_c["rssBytes"]["slow"] / 2**20, s_n["rssBytes"]["slow"] / 2**20, "bounded", "", 4)
+    fanout_rows(row, c.get("fanout") or {}, n.get("fanout") or {})
+    g2g_rows(row, c.get("glassToGlass") or {}, n.get("glassToGlass") or {})
     if "stats" in figures:
         st = figures["stats"]
         add("")
         add(f"CueCast statistics cost, {st['streams']} publishers: {st['on']:.5f} CPU s per stream-s with stats on "
             f"(API and /metrics read every second) vs {st['off']:.5f} with `--stats off` ({st['overhead'] * 100:+.1f} %).")
     return "\n".join(lines)
+
+
+def fanout_rows(row, f_c, f_n):
+    """Fan-out rows, from the figures themselves (a run's JSON without them, or with other counts, still reports)."""
+    for kind, label in (("rtmp", "RTMP players"), ("flv", "HTTP-FLV viewers (nginx-rtmp has none)")):
+        a_side, b_side = f_c.get(kind), f_n.get(kind)
+        if not a_side and not b_side:
+            continue
+        counts = sorted({int(k) for side in (a_side, b_side) if side for k in side["counts"]})
+
+        def at(side, count, key, scale=1):
+            value = (side["counts"].get(str(count)) or {}).get(key) if side else None
+            return value * scale if value is not None else None
+        for count in counts:
+            row(f"Fan-out, {count} {label}: server CPU s per viewer-s", at(a_side, count, "cpuPerViewerSecond"),
+                at(b_side, count, "cpuPerViewerSecond"), "", "", 3)
+        for count in counts:
+            row(f"Fan-out, {count} {label}: RSS KB per viewer", at(a_side, count, "rssPerViewer", 1 / 1024),
+                at(b_side, count, "rssPerViewer", 1 / 1024), "", "", 3)
+        for count in counts:
+            a = at(a_side, count, "stalled")
+            row(f"Fan-out, {count} {label}: viewers stalled", a, at(b_side, count, "stalled"), "0",
+                "yes" if a == 0 else "no")
+        for count in counts:
+            a = at(a_side, count, "ingestChange", 100)
+            row(f"Fan-out, {count} {label}: publisher's ingest rate change", a, at(b_side, count, "ingestChange", 100),
+                "within ±1 %", "yes" if a is not None and abs(a) <= 1 else "no", 3, " %")
+
+
+def g2g_rows(row, g_c, g_n):
+    def ms(value):
+        return value * 1000 if value is not None else None
+    for kind, label in (("rtmp", "RTMP play"), ("flv", "HTTP-FLV (nginx-rtmp has none)")):
+        a_k, b_k = g_c.get(kind) or {}, g_n.get(kind) or {}
+        if not a_k and not b_k:
+            continue
+        row(f"Glass-to-glass on loopback, {label}, p50 ms", ms(a_k.get("p50")), ms(b_k.get("p50")), "", "", 3)
+        a = ms(a_k.get("p99"))
+        row(f"Glass-to-glass on loopback, {label}, p99 ms", a, ms(b_k.get("p99")), "≤ 100 ms",
+            "yes" if a is not None and a <= 100 else "no", 3)
+
+        def lost(k):
+            return k["missing"] + k["unmatched"] if k else None
+        row(f"Glass-to-glass, {label}: frames timed / not delivered or unmatched",
+            f"{a_k['frames']} / {lost(a_k)}" if a_k else None, f"{b_k['frames']} / {lost(b_k)}" if b_k else None, "", "")
 
 
 NOTES = """
@@ -821,6 +1206,41 @@ Notes:
   gave -5 % and -52 % for CueCast, +2 % and -4 % for nginx-rtmp. Both servers' p99s are shown.
 """
 
+FANOUT_NOTE = """- Fan-out. One ffmpeg publisher of the clip (looping, through the TCP proxy that counts what the server takes
+  from it), then a window with no readers and one per reader count. Readers are our own (`rtmpclient.py`, no
+  code shared with CueCast): one Python process on the client core drives them all from one epoll loop, at nice
+  5 so the publisher beside them keeps its pace. An RTMP player does a plain handshake, connect, createStream and
+  play (by stream name, on both servers) and acknowledges each window of bytes; an HTTP-FLV viewer sends one GET.
+  Both then only count bytes. CPU per viewer-second is the server's CPU over the window divided by viewers times
+  seconds (it includes the stream's own remux; the JSON also has it above the no-reader window); RSS per viewer is
+  the window's mean RSS minus that of the window without readers, over the count. A viewer is stalled if its
+  play failed or ended, if nothing reached it in the window's last 2 s, or if it got less than 90 % of the bytes
+  the server took from the publisher meanwhile. The ingest rate is the publisher's pace: video frames the server
+  took per second (the proxy follows the publisher's chunk stream with our parser), from the first keyframe in a
+  window to the last, with readers against without. Bytes per second over the same GOPs are in the JSON; a few
+  GOPs' sizes differ by a few per cent with the picture, which is not the server's doing. The servers run in turn (CueCast RTMP, nginx-rtmp RTMP,
+  CueCast HTTP-FLV), each afresh, with the counts rising.
+"""
+
+G2G_NOTE = """- Glass-to-glass on loopback. Our own publisher (`rtmpclient.Publisher`) reads the clip's FLV tags and sends each
+  at its time, noting when each video frame's send starts; timing readers (two of each kind) parse the chunk
+  stream or the FLV tags and note when each video message is complete. Delay = arrival - send, matched by
+  timestamp; frames sent in a reader's first second are left out (CueCast starts a player with the current GOP).
+  Publisher and readers are separate processes on the client core, one clock (CLOCK_MONOTONIC).
+"""
+
+
+def fanout_header(figures):
+    text, o = "", figures["options"]
+    if any("fanout" in figures[key] for key in ("cuecast", "nginx")):
+        counts = o.get("fanout_viewers") or []
+        text += (f"Fan-out: one publisher of the clip, then {', '.join(map(str, counts))} readers, "
+                 f"{o.get('fanout_seconds', 0):g} s steady window each. ")
+    if any("glassToGlass" in figures[key] for key in ("cuecast", "nginx")):
+        text += (f"Glass-to-glass: our own publisher at real time and {G2G_READERS} timing readers of each kind, "
+                 f"{o.get('g2g_seconds', 0):g} s. ")
+    return text
+
 
 def write_report(figures, options, window, fragment, write_json=True):
     table = report(figures, options)
@@ -834,12 +1254,18 @@ def write_report(figures, options, window, fragment, write_json=True):
               f"{options.duration:g} s measured per publisher count. "
               + ("Delivery: the same test picture encoded at ~6 Mbit/s, so that wrk fetches a ~1.5 MB segment. "
                  if figures["options"].get("delivery_clip") else "")
+              + fanout_header(figures)
               + f"Raw figures: `{os.path.basename(options.out_json)}`.\n\n")
     if write_json:
         with open(options.out_json, "w") as f:
             json.dump(figures, f, indent=1, default=str)
     with open(options.out_md, "w") as f:
-        f.write(header + table + "\n" + NOTES)
+        notes = NOTES
+        if any("fanout" in figures[key] for key in ("cuecast", "nginx")):
+            notes += FANOUT_NOTE
+        if any("glassToGlass" in figures[key] for key in ("cuecast", "nginx")):
+            notes += G2G_NOTE
+        f.write(header + table + "\n" + notes)
     return table
 
 
@@ -875,6 +1301,12 @@ def main():
     # +54 % between runs on this VM.
     parser.add_argument("--slow-seconds", type=float, default=60, help="seconds with and seconds without slow viewers, in two phases each")
     parser.add_argument("--stats-streams", type=int, default=10)
+    parser.add_argument("--fanout-viewers", default="100,500,1000",
+                        help="reader counts for the fan-out workload, each in its own window (0: no fan-out run)")
+    # 20 s: the clip's length, so a window holds the same media wherever it starts.
+    parser.add_argument("--fanout-seconds", type=float, default=20, help="steady seconds per fan-out window")
+    parser.add_argument("--g2g-seconds", type=float, default=30,
+                        help="seconds the glass-to-glass readers are timed per server (0: no glass-to-glass run)")
     parser.add_argument("--rounds", type=int, default=2, help="turns each server takes per remux measurement (the duration is split)")
     parser.add_argument("--out-md", required=True)
     parser.add_argument("--out-json", required=True)
@@ -882,6 +1314,7 @@ def main():
     parser.add_argument("--report-only", metavar="JSON", help="write the markdown report again from a run's JSON, measuring nothing")
     options = parser.parse_args()
     options.streams = [int(x) for x in options.streams.split(",")]
+    options.fanout_viewers = [int(x) for x in options.fanout_viewers.split(",") if x.strip() and int(x) > 0]
     if options.report_only:
         with open(options.report_only) as f:
             figures = json.load(f)
@@ -890,12 +1323,19 @@ def main():
         options.streams = [int(x) for x in options.streams] if isinstance(options.streams, list) else [int(x) for x in options.streams.split(",")]
         print(write_report(figures, options, 6, 2, write_json=False))
         return
+    # A thousand readers are a thousand descriptors in the readers' process and in nginx (which inherits this).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 8192:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536) if hard != resource.RLIM_INFINITY else 65536, hard))
     work = tempfile.mkdtemp(prefix="cuecast-bench-")
     window, fragment = 6, 2
     figures = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
                "options": {k: v for k, v in vars(options).items()}, "cuecast": {}, "nginx": {}}
     log(f"work directory {work}")
-    servers = {"cuecast": lambda: CueCast(os.path.join(work, "cuecast"), window, fragment, options.binary),
+    # CueCast lets 1000 viewers read a stream by default; a larger fan-out count raises that.
+    viewer_limit = ["--max-viewers-per-stream", str(max(options.fanout_viewers))] \
+        if options.fanout_viewers and max(options.fanout_viewers) > 1000 else []
+    servers = {"cuecast": lambda: CueCast(os.path.join(work, "cuecast"), window, fragment, options.binary, viewer_limit),
                "nginx": lambda: NginxRTMP(os.path.join(work, "nginx"), window, fragment)}
     figures["version"] = subprocess.run([options.binary, "--version"], capture_output=True, text=True).stdout.strip()
     # The two servers take turns at every workload, and remux cost is measured in rounds, so a machine that gets
@@ -936,6 +1376,20 @@ def main():
     for key, server in made.items():
         figures[key]["slow"] = on(server, f"50 slow viewers next to {NORMAL_VIEWERS} normal ones",
                                   lambda: asyncio.run(slow_viewers(server, options.clip, NORMAL_VIEWERS, 50, options.slow_seconds, server.work)))
+    if options.fanout_viewers:
+        counts = ",".join(map(str, options.fanout_viewers))
+        for kind in ("rtmp", "flv"):
+            for key, server in made.items():
+                if kind == "flv" and key != "cuecast":
+                    continue  # nginx-rtmp serves no HTTP-FLV
+                what = "RTMP players" if kind == "rtmp" else "HTTP-FLV viewers"
+                figures[key].setdefault("fanout", {})[kind] = on(
+                    server, f"fan-out, one publisher and {counts} {what}, {options.fanout_seconds:g} s windows",
+                    lambda: asyncio.run(fanout(server, options.clip, kind, options.fanout_viewers, options.fanout_seconds, server.work)))
+    if options.g2g_seconds > 0:
+        for key, server in made.items():
+            figures[key]["glassToGlass"] = on(server, f"glass-to-glass, {options.g2g_seconds:g} s",
+                                              lambda: glass_to_glass(server, options.clip, options.g2g_seconds, server.work))
     if options.stats_streams > 0:
         log(f"CueCast: statistics on vs off, {options.stats_streams} publishers")
         figures["stats"] = stats_overhead(options.binary, work, window, fragment, options.clip, options.stats_streams,

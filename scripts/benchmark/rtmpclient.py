@@ -107,6 +107,12 @@ def chunk_message(csid, message_type, stream_id, timestamp, payload, chunk_size)
     return bytes(out)
 
 
+def stream_id_of(answer):
+    """The message stream id in createStream's _result (name, transaction, command object, id); 1 if absent."""
+    numbers = [v for v in answer[2:] if isinstance(v, float)]
+    return int(numbers[-1]) if numbers else 1
+
+
 def command(name, transaction, *args):
     return amf_encode(name) + amf_encode(float(transaction)) + b"".join(amf_encode(a) for a in args)
 
@@ -246,8 +252,8 @@ def _receive_exact(sock, count, deadline):
 
 
 class Publisher:
-    """Publishes an FLV file's tags over RTMP at real time, looping with timestamps carried on, and notes the
-    time each video frame's message was handed to the kernel (on loopback, the moment the server can read it).
+    """Publishes an FLV file's tags over RTMP at real time, looping with timestamps carried on, and notes when
+    each video frame's send began (on loopback its last byte reaches the server before sendall returns).
     Blocking socket; incoming data (acknowledgements, pings) is read and dropped between sends."""
 
     CHUNK_SIZE = 4096
@@ -297,7 +303,7 @@ class Publisher:
         self._await(lambda v: v[0] == "_result" and v[1] == 1, deadline)
         self.send(3, COMMAND_AMF0, 0, 0, command("createStream", 2, None))
         answer = self._await(lambda v: v[0] == "_result" and v[1] == 2, deadline)
-        self.stream_id = int(answer[3]) if len(answer) > 3 and isinstance(answer[3], float) else 1
+        self.stream_id = stream_id_of(answer)
         self.send(4, COMMAND_AMF0, self.stream_id, 0, command("publish", 3, None, self.name, "live"))
         self._await(lambda v: v[0] == "onStatus" and len(v) > 3 and isinstance(v[3], dict)
                     and v[3].get("code") == "NetStream.Publish.Start", deadline)
@@ -348,9 +354,11 @@ class Publisher:
                 elif kind == AUDIO:
                     self.send(4, AUDIO, self.stream_id, stamp, body)
                 elif kind == VIDEO:
-                    self.send(6, VIDEO, self.stream_id, stamp, body)
                     if is_video_frame(body):
+                        # Noted as the send starts: on loopback the last byte reaches the server during sendall,
+                        # and a reader's clock must not run ahead of this one.
                         self.sent[stamp] = time.monotonic()
+                    self.send(6, VIDEO, self.stream_id, stamp, body)
 
     def close(self):
         try:
@@ -368,6 +376,7 @@ class Reader:
     def __init__(self, port, timing=False):
         self.port, self.timing = port, timing
         self.bytes, self.last, self.state, self.error = 0, 0.0, 0, None
+        self.started_at = None  # when the play started (RTMP Play.Start, the FLV response's header)
         self.frames = []     # (video timestamp, receive time) when timing
         self.outbox = b""
         self.sock = socket.socket()
@@ -464,6 +473,8 @@ class RTMPPlayer(Reader):
             if self.state == 1 and kind in (AUDIO, VIDEO):
                 self.last = now
         if self.state == 1:
+            if self.started_at is None:
+                self.started_at = now
             self.bytes += len(data)
             if not self.timing and self.phase == "playing":
                 # The play has started: from here on only bytes are counted. What the parser still holds (part of a
@@ -478,8 +489,7 @@ class RTMPPlayer(Reader):
         if name == "_result" and len(values) > 1 and values[1] == 1:
             self.send(3, COMMAND_AMF0, 0, command("createStream", 2, None))
         elif name == "_result" and len(values) > 1 and values[1] == 2:
-            if len(values) > 3 and isinstance(values[3], float):
-                self.stream_id = int(values[3])
+            self.stream_id = stream_id_of(values)
             self.send(2, USER_CONTROL, 0, struct.pack(">HII", 3, self.stream_id, 1000))  # buffer length 1 s
             self.send(8, COMMAND_AMF0, self.stream_id, command("play", 3, None, self.name, -2000.0))
         elif name == "_error":
@@ -525,7 +535,7 @@ class FLVReader(Reader):
                 return
             self.chunked = "transfer-encoding: chunked" in head.lower()
             self.state = 1
-            self.last = now
+            self.last = self.started_at = now
             if not data:
                 return
         self.bytes += len(data)
@@ -539,7 +549,8 @@ class FLVReader(Reader):
             raw = self.raw
             at = 0
             for _ in range(100000):
-                if self.chunk_left:
+                # chunk_left: > 0 bytes of chunk data to come, -2 the CRLF after a chunk, 0 a size line next.
+                if self.chunk_left > 0:
                     take = min(self.chunk_left, len(raw) - at)
                     self.body += raw[at:at + take]
                     at += take
@@ -599,7 +610,7 @@ def run_readers(make_reader, count, stop, deadline, connect_batch=50, on_tick=No
                 except OSError as error:
                     reader = None
                     failed = Reader.__new__(Reader)
-                    failed.bytes, failed.last, failed.state, failed.error, failed.frames = 0, 0.0, -1, str(error), []
+                    failed.bytes, failed.last, failed.state, failed.error, failed.frames, failed.started_at = 0, 0.0, -1, str(error), [], None
                     readers.append(failed)
                     continue
                 readers.append(reader)
@@ -635,6 +646,7 @@ def run_readers(make_reader, count, stop, deadline, connect_batch=50, on_tick=No
                 except OSError as error:
                     _close(poller, by_fd, reader, str(error))
                     continue
+                now = time.monotonic()  # the arrival time of these bytes
                 if n == 0:
                     _close(poller, by_fd, reader, "closed by the server")
                     continue
@@ -647,7 +659,7 @@ def run_readers(make_reader, count, stop, deadline, connect_batch=50, on_tick=No
                     _close(poller, by_fd, reader, reader.error)
                 elif reader.outbox:
                     poller.modify(fd, select.EPOLLIN | select.EPOLLOUT)
-            now = time.monotonic()
+        now = time.monotonic()
         if on_tick and now - last_tick >= 0.05:
             last_tick = now
             on_tick(readers, now)

@@ -6,7 +6,7 @@ Usage: flv_read.py URL [--seconds N] [--rate BYTES_PER_SECOND] [--connections K]
 Prints {"status", "header", "tags": [{"type", "timestamp", "size", "keyframe"?, "cts"?}],
 "script": [{"timestamp", "name", "value"}], "ended": bool, "bytes"}: tags as FLV 10.1 annex E frames them,
 script data decoded from AMF0 here. With --rate the reader takes at most that many bytes a second (a slow viewer).
-With --connections K, K viewers connect at once, each reads until it has 64 KB (or 5 s pass) and drops the
+With --connections K, K viewers connect at once, each reads until it has 64 KB (or --seconds pass) and drops the
 connection; prints {"connections", "gotData", "statuses": {code: count}}.
 """
 import argparse, json, resource, selectors, socket, struct, sys, time, urllib.parse
@@ -45,7 +45,7 @@ def amf0(data, i):
     raise ValueError("AMF0 marker %d" % marker)
 
 
-def many(url, count):
+def many(url, count, seconds):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     path = url.path + ("?" + url.query if url.query else "")
@@ -57,7 +57,7 @@ def many(url, count):
         sock.sendall(request)
         sock.setblocking(False)
         selector.register(sock, selectors.EVENT_READ, bytearray())
-    deadline = time.time() + 5
+    deadline = time.time() + seconds
     while selector.get_map() and time.time() < deadline:
         for key, _ in selector.select(timeout=0.5):
             data = key.data
@@ -88,7 +88,7 @@ def main():
     args = parser.parse_args()
     url = urllib.parse.urlsplit(args.url)
     if args.connections:
-        return many(url, args.connections)
+        return many(url, args.connections, args.seconds)
     sock = socket.create_connection((url.hostname, url.port or 80), timeout=args.seconds + 5)
     if args.rate:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)

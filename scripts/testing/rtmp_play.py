@@ -13,7 +13,7 @@ since start; "value" is the first AMF0 value after the handler name, "values" al
 first 2000 (count counts all); avcPacketType and cts are null unless the codec id is 7 (AVC).
 
 --connections K: K players at once on one selectors loop (leak tests). Each connects, plays, reads until its first
-video message or 5 s, then closes abruptly (RST). Prints {"connections", "started" (got NetStream.Play.Start),
+video message or 5 s (--seconds if given), then closes abruptly (RST). Prints {"connections", "started" (got NetStream.Play.Start),
 "gotVideo", "closed" (closed by the server first), "errors" ({message: count}), "elapsed"}.
 """
 import argparse, errno, json, os, resource, selectors, socket, struct, sys, time, urllib.parse
@@ -531,6 +531,7 @@ def main():
     tc_url = "rtmp://%s/%s" % (url.netloc, app)
     t0 = time.monotonic()
 
+    args.seconds_given = "--seconds" in sys.argv[1:]
     if args.connections <= 1:
         sel = selectors.DefaultSelector()
         player = Player(host, port, app, stream, tc_url, t0, until=args.until_status)
@@ -553,8 +554,9 @@ def main():
             players.append(Player(host, port, app, stream, tc_url, t0, multi=True))
         except OSError as e:
             errors["socket: %s" % e.strerror] = errors.get("socket: %s" % e.strerror, 0) + 1
-    # each player stops after its first video or MULTI_PLAYER_SECONDS; the loop as a whole is bounded too
-    run(players, sel, time.monotonic() + MULTI_PLAYER_SECONDS + 5, per_player=MULTI_PLAYER_SECONDS)
+    # each player stops after its first video or --seconds (default MULTI_PLAYER_SECONDS); the loop is bounded too
+    wait = args.seconds if args.seconds_given else MULTI_PLAYER_SECONDS
+    run(players, sel, time.monotonic() + wait + 5, per_player=wait)
     for pl in players:
         pl.close(abort=True)
         if pl.error:
