@@ -64,6 +64,10 @@ final class IngestConnection: RTMPConnectionDelegate {
             do {
                 let id = try await sessionLog.start(stream: path.description, remoteAddress: remoteAddress)
                 logger.info("publish started", metadata: ["stream": "\(path)", "session": "\(id)"])
+                if ["1", "true", "yes"].contains(request.query["cueSEI"]?.lowercased() ?? "") {
+                    stream.embedsCuesInSEI.store(true, ordering: .relaxed)
+                    logger.info("cues also go into video frames as SEI", metadata: ["stream": "\(path)"])
+                }
                 let (close, logger) = (self.close, self.logger)
                 stream.onTerminate { reason in
                     logger.notice("ending publish", metadata: ["stream": "\(path)", "reason": "\(reason)"])

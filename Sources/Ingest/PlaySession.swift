@@ -29,6 +29,7 @@ final class PlaySession: PlaySink {
         var stopped = false
         /// Whether this player counts against `stream`'s viewers now.
         var counted = true
+        var drainScheduled = false
         var dropped = 0
         init(stream: LiveStream) { self.stream = stream }
     }
@@ -63,7 +64,17 @@ final class PlaySession: PlaySink {
         stream.attach(reader)
     }
 
-    func writabilityChanged() { drain() }
+    /// Never writes from inside the callback (it can fire in the middle of another write): the drain is queued.
+    func writabilityChanged() {
+        let state = self.state.value
+        guard !state.stopped, !state.drainScheduled, state.output?.isWritable == true else { return }
+        state.drainScheduled = true
+        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
+        eventLoop.execute {
+            loopBound.value.state.value.drainScheduled = false
+            loopBound.value.drain()
+        }
+    }
 
     /// Sends what waits while the socket takes it.
     private func drain() {

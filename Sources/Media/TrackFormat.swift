@@ -5,11 +5,14 @@ public struct TrackFormat: Sendable, Equatable {
     public var audio: AudioConfig?
     /// RFC 6381 codec string, e.g. `avc1.64001f`, `hvc1`, `mp4a.40.2`; nil where none is defined here.
     public var codecString: String?
+    /// Bytes in each NAL unit's length prefix (H.264; 4 elsewhere for HEVC as sent by every encoder seen).
+    public var nalLengthSize: Int?
 
-    public init(video: VideoConfig? = nil, audio: AudioConfig? = nil, codecString: String? = nil) {
+    public init(video: VideoConfig? = nil, audio: AudioConfig? = nil, codecString: String? = nil, nalLengthSize: Int? = nil) {
         self.video = video
         self.audio = audio
         self.codecString = codecString
+        self.nalLengthSize = nalLengthSize
     }
 
     /// Parses a sequence header: AVCDecoderConfigurationRecord (ISO/IEC 14496-15 5.3.3), HEVC's (8.3.3), or
@@ -19,10 +22,10 @@ public struct TrackFormat: Sendable, Equatable {
         switch header.codec {
         case .h264:
             let record = try AVCDecoderConfigurationRecord(header.payload)
-            self.init(video: record.videoConfig, codecString: record.codecString)
+            self.init(video: record.videoConfig, codecString: record.codecString, nalLengthSize: record.nalLengthSize)
         case .hevc:
             let record = try HEVCDecoderConfigurationRecord(header.payload)
-            self.init(video: record.videoConfig, codecString: "hvc1")
+            self.init(video: record.videoConfig, codecString: "hvc1", nalLengthSize: 4)
         case .aac:
             let config = try AudioSpecificConfig(header.payload)
             self.init(audio: config.audioConfig, codecString: config.codecString)

@@ -41,6 +41,9 @@ public final class LiveStream: Sendable {
     private let fanOut: NIOLoopBoundBox<FanOut>
     /// Players and viewers reading this publish now (RTMP play, HTTP-FLV), for limits and the API.
     public let viewers = Atomic<Int>(0)
+    /// Whether cues also ride in their frame as H.264/HEVC SEI (`UserDataSEI`), for players that read SEI but not
+    /// script data. Set by the publisher (`cueSEI=1` in the publish URL) before its first frame.
+    public let embedsCuesInSEI = Atomic<Bool>(false)
     /// How many in-band cues are kept per stream; older ones are dropped first.
     public static let inBandCueLimit = 256
 
@@ -91,40 +94,64 @@ public final class LiveStream: Sendable {
             if packet.track == .video { state.videoHeader = header } else { state.audioHeader = header }
             state.gop.reset()
         case .frame:
+            var packet = packet
+            if packet.track == .video || state.videoHeader == nil {
+                let here = bindCues(at: packet)
+                if !here.isEmpty, packet.track == .video, embedsCuesInSEI.load(ordering: .relaxed) { embed(here, in: &packet) }
+            }
             state.gop.add(packet, hasVideo: state.videoHeader != nil)
-            if packet.track == .video || state.videoHeader == nil { bindCues(at: packet) }
+            deliver(.packet(packet))
+            return
         case .endOfSequence:
             break
         }
         deliver(.packet(packet))
     }
 
-    /// Runs the binder on a binding frame: what it places goes out before the frame.
-    private func bindCues(at frame: MediaPacket) {
+    /// Puts each cue's JSON into the frame as a `user_data_unregistered` SEI message (`UserDataSEI`), without
+    /// re-encoding: a new buffer with the SEI NAL unit before the first slice.
+    private func embed(_ cues: [PlacedCue], in frame: inout MediaPacket) {
+        let lengthSize = fanOut.value.videoHeader?.format?.nalLengthSize ?? 4
+        for cue in cues {
+            guard let nal = UserDataSEI.nalUnit(text: cue.json, codec: frame.codec),
+                let payload = UserDataSEI.insert(nal, into: frame.payload, codec: frame.codec, lengthSize: lengthSize)
+            else { continue }
+            frame.payload = payload
+        }
+    }
+
+    /// Runs the binder on a binding frame: what it places goes out before the frame. Returns the cues placed on
+    /// this very frame (a B-frame's cue can land on a frame already delivered).
+    private func bindCues(at frame: MediaPacket) -> [PlacedCue] {
         let state = fanOut.value
         let hadClock = state.binder.clock != nil
         let outcomes = state.binder.frame(
             pts: frame.pts, dts: frame.dts, isKeyframe: frame.track == .audio || frame.isKeyframe)
         if !hadClock, let clock = state.binder.clock { deliver(.clock(clock)) }
-        for outcome in outcomes { settle(outcome) }
+        return outcomes.compactMap { settle($0) }.filter { $0.timestamp == frame.pts }
     }
 
-    private func settle(_ outcome: CueBinder.Outcome) {
+    @discardableResult
+    private func settle(_ outcome: CueBinder.Outcome) -> PlacedCue? {
         switch outcome {
         case .bound(let binding):
-            guard let clock = fanOut.value.binder.clock else { return binding.cue.bound(nil) }
+            guard let clock = fanOut.value.binder.clock else {
+                binding.cue.bound(nil)
+                return nil
+            }
             let cue = binding.cue
             let transportTime = BoundCue.transportTime(ofMediaTime: binding.pts)
             let json = cue.playerJSON(pts: transportTime)
             let date = clock.date(ofPTS: binding.pts)
             cue.bound(BoundCue(pts: transportTime, programDateTime: date, mediaTime: binding.pts, playerJSON: json))
-            deliver(
-                .cuePlaced(
-                    PlacedCue(id: cue.id, kind: cue.kind, json: json, timestamp: binding.pts, programDateTime: date, duration: cue.duration)))
+            let placed = PlacedCue(id: cue.id, kind: cue.kind, json: json, timestamp: binding.pts, programDateTime: date, duration: cue.duration)
+            deliver(.cuePlaced(placed))
+            return placed
         case .refused(let cue, _):
             cue.bound(nil)
+            return nil
         case .waiting:
-            break
+            return nil
         }
     }
 

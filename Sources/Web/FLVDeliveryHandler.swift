@@ -56,6 +56,8 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var viewer: Viewer?
     /// Set once the connection streamed FLV: it takes no more requests.
     private var streamed = false
+    /// A drain is queued on the event loop (after a writability change).
+    private var drainScheduled = false
     private var logger: Logger
 
     private final class Viewer {
@@ -109,7 +111,17 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if viewer != nil { drain(context: context) }
+        // Never write from inside this callback: it can fire in the middle of another write (NIO's chunked encoder
+        // writes size line, data and CRLF as three writes), and a chunk written here would land inside that one.
+        if viewer != nil, context.channel.isWritable, !drainScheduled {
+            drainScheduled = true
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.drainScheduled = false
+                handler.drain(context: context)
+            }
+        }
         context.fireChannelWritabilityChanged()
     }
 
@@ -200,9 +212,11 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.close(promise: nil)
             return
         }
+        var wrote = false
         while context.channel.isWritable {
             let events = viewer.reader.take()
             if events.isEmpty { break }
+            wrote = true
             for event in events where event.publish == viewer.stream.publish {
                 if let tag = Self.tag(for: event) {
                     context.write(wrapOutboundOut(.body(.byteBuffer(tag))), promise: nil)
@@ -214,7 +228,7 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 }
             }
         }
-        context.flush()
+        if wrote { context.flush() }
     }
 
     /// The FLV tag for an event, shared with every other viewer of it; nil for events that have none.

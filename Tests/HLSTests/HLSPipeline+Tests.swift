@@ -37,8 +37,13 @@ import TestSupport
 @Suite struct PlaylistRaceTests {
     let path = StreamPath("live/race")!
 
-    func pipeline(_ store: HLSStore, _ directory: TemporaryDirectory) throws -> HLSPipeline {
-        HLSPipeline(path: path, configuration: HLSConfiguration(), store: store, mirror: nil, logger: Logger(label: "test"))
+    /// A pipeline whose first publish (1) has started and got its sequence numbers: its playlist is live.
+    func livePipeline() -> (HLSStore, HLSPipeline) {
+        let store = HLSStore()
+        let pipeline = HLSPipeline(path: path, configuration: HLSConfiguration(), store: store, mirror: nil, logger: Logger(label: "test"))
+        #expect(pipeline.receive(event(1, .started(remoteAddress: "a"))), "a new playlist asks for sequence numbers")
+        #expect(!pipeline.begin(firstSequence: 0))
+        return (store, pipeline)
     }
 
     func event(_ publish: Int, _ kind: StreamEvent.Kind) -> StreamEvent {
@@ -48,12 +53,7 @@ import TestSupport
     /// A new publisher claims the path between the old one's release and the delivery of its end (the two run on
     /// different event loops): the late end of the old publish must not put the new one's playlist into grace.
     @Test func aLateEndOfThePreviousPublishDoesNotEndTheNewOne() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = HLSStore()
-        let pipeline = try pipeline(store, directory)
-        #expect(pipeline.receive(event(1, .started(remoteAddress: "a"))))
-        #expect(!pipeline.begin(firstSequence: 0))
+        let (store, pipeline) = livePipeline()
         #expect(!pipeline.receive(event(2, .started(remoteAddress: "b"))), "the new publish continues the playlist")
         #expect(!pipeline.receive(event(1, .ended(reason: "old publisher gone"))))
         #expect(store.stream(path)?.state == .live)
@@ -65,12 +65,7 @@ import TestSupport
     /// Housekeeping sees a playlist in grace and decides to end it; before it does, the publisher comes back and
     /// the playlist goes live again. The end must not land on the live playlist.
     @Test func graceExpiringAsThePublisherReturnsLeavesThePlaylistLive() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let store = HLSStore()
-        let pipeline = try pipeline(store, directory)
-        #expect(pipeline.receive(event(1, .started(remoteAddress: "a"))))
-        #expect(!pipeline.begin(firstSequence: 0))
+        let (store, pipeline) = livePipeline()
         #expect(!pipeline.receive(event(1, .ended(reason: "gone"))))
         let output = try #require(store.stream(path))
         let seen = output.stateSince

@@ -75,3 +75,14 @@ func expectLossless(_ events: [StreamEvent], _ facts: FixtureFacts, strictDTS: B
     #expect(mismatches.isEmpty, "frames differing from the fixture (index, received, expected): \(mismatches.prefix(5))", sourceLocation: sourceLocation)
     #expect(received.contains { $0.1 > 0 }, "fixture has B-frames, so some composition offsets are positive", sourceLocation: sourceLocation)
 }
+
+extension TestServer {
+    /// Makes a key for `path`, publishes the B-frame fixture to it in real time (`loops` extra passes, with
+    /// `query` added to the URL) and waits until the stream is live.
+    func publishLive(_ path: StreamPath, loops: Int, query: String = "") async throws -> Task<Tool.Output, any Error> {
+        let secret = try await server.keys.add(stream: path.description)
+        let publish = ffmpegPublishLooping("\(rtmpBase)/\(path.app)/\(path.name)?key=\(secret)\(query)", loops: loops)
+        try await eventually("stream \(path) live") { server.hub.stream(path) != nil }
+        return publish
+    }
+}

@@ -18,11 +18,8 @@ import TestSupport
 
     @Test func gstreamerReadsRTMPAndHTTPFLV() async throws {
         try await withServer { server in
-            let path = StreamPath("live/gst-read")!
-            let secret = try await server.server.keys.add(stream: path.description)
-            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/\(secret)", loops: 1)
+            let publish = try await server.publishLive(StreamPath("live/gst-read")!, loops: 1)
             defer { publish.cancel() }
-            try await server.eventually("stream live") { server.server.hub.stream(path) != nil }
             let directory = try TemporaryDirectory()
             defer { directory.remove() }
             // 90 video buffers (3 s of the clip), then end of stream: the file is complete.
@@ -44,11 +41,8 @@ import TestSupport
 
     @Test func nginxRTMPPullsFromCueCast() async throws {
         try await withServer { server in
-            let path = StreamPath("live/relay")!
-            let secret = try await server.server.keys.add(stream: path.description)
-            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/\(secret)", loops: 1)
+            let publish = try await server.publishLive(StreamPath("live/relay")!, loops: 1)
             defer { publish.cancel() }
-            try await server.eventually("stream live") { server.server.hub.stream(path) != nil }
             let directory = try TemporaryDirectory()
             defer { directory.remove() }
             let port = try await Tool("python3").run([

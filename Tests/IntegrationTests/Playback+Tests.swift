@@ -12,12 +12,14 @@ import TestSupport
     /// What `flv_read.py` prints.
     struct FLVRead: Decodable {
         struct Tag: Decodable {
+            struct SEI: Decodable { var uuid: String; var text: String }
             var type: Int
             var timestamp: Int64
             var size: Int
             var keyframe: Bool?
             var packetType: Int?
             var cts: Int64?
+            var sei: [SEI]?
         }
         struct Script: Decodable {
             var timestamp: Int64
@@ -106,11 +108,11 @@ import TestSupport
     @Test func cuesReachHTTPFLVAsOnCuePoint() async throws {
         try await withServer { server in
             let path = StreamPath("live/cuepoint")!
-            let secret = try await server.server.keys.add(stream: path.description)
-            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/\(secret)", loops: 0)
-            try await server.eventually("stream live") { server.server.hub.stream(path) != nil }
-            async let reading = Self.readFLV("\(server.httpBase)/live/cuepoint.flv", seconds: 5)
-            try await Task.sleep(for: .seconds(1.5))
+            let publish = try await server.publishLive(path, loops: 0)
+            async let reading = Self.readFLV("\(server.httpBase)/live/cuepoint.flv", seconds: 8)
+            // The cue goes in once the reader is attached (a reader that joins later gets no past cue).
+            try await server.eventually("readers attached") { server.server.hub.stream(path)?.viewers.load(ordering: .relaxed) ?? 0 >= 1 }
+            try await Task.sleep(for: .seconds(0.5))
             let answer = try await server.request(
                 .POST, "/api/v1/streams/live/cuepoint/cues",
                 body: #"{"id":"pin-1","kind":"product.pin","payload":{"sku":"A1","title":"Tea set","price":199,"currency":"CNY"}}"#)
@@ -140,6 +142,88 @@ import TestSupport
         }
     }
 
+    /// With `cueSEI=1` in the publish URL, a pin also rides in its frame as an H.264 `user_data_unregistered` SEI
+    /// message with our UUID and the cue JSON, read back by the test's own NAL parser from HTTP-FLV, and the
+    /// bitstream stays valid for ffmpeg's `trace_headers`.
+    @Test func cuesRideInTheirFrameAsSEIWhenAsked() async throws {
+        try await withServer { server in
+            let path = StreamPath("live/sei")!
+            let publish = try await server.publishLive(path, loops: 0, query: "&cueSEI=1")
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            let capture = directory.path + "/sei.flv"
+            async let reading = Self.readFLV("\(server.httpBase)/live/sei.flv", seconds: 8)
+            async let copying = Tool("ffmpeg").run(
+                ["-hide_banner", "-loglevel", "error", "-nostdin", "-i", "\(server.httpBase)/live/sei.flv", "-t", "3.5", "-c", "copy", "-y", capture],
+                timeout: 30)
+            // The cue goes in once the reader is attached (a reader that joins later gets no past cue).
+            try await server.eventually("readers attached") { server.server.hub.stream(path)?.viewers.load(ordering: .relaxed) ?? 0 >= 2 }
+            try await Task.sleep(for: .seconds(0.5))
+            let answer = try await server.request(
+                .POST, "/api/v1/streams/live/sei/cues",
+                body: #"{"id":"sei-pin","kind":"product.pin","payload":{"sku":"S1","title":"Cup","price":9,"currency":"CNY"}}"#)
+            #expect(answer.status == 201, "\(answer.body)")
+            let pts = try #require((try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any])?["pts"] as? Int)
+            let (read, _) = try await reading
+            _ = try await copying
+            _ = try? await publish.value
+            let frameTime = Int64((pts - 900_000) / 90)
+            // x264 puts its own user data SEI (its settings) in the first frame: ours is the one with our UUID.
+            let ours = UserDataSEI.cueUUID.map { String(format: "%02x", $0) }.joined()
+            let carrying = read.videoFrames.filter { $0.sei?.contains { $0.uuid == ours } == true }
+            #expect(carrying.count == 1, "one frame carries it: \(carrying.map(\.timestamp))")
+            let frame = try #require(carrying.first)
+            #expect(frame.timestamp + (frame.cts ?? 0) == frameTime, "the bound frame")
+            let sei = try #require(frame.sei?.first { $0.uuid == ours })
+            #expect(sei.text.contains(#""id":"sei-pin""#) && sei.text.contains(#""kind":"product.pin""#))
+            let trace = try await Tool("ffmpeg").run(
+                ["-hide_banner", "-nostdin", "-loglevel", "trace", "-i", capture, "-c:v", "copy", "-an", "-bsf:v", "trace_headers", "-f", "null", "-"],
+                timeout: 60)
+            #expect(trace.stderr.contains("uuid_iso_iec_11578"), "trace_headers read our SEI")
+            #expect(!trace.stderr.contains("Failed to read unit"), "and the rest of the bitstream")
+        }
+    }
+
+    /// Viewers joining a 4 Mbit/s stream late in a 4 s GOP get the GOP (over a MB) at once: the socket fills, turns
+    /// unwritable and writable again while chunks are being written. Every byte must still be framed right (a
+    /// chunk once landed inside another: ffmpeg coped, strict readers did not).
+    @Test func aBigGOPBurstKeepsTheChunkedFramingWhole() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let clip = directory.path + "/4mbit.flv"
+        _ = try await Tool("ffmpeg").run(
+            ["-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi",
+             "-i", "sine=frequency=440:sample_rate=48000", "-t", "8", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "4M",
+             "-g", "120", "-c:a", "aac", "-f", "flv", "-y", clip], timeout: 120)
+        try await withServer { server in
+            let path = StreamPath("live/burst")!
+            let secret = try await server.server.keys.add(stream: path.description)
+            let publish = Task {
+                try await Tool("ffmpeg").run(
+                    ["-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-i", clip, "-c", "copy", "-f", "flv",
+                     "\(server.rtmpBase)/live/burst?key=\(secret)"], timeout: 60)
+            }
+            try await server.eventually("stream live") { server.server.hub.stream(path) != nil }
+            // More frames than a reader takes per batch (audio and video), so its queue is not empty mid-burst.
+            for join in [2.5, 0.4] {
+                try await Task.sleep(for: .seconds(join))
+                async let first = Self.readFLV("\(server.httpBase)/live/burst.flv", seconds: 1.5)
+                async let second = Self.readFLV("\(server.httpBase)/live/burst.flv", seconds: 1.5)
+                async let player = RTMPPlayTests.play("\(server.rtmpBase)/live/burst", seconds: 1.5)
+                for (read, _) in try await [first, second] {
+                    #expect(read.error == nil, "joined at +\(join) s: \(read.error ?? "")")
+                    #expect(read.videoFrames.count > 30)
+                    #expect(zip(read.videoFrames, read.videoFrames.dropFirst()).allSatisfy { $0.timestamp < $1.timestamp })
+                }
+                let (played, _) = try await player
+                #expect(played.error == nil, "RTMP joined at +\(join) s: \(played.error ?? "")")
+                let frames = played.frames.filter { $0.packetType == 1 }
+                #expect(frames.count > 30 && zip(frames, frames.dropFirst()).allSatisfy { $0.timestamp < $1.timestamp })
+            }
+            _ = try? await publish.value
+        }
+    }
+
     /// Unknown streams and paths get clear answers; the per-stream viewer limit refuses the next viewer.
     @Test func refusalsAndLimits() async throws {
         try await withServer(configure: { $0.viewers.perStream = 1 }) { server in
@@ -147,9 +231,7 @@ import TestSupport
             #expect(missing.status == 404)
             #expect(missing.body.contains("no live stream live/nobody"))
             let path = StreamPath("live/limited")!
-            let secret = try await server.server.keys.add(stream: path.description)
-            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/\(secret)", loops: 0)
-            try await server.eventually("stream live") { server.server.hub.stream(path) != nil }
+            let publish = try await server.publishLive(path, loops: 0)
             async let first = Self.readFLV("\(server.httpBase)/live/limited.flv", seconds: 3)
             try await server.eventually("first viewer in") { server.server.hub.viewers.load(ordering: .relaxed) == 1 }
             let second = try await server.request(.GET, "/live/limited.flv", token: .some(nil))
@@ -170,15 +252,16 @@ import TestSupport
     @Test func aSlowViewerIsClosedAndTheNormalOneKeepsUp() async throws {
         try await withServer(configure: { $0.viewers.maxLagSeconds = 2 }) { server in
             let path = StreamPath("live/slow")!
-            let secret = try await server.server.keys.add(stream: path.description)
-            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/\(secret)", loops: 1)
-            try await server.eventually("stream live") { server.server.hub.stream(path) != nil }
+            let publish = try await server.publishLive(path, loops: 1)
             async let slow = Self.readFLV("\(server.httpBase)/live/slow.flv", seconds: 11, rate: 4096)
             async let normal = Self.readFLV("\(server.httpBase)/live/slow.flv", seconds: 4)
             let (slowRead, normalRead) = try await (slow.0, normal.0)
             _ = try? await publish.value
             // What the server sent before closing still sits in the slow client's socket: the close is seen in the log.
-            #expect(slowRead.error == nil, "what the slow viewer got is well-formed FLV")
+            // A slow reader flips the socket's writability again and again: a chunk written while another was
+            // being written would break the chunked framing (it once did), which the reader checks strictly.
+            #expect(slowRead.error == nil, "what the slow viewer got is well-formed FLV in well-formed chunks")
+            #expect(normalRead.error == nil)
             #expect(server.logs.contains("fell more than 2 s behind"))
             #expect(server.logs.all.contains { $0.contains("HTTP-FLV viewer left") && $0.contains("behind") })
             // 4 s of a 30 fps stream, plus the GOP it started with.

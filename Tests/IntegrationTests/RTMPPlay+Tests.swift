@@ -83,11 +83,11 @@ import TestSupport
     @Test func cuesReachRTMPPlayersAsOnCuePoint() async throws {
         try await withServer { server in
             let path = StreamPath("live/rtmpcue")!
-            let secret = try await server.server.keys.add(stream: path.description)
-            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/\(secret)", loops: 0)
-            try await server.eventually("stream live") { server.server.hub.stream(path) != nil }
-            async let playing = Self.play("\(server.rtmpBase)/live/rtmpcue", seconds: 4)
-            try await Task.sleep(for: .seconds(1.5))
+            let publish = try await server.publishLive(path, loops: 0)
+            async let playing = Self.play("\(server.rtmpBase)/live/rtmpcue", seconds: 8)
+            // The cue goes in once the reader is attached (a reader that joins later gets no past cue).
+            try await server.eventually("readers attached") { server.server.hub.stream(path)?.viewers.load(ordering: .relaxed) ?? 0 >= 1 }
+            try await Task.sleep(for: .seconds(0.5))
             let answer = try await server.request(
                 .POST, "/api/v1/streams/live/rtmpcue/cues",
                 body: #"{"id":"rtmp-pin","kind":"product.pin","payload":{"sku":"B2","title":"Teapot","price":59,"currency":"CNY"}}"#)

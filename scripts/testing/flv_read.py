@@ -3,7 +3,7 @@
 
 Usage: flv_read.py URL [--seconds N] [--rate BYTES_PER_SECOND] [--connections K]
 
-Prints {"status", "header", "tags": [{"type", "timestamp", "size", "keyframe"?, "cts"?}],
+Prints {"status", "header", "tags": [{"type", "timestamp", "size", "keyframe"?, "cts"?, "sei"?: [{"uuid", "text"}]}],
 "script": [{"timestamp", "name", "value"}], "ended": bool, "bytes"}: tags as FLV 10.1 annex E frames them,
 script data decoded from AMF0 here. With --rate the reader takes at most that many bytes a second (a slow viewer).
 With --connections K, K viewers connect at once, each reads until it has 64 KB (or --seconds pass) and drops the
@@ -43,6 +43,43 @@ def amf0(data, i):
         n = struct.unpack(">I", data[i:i + 4])[0]; i += 4
         return data[i:i + n].decode(), i + n
     raise ValueError("AMF0 marker %d" % marker)
+
+
+def unescape(nal):
+    """Removes emulation prevention bytes (00 00 03 -> 00 00)."""
+    out, zeros = bytearray(), 0
+    for b in nal:
+        if zeros >= 2 and b == 3:
+            zeros = 0
+            continue
+        out.append(b)
+        zeros = zeros + 1 if b == 0 else 0
+    return bytes(out)
+
+
+def user_data_seis(frame):
+    """user_data_unregistered SEI messages (H.264 payload type 5) in a 4-byte length-prefixed access unit."""
+    found, i = [], 0
+    while i + 4 <= len(frame):
+        n = int.from_bytes(frame[i:i + 4], "big")
+        nal = frame[i + 4:i + 4 + n]
+        i += 4 + n
+        if not nal or nal[0] & 0x1F != 6:
+            continue
+        rbsp, j = unescape(nal[1:]), 0
+        while j < len(rbsp) and rbsp[j] != 0x80:
+            ptype = 0
+            while rbsp[j] == 0xFF:
+                ptype += 255; j += 1
+            ptype += rbsp[j]; j += 1
+            size = 0
+            while rbsp[j] == 0xFF:
+                size += 255; j += 1
+            size += rbsp[j]; j += 1
+            if ptype == 5 and size >= 16:
+                found.append({"uuid": rbsp[j:j + 16].hex(), "text": rbsp[j + 16:j + size].decode(errors="replace")})
+            j += size
+    return found
 
 
 def many(url, count, seconds):
@@ -115,21 +152,33 @@ def main():
     lines = head.decode(errors="replace").split("\r\n")
     status = int(lines[0].split()[1]) if lines and len(lines[0].split()) > 1 else 0
     headers = {l.split(":", 1)[0].lower(): l.split(":", 1)[1].strip() for l in lines[1:] if ":" in l}
+    framing = None
     if headers.get("transfer-encoding") == "chunked":
-        data, i = b"", 0
+        # Strict RFC 9112 7.1: size line, exactly that many bytes, CRLF; anything else is a framing error.
+        data, i, n = b"", 0, 0
         while True:
             end = body.find(b"\r\n", i)
             if end < 0:
                 break
-            size = int(body[i:end].split(b";")[0] or b"0", 16)
-            if size == 0 or end + 2 + size > len(body):
+            try:
+                size = int(body[i:end].split(b";")[0], 16)
+            except ValueError:
+                framing = "chunk %d: size line %r" % (n, body[i:end][:16])
+                break
+            if size == 0 or end + 4 + size > len(body):
                 data += body[end + 2:end + 2 + size]
                 break
             data += body[end + 2:end + 2 + size]
-            i = end + 2 + size + 2
+            if body[end + 2 + size:end + 4 + size] != b"\r\n":
+                framing = "chunk %d (%d bytes) not followed by CRLF" % (n, size)
+                break
+            i = end + 4 + size
+            n += 1
     else:
         data = body
     result = {"status": status, "headers": headers, "tags": [], "script": [], "ended": ended, "bytes": len(raw)}
+    if framing:
+        result["error"] = "chunked framing: " + framing
     if data[:3] == b"FLV":
         result["header"] = {"version": data[3], "audio": bool(data[4] & 4), "video": bool(data[4] & 1)}
         i = 13
@@ -147,6 +196,10 @@ def main():
                     tag["packetType"] = payload[1]
                     cts = int.from_bytes(payload[2:5], "big")
                     tag["cts"] = cts - (1 << 24) if cts & 0x800000 else cts
+                    if payload[1] == 1:
+                        seis = user_data_seis(payload[5:])
+                        if seis:
+                            tag["sei"] = seis
             if kind == 8 and payload:
                 tag["packetType"] = payload[1] if len(payload) > 1 else None
             if kind == 18:
