@@ -35,9 +35,6 @@ public struct CueBinder: Sendable {
 
     public init() {}
 
-    /// Cues waiting for a frame.
-    public var waiting: Int { pending.count }
-
     /// A new cue. It binds at once only to a frame already delivered (an instant in the past).
     public mutating func add(_ cue: PendingCue) -> Outcome {
         if case .notBefore(let instant) = cue.target, let clock, let last = gop.last.map(clock.date(ofPTS:)), instant <= last {

@@ -49,7 +49,7 @@ public final class LiveStream: Sendable {
 
     init(
         path: StreamPath, publish: PublishID, eventLoop: any EventLoop, remoteAddress: String, startedAt: Date,
-        countsStatistics: Bool = true, gopLimits: GOPCache.Limits = .init()
+        countsStatistics: Bool = true
     ) {
         counters = IngestCounters(enabled: countsStatistics)
         self.path = path
@@ -57,7 +57,7 @@ public final class LiveStream: Sendable {
         self.eventLoop = eventLoop
         self.remoteAddress = remoteAddress
         self.startedAt = startedAt
-        fanOut = .makeBoxSendingValue(FanOut(gop: GOPCache(limits: gopLimits)), as: FanOut.self, eventLoop: eventLoop)
+        fanOut = .makeBoxSendingValue(FanOut(gop: GOPCache()), as: FanOut.self, eventLoop: eventLoop)
     }
 
     /// What the publisher's loop owns.

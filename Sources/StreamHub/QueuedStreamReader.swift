@@ -98,7 +98,4 @@ public final class QueuedStreamReader: StreamReader {
 
     /// Frames dropped for this reader because it fell behind.
     public var droppedFrames: Int { state.withLock { $0.dropped } }
-
-    /// Events waiting.
-    public var queued: Int { state.withLock { $0.queue.count } }
 }
