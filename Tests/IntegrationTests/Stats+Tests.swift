@@ -91,7 +91,9 @@ import TestSupport
             let text = String(decoding: response.body, as: UTF8.self)
             #expect(text.contains("# TYPE cuecast_stream_ingest_bits_per_second gauge"))
             let fps = Self.samples(text, "cuecast_stream_frames_per_second")[#"cuecast_stream_frames_per_second{app="live",stream="prom"}"#]
-            #expect(abs((fps ?? 0) - 30) <= 3, "\(fps ?? -1)")
+            // Frames received per second: ffmpeg's real-time pace slips a few frames while the rest of the suite
+            // loads both cores, so 20 % either way; a wrong rate (0, half, double) is still caught.
+            #expect(abs((fps ?? 0) - 30) <= 6, "\(fps ?? -1)")
             let video = Self.samples(text, "cuecast_stream_ingest_bits_per_second")[#"cuecast_stream_ingest_bits_per_second{app="live",stream="prom",track="video"}"#]
             #expect((video ?? 0) > 100_000 && (video ?? 0) < 1_000_000, "\(video ?? -1)")
             #expect(Self.samples(text, "cuecast_rtmp_connections").values.first == 1)
