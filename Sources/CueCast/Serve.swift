@@ -8,7 +8,7 @@ import Server
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the server: RTMP ingest and the HTTP API.",
+        abstract: "Run the server: RTMP ingest, HLS, RTMP play, HTTP-FLV and the HTTP API.",
         discussion: """
             Settings come from, in rising precedence: defaults, --config FILE (a JSON object whose keys are the \
             flag names, e.g. {"rtmp-port": 1935}), CUECAST_* environment variables (CUECAST_RTMP_PORT, …), flags.
@@ -80,6 +80,7 @@ struct Serve: AsyncParsableCommand {
         say("RTMP ingest:  \(server.rtmpBaseURL)/<app>   (stream key from `cuecast keys add <app>/<name>`)")
         say("HTTP API:     http://\(settings.publicHost):\(settings.httpPort)/api/v1/streams")
         say("HLS:          http://\(settings.publicHost):\(settings.httpPort)/hls/<app>/<stream>/index.m3u8")
+        say("Play (~1 s):  \(server.rtmpBaseURL)/<app>/<stream>   HTTP-FLV: http://\(settings.publicHost):\(settings.httpPort)/<app>/<stream>.flv")
         say("Console:      http://\(settings.publicHost):\(settings.httpPort)/console   Viewer page: /watch/<app>/<stream>")
         say("Event loops:  \(eventLoops) (one per CPU this process may run on)")
         if let openFiles {
