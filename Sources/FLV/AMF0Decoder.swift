@@ -67,7 +67,8 @@ public struct AMF0Decoder {
             let className = try readShortString(&buffer)
             return .typedObject(className: className, try readProperties(&buffer, depth: depth))
         case 0x11:
-            return .amf3(try AMF3ScalarDecoder.decode(&buffer))
+            var amf3 = AMF3Decoder(maxDepth: maxDepth - depth)
+            return .amf3(try amf3.decode(&buffer))
         case 0x04, 0x0D, 0x0E:
             throw .amfUnsupported("reserved marker \(marker)")
         default:
@@ -109,44 +110,5 @@ public struct AMF0Decoder {
             let text = buffer.readString(length: Int(length))
         else { throw .amfTruncated }
         return text
-    }
-}
-
-/// AMF3's scalar types, enough for the values peers send after an AMF0 switch marker.
-enum AMF3ScalarDecoder {
-    static func decode(_ buffer: inout ByteBuffer) throws(FLVError) -> AMF3Value {
-        guard let marker = buffer.readInteger(as: UInt8.self) else { throw .amfTruncated }
-        switch marker {
-        case 0x00: return .undefined
-        case 0x01: return .null
-        case 0x02: return .boolean(false)
-        case 0x03: return .boolean(true)
-        case 0x04:
-            let raw = try readU29(&buffer)
-            // Sign-extend the 29-bit value.
-            return .integer(raw & 0x1000_0000 != 0 ? Int32(bitPattern: raw | 0xE000_0000) : Int32(raw))
-        case 0x05:
-            guard let bits = buffer.readInteger(as: UInt64.self) else { throw .amfTruncated }
-            return .double(Double(bitPattern: bits))
-        case 0x06:
-            let header = try readU29(&buffer)
-            guard header & 1 == 1 else { throw .amfUnsupported("AMF3 string reference") }
-            let length = Int(header >> 1)
-            guard let text = buffer.readString(length: length) else { throw .amfTruncated }
-            return .string(text)
-        default:
-            throw .amfUnsupported("AMF3 marker \(marker)")
-        }
-    }
-
-    static func readU29(_ buffer: inout ByteBuffer) throws(FLVError) -> UInt32 {
-        var value: UInt32 = 0
-        for index in 0..<4 {
-            guard let byte = buffer.readInteger(as: UInt8.self) else { throw .amfTruncated }
-            if index == 3 { return (value << 8) | UInt32(byte) }
-            value = (value << 7) | UInt32(byte & 0x7F)
-            if byte & 0x80 == 0 { return value }
-        }
-        return value
     }
 }

@@ -55,7 +55,7 @@ extension ByteBuffer {
             writeAMF0Properties(properties)
         case .amf3(let value):
             writeInteger(UInt8(0x11))
-            writeAMF3Scalar(value)
+            writeAMF3(value)
         }
         return writerIndex - start
     }
@@ -74,7 +74,13 @@ extension ByteBuffer {
         writeInteger(UInt8(0x09))
     }
 
-    private mutating func writeAMF3Scalar(_ value: AMF3Value) {
+    /// AMF3 without references: every string, object and traits record inline, which every reader accepts.
+    private mutating func writeAMF3(_ value: AMF3Value) {
+        func inlineHeader(_ count: Int) { writeU29(UInt32(count) << 1 | 1) }
+        func string(_ s: String) {
+            inlineHeader(s.utf8.count)
+            writeString(s)
+        }
         switch value {
         case .undefined: writeInteger(UInt8(0x00))
         case .null: writeInteger(UInt8(0x01))
@@ -87,8 +93,66 @@ extension ByteBuffer {
             writeInteger(d.bitPattern)
         case .string(let s):
             writeInteger(UInt8(0x06))
-            writeU29(UInt32(s.utf8.count) << 1 | 1)
-            writeString(s)
+            string(s)
+        case .xmlDocument(let s), .xml(let s):
+            if case .xml = value { writeInteger(UInt8(0x0B)) } else { writeInteger(UInt8(0x07)) }
+            string(s)
+        case .date(let ms):
+            writeInteger(UInt8(0x08))
+            inlineHeader(0)
+            writeInteger(ms.bitPattern)
+        case .array(let dense, let associative):
+            writeInteger(UInt8(0x09))
+            inlineHeader(dense.count)
+            for (key, item) in associative {
+                string(key)
+                writeAMF3(item)
+            }
+            string("")
+            for item in dense { writeAMF3(item) }
+        case .object(let className, let members):
+            // Dynamic traits with no sealed members: every member goes as a name/value pair.
+            writeInteger(UInt8(0x0A))
+            writeU29(0b1011)
+            string(className)
+            for (key, member) in members {
+                string(key)
+                writeAMF3(member)
+            }
+            string("")
+        case .byteArray(let bytes):
+            writeInteger(UInt8(0x0C))
+            inlineHeader(bytes.count)
+            writeBytes(bytes)
+        case .vectorInt(let items):
+            writeInteger(UInt8(0x0D))
+            inlineHeader(items.count)
+            writeInteger(UInt8(0))
+            for item in items { writeInteger(item) }
+        case .vectorUInt(let items):
+            writeInteger(UInt8(0x0E))
+            inlineHeader(items.count)
+            writeInteger(UInt8(0))
+            for item in items { writeInteger(item) }
+        case .vectorDouble(let items):
+            writeInteger(UInt8(0x0F))
+            inlineHeader(items.count)
+            writeInteger(UInt8(0))
+            for item in items { writeInteger(item.bitPattern) }
+        case .vectorObject(let typeName, let items):
+            writeInteger(UInt8(0x10))
+            inlineHeader(items.count)
+            writeInteger(UInt8(0))
+            string(typeName)
+            for item in items { writeAMF3(item) }
+        case .dictionary(let entries):
+            writeInteger(UInt8(0x11))
+            inlineHeader(entries.count)
+            writeInteger(UInt8(0))
+            for (key, item) in entries {
+                writeAMF3(key)
+                writeAMF3(item)
+            }
         }
     }
 

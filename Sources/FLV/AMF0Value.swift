@@ -17,7 +17,7 @@ public enum AMF0Value: Sendable, Equatable {
     case longString(String)
     case typedObject(className: String, [(key: String, value: AMF0Value)])
     case xmlDocument(String)
-    /// A value introduced by the switch-to-AMF3 marker; only AMF3's scalar types are decoded.
+    /// A value introduced by the switch-to-AMF3 marker (0x11).
     case amf3(AMF3Value)
 
     public static func == (lhs: AMF0Value, rhs: AMF0Value) -> Bool {
@@ -41,16 +41,6 @@ public enum AMF0Value: Sendable, Equatable {
     private static func equal(_ a: [(key: String, value: AMF0Value)], _ b: [(key: String, value: AMF0Value)]) -> Bool {
         a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
-}
-
-/// The scalar subset of AMF3 that RTMP peers put behind the switch marker.
-public enum AMF3Value: Sendable, Equatable {
-    case undefined
-    case null
-    case boolean(Bool)
-    case integer(Int32)
-    case double(Double)
-    case string(String)
 }
 
 extension AMF0Value {

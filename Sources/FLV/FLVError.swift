@@ -11,7 +11,7 @@ public enum FLVError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .amfNestingTooDeep(let l): "AMF nesting deeper than \(l)"
         case .amfTruncated: "truncated AMF value"
-        case .amfUnknownMarker(let m): "unknown AMF0 marker \(m)"
+        case .amfUnknownMarker(let m): "unknown AMF marker \(m)"
         case .amfUnsupported(let what): "unsupported AMF value: \(what)"
         case .malformedTag(let t, let r): "malformed tag type \(t): \(r)"
         }

@@ -102,6 +102,15 @@ final class IngestConnection: RTMPConnectionDelegate {
         logger.debug("ignored message", metadata: ["type": "\(typeID)", "reason": "\(reason)"])
     }
 
+    func dropped(typeID: UInt8, reason: String) {
+        let count = counters.droppedMessages.wrappingAdd(1, ordering: .relaxed).newValue
+        // A encoder that sends only bad frames would flood the log: the first few, then every power of two.
+        if count <= 10 || count & (count - 1) == 0 {
+            logger.warning(
+                "dropped a message that does not decode", metadata: ["type": "\(typeID)", "reason": "\(reason)", "dropped": "\(count)"])
+        }
+    }
+
     func closed(reason: String, error: RTMPError?) {
         if case .socketError = error {
             logger.info("connection closed", metadata: ["reason": "\(reason)"])
@@ -121,6 +130,8 @@ public final class IngestServerCounters: Sendable {
     public let refusedPublishes = Atomic<Int>(0)
     public let protocolErrors = Atomic<Int>(0)
     public let ignoredMessages = Atomic<Int>(0)
+    /// Data and media messages dropped because their bodies did not decode.
+    public let droppedMessages = Atomic<Int>(0)
 
     public init() {}
 }

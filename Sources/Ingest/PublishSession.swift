@@ -87,6 +87,10 @@ final class PublishSession: PublishSink {
         logger.info("in-band cue", metadata: ["stream": "\(stream.path)", "kind": "\(cue.kind.rawValue)"])
     }
 
+    func dropped(typeID: UInt8, reason: String) {
+        stream.counters.countDroppedMessage()
+    }
+
     func ended(reason: String) {
         let reason = stream.terminationReason ?? reason
         let counters = stream.counters

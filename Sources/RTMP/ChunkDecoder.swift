@@ -7,7 +7,9 @@ public struct ChunkLimits: Sendable, Equatable {
     public var maxMessageSize: Int
     public var maxChunkStreams: Int
 
-    public init(maxChunkSize: Int = 1 << 20, maxMessageSize: Int = 8 << 20, maxChunkStreams: Int = 64) {
+    /// RTMP allows chunk sizes up to 2³¹−1 and a chunk never holds more than its message, so the message size is
+    /// what bounds memory; the chunk size limit defaults to the protocol's own.
+    public init(maxChunkSize: Int = 0x7FFF_FFFF, maxMessageSize: Int = 8 << 20, maxChunkStreams: Int = 64) {
         self.maxChunkSize = maxChunkSize
         self.maxMessageSize = maxMessageSize
         self.maxChunkStreams = maxChunkStreams
@@ -32,6 +34,8 @@ public struct ChunkDecoder: NIOSingleStepByteToMessageDecoder {
         var typeID: UInt8 = 0
         var messageStreamID: UInt32 = 0
         var hasExtendedTimestamp = false
+        /// The 4-byte extended timestamp of the last header, as sent (absolute for type 0, a delta otherwise).
+        var extendedTimestamp: UInt32 = 0
         var partial: ByteBuffer? = nil
     }
 
@@ -102,6 +106,7 @@ public struct ChunkDecoder: NIOSingleStepByteToMessageDecoder {
             if state.hasExtendedTimestamp {
                 guard let ext = buffer.readInteger(as: UInt32.self) else { return nil }
                 timestamp = ext
+                state.extendedTimestamp = ext
             }
             if !startsMessage { throw .protocolViolation("new header on chunk stream \(csid) mid-message") }
             state.timestamp = timestamp
@@ -121,16 +126,24 @@ public struct ChunkDecoder: NIOSingleStepByteToMessageDecoder {
             if state.hasExtendedTimestamp {
                 guard let ext = buffer.readInteger(as: UInt32.self) else { return nil }
                 delta = ext
+                state.extendedTimestamp = ext
             }
             if !startsMessage { throw .protocolViolation("new header on chunk stream \(csid) mid-message") }
             state.timestampField = delta
             state.timestamp &+= delta
         default:
-            // Type 3 repeats the extended timestamp whenever the header it continues carried one.
+            // A type 3 chunk that starts a message carries the extended timestamp whenever the header it repeats
+            // did. Inside a message, clients differ: FFmpeg and OBS ≥ 30.1 repeat it, librtmp-era encoders leave
+            // it out. The 4 bytes are taken as the timestamp only when they equal the message's own, the reading
+            // of nginx-rtmp, SRS and lal.
             if state.hasExtendedTimestamp {
-                guard let ext = buffer.readInteger(as: UInt32.self) else { return nil }
                 if startsMessage {
+                    guard let ext = buffer.readInteger(as: UInt32.self) else { return nil }
                     state.timestampField = ext
+                    state.extendedTimestamp = ext
+                } else {
+                    guard let next = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
+                    if next == state.extendedTimestamp { buffer.moveReaderIndex(forwardBy: 4) }
                 }
             }
             if startsMessage {

@@ -19,7 +19,7 @@ public struct Command: Sendable, Equatable {
     /// carries AMF0 values).
     public init(_ message: RTMPMessage, decoder: AMF0Decoder = AMF0Decoder()) throws(RTMPError) {
         var payload = message.amf0Body
-        let values = try decodingFLV { () throws(FLVError) in try decoder.decodeAll(&payload) }
+        let values = try decodingFLV { () throws(FLVError) in try decoder.decodeAll(&payload) }.map(\.withoutAMF3)
         guard let name = values.first?.stringValue else { throw .malformedCommand("command name is not a string") }
         self.name = name
         self.transactionID = values.count > 1 ? (values[1].numberValue ?? 0) : 0

@@ -16,7 +16,8 @@ public struct DataMessage: Sendable, Equatable {
 
     public init(_ message: RTMPMessage, decoder: AMF0Decoder = AMF0Decoder()) throws(RTMPError) {
         var payload = message.amf0Body
-        var values = try decodingFLV { () throws(FLVError) in try decoder.decodeAll(&payload) }
+        // AMF3 values (behind the switch marker, from objectEncoding 3 publishers) are read as AMF0 from here on.
+        var values = try decodingFLV { () throws(FLVError) in try decoder.decodeAll(&payload) }.map(\.withoutAMF3)
         guard let first = values.first?.stringValue else {
             throw .malformedMessage(type: message.typeID, reason: "data handler name is not a string")
         }

@@ -13,6 +13,8 @@ public protocol RTMPConnectionDelegate: AnyObject, Sendable {
     /// Decides whether `request` may play: a sink feeds the player, a refusal is sent before the connection closes.
     func authorizePlay(_ request: PlayRequest) async -> Result<any PlaySink, PlayRefusal>
     func ignored(typeID: UInt8, reason: String)
+    /// A message that could not be read was dropped (see `ServerSession.Action.dropped`).
+    func dropped(typeID: UInt8, reason: String)
     /// The connection is gone; `error` is nil for an orderly close.
     func closed(reason: String, error: RTMPError?)
 }
@@ -23,6 +25,8 @@ public protocol PublishSink: AnyObject, Sendable {
     /// `onMetaData`: what it says, and its values as sent.
     func received(_ metadata: StreamMetadata, values: AMF0Value)
     func received(_ cue: InBandCue)
+    /// A message of this publish that could not be read was dropped.
+    func dropped(typeID: UInt8, reason: String)
     /// The publish is over (unpublish command, closed connection or error); no more calls follow.
     func ended(reason: String)
 }

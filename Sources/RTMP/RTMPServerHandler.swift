@@ -42,7 +42,8 @@ public final class RTMPServerHandler: ChannelInboundHandler {
         self.session = ServerSession(configuration: configuration.session)
         self.processor = NIOSingleStepByteToMessageProcessor(
             ChunkDecoder(limits: configuration.chunkLimits),
-            maximumBufferSize: configuration.chunkLimits.maxChunkSize + (1 << 20))
+            // A chunk is never larger than its message, so the message limit bounds what waits unread.
+            maximumBufferSize: min(configuration.chunkLimits.maxChunkSize, configuration.chunkLimits.maxMessageSize) + (1 << 20))
     }
 
     public func channelActive(context: ChannelHandlerContext) {
@@ -178,6 +179,9 @@ public final class RTMPServerHandler: ChannelInboundHandler {
             endPlay(reason: reason)
         case .ignored(let typeID, let reason):
             delegate.ignored(typeID: typeID, reason: reason)
+        case .dropped(let typeID, let reason):
+            delegate.dropped(typeID: typeID, reason: reason)
+            sink?.dropped(typeID: typeID, reason: reason)
         case .close(let reason):
             context.flush()
             close(context: context, reason: reason, error: nil)

@@ -13,6 +13,9 @@ public struct ServerSession {
         public var peerBandwidth: UInt32 = 2_500_000
         public var outgoingChunkSize: UInt32 = 4096
         public var amfMaxDepth = AMF0Decoder.defaultMaxDepth
+        /// Bytes of media and data held while a publish is being decided (relays and mobile SDKs send their
+        /// metadata, sequence headers and first frames right behind `publish`); what comes past it is dropped.
+        public var maxHeldBytes = 4 << 20
         public init() {}
     }
 
@@ -42,6 +45,9 @@ public struct ServerSession {
         case stoppedPlaying(reason: String)
         /// A message that is valid RTMP but that the server does not act on; counted by the owner.
         case ignored(typeID: UInt8, reason: String)
+        /// A data or media message whose body does not decode (a malformed tag, AMF it cannot read). It is dropped
+        /// and the publish goes on; the owner counts and logs it.
+        case dropped(typeID: UInt8, reason: String)
         case close(reason: String)
     }
 
@@ -57,6 +63,9 @@ public struct ServerSession {
     public var acknowledgementWindowSize: UInt32? { acknowledgements.windowSize }
     private var unwrapper = TimestampUnwrapper()
     private let amf: AMF0Decoder
+    /// Media and data that arrived while the publish was being decided, in order, and their size.
+    private var held: [RTMPMessage] = []
+    private var heldBytes = 0
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -77,6 +86,7 @@ public struct ServerSession {
 
     public mutating func receive(_ message: RTMPMessage) throws(RTMPError) -> [Action] {
         guard state != .closed else { return [] }
+        if case .authorizing = state, let hold = hold(message) { return hold }
         switch message.type {
         case .setChunkSize, .abort, .acknowledgement, .setPeerBandwidth:
             // Chunk size and abort were applied by the decoder; the others need no answer from a server.
@@ -96,11 +106,13 @@ public struct ServerSession {
         case .commandAMF0, .commandAMF3:
             return try handle(try Command(message, decoder: amf))
         case .dataAMF0, .dataAMF3:
-            return try handleData(message)
+            return dropping(message) { (session) throws(RTMPError) in try session.handleData(message) }
         case .audio, .video:
-            return try handleMedia(message, timestamp: message.timestamp, payload: message.payload)
+            return dropping(message) { (session) throws(RTMPError) in
+                try session.handleMedia(message, timestamp: message.timestamp, payload: message.payload)
+            }
         case .aggregate:
-            return try handleAggregate(message)
+            return dropping(message) { (session) throws(RTMPError) in try session.handleAggregate(message) }
         case .sharedObjectAMF0, .sharedObjectAMF3, nil:
             return [.ignored(typeID: message.typeID, reason: "unsupported message type")]
         }
@@ -218,19 +230,44 @@ public struct ServerSession {
         if state == .awaitingConnect { throw .protocolViolation("\(command.name) before connect") }
     }
 
-    /// The owner's answer to `.authorize`: the publish may go ahead.
+    /// Holds a media or data message that arrived while the publish is decided; nil for other messages.
+    private mutating func hold(_ message: RTMPMessage) -> [Action]? {
+        switch message.type {
+        case .audio, .video, .dataAMF0, .dataAMF3, .aggregate:
+            guard heldBytes + message.payload.readableBytes <= configuration.maxHeldBytes else {
+                return [.dropped(typeID: message.typeID, reason: "arrived while the publish was decided, past the \(configuration.maxHeldBytes)-byte hold")]
+            }
+            heldBytes += message.payload.readableBytes
+            held.append(message)
+            return []
+        default:
+            return nil
+        }
+    }
+
+    /// The owner's answer to `.authorize`: the publish may go ahead. What arrived meanwhile follows the status.
     public mutating func publishAuthorized() -> [Action] {
         guard case .authorizing(let request) = state else { return [] }
         state = .publishing(request)
         let begin = ControlMessage.userControl(.with(type: UserControlEvent.streamBegin, value: request.messageStreamID))
         let start = Command.onStatus(level: "status", code: "NetStream.Publish.Start", description: "\(request.app)/\(request.name) is now published.", details: request.name)
-        return [.send(begin.message()), .send(start.message(chunkStreamID: ChunkStreamID.status, messageStreamID: request.messageStreamID))]
+        var actions: [Action] = [.send(begin.message()), .send(start.message(chunkStreamID: ChunkStreamID.status, messageStreamID: request.messageStreamID))]
+        let early = held
+        held = []
+        heldBytes = 0
+        for message in early {
+            // Only media and data are held, and those never throw: an unreadable one comes back as `.dropped`.
+            actions += (try? receive(message)) ?? []
+        }
+        return actions
     }
 
     /// The owner's answer to `.authorize`: refused. The connection is closed after the status is sent.
     public mutating func publishRefused(_ refusal: PublishRefusal) -> [Action] {
         guard case .authorizing(let request) = state else { return [] }
         state = .closed
+        held = []
+        heldBytes = 0
         let status = Command.onStatus(level: "error", code: refusal.code, description: refusal.description)
         return [.send(status.message(chunkStreamID: ChunkStreamID.status, messageStreamID: request.messageStreamID)), .close(reason: "publish refused: \(refusal.description)")]
     }
@@ -277,6 +314,18 @@ public struct ServerSession {
     }
 
     // MARK: Data and media
+
+    /// One unreadable frame or data message must not end a publish: the chunk stream is intact (the decoder
+    /// framed the message), so only this message is lost.
+    private mutating func dropping(
+        _ message: RTMPMessage, _ body: (inout ServerSession) throws(RTMPError) -> [Action]
+    ) -> [Action] {
+        do {
+            return try body(&self)
+        } catch {
+            return [.dropped(typeID: message.typeID, reason: "\(error)")]
+        }
+    }
 
     private mutating func handleData(_ message: RTMPMessage) throws(RTMPError) -> [Action] {
         let data = try DataMessage(message, decoder: amf)

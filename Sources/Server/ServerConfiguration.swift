@@ -21,7 +21,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var adminToken: String?
     public var handshakeTimeout = 10
     public var idleTimeout = 30
-    public var maxChunkSize = 1 << 20
+    /// RTMP's own limit (2³¹−1): accepting a large chunk size costs nothing while messages stay bounded.
+    public var maxChunkSize = 0x7FFF_FFFF
     public var maxMessageSize = 8 << 20
     public var maxChunkStreams = 64
     /// RTMP players and HTTP-FLV viewers: how many, and how far behind each may fall.

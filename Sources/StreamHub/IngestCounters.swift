@@ -7,6 +7,7 @@ public final class IngestCounters: Sendable {
     let keyframesStorage = Atomic<Int>(0)
     let bytesStorage = Atomic<Int>(0)
     let ignoredMessagesStorage = Atomic<Int>(0)
+    let droppedMessagesStorage = Atomic<Int>(0)
     let videoBytesStorage = Atomic<Int>(0)
     let audioBytesStorage = Atomic<Int>(0)
     let lastVideoDTSStorage = Atomic<Int64>(Int64.min)
@@ -78,4 +79,12 @@ public final class IngestCounters: Sendable {
     public var keyframes: Int { keyframesStorage.load(ordering: .relaxed) }
     public var bytes: Int { bytesStorage.load(ordering: .relaxed) }
     public var ignoredMessages: Int { ignoredMessagesStorage.load(ordering: .relaxed) }
+
+    /// A message that did not decode, or a frame that cannot be decoded (before any usable decoder configuration).
+    public func countDroppedMessage() {
+        guard enabled else { return }
+        droppedMessagesStorage.add(1, ordering: .relaxed)
+    }
+
+    public var droppedMessages: Int { droppedMessagesStorage.load(ordering: .relaxed) }
 }

@@ -275,7 +275,8 @@ public final class LiveStream: Sendable {
             declaredFrameRate: description.declaredFrameRate,
             counters: .init(
                 videoFrames: counters.videoFrames, audioFrames: counters.audioFrames, keyframes: counters.keyframes,
-                bytes: counters.bytes, ignoredMessages: counters.ignoredMessages, inBandCues: inBandCues.count),
+                bytes: counters.bytes, ignoredMessages: counters.ignoredMessages,
+                droppedMessages: counters.droppedMessages, inBandCues: inBandCues.count),
             viewers: viewers.load(ordering: .relaxed),
             statistics: statistics)
     }
@@ -289,6 +290,8 @@ public struct StreamSnapshot: Sendable, Codable, Equatable {
         public var keyframes: Int
         public var bytes: Int
         public var ignoredMessages: Int
+        /// Messages dropped because they do not decode, and frames dropped before a usable decoder configuration.
+        public var droppedMessages: Int
         public var inBandCues: Int
     }
 

@@ -90,6 +90,36 @@ import Testing
         #expect(try decodeByteByByte(c.buffer) == expected)
     }
 
+    /// librtmp-era encoders and OBS before 2024 leave the extended timestamp out of continuation chunks; FFmpeg
+    /// writes it. Both, mixed on one connection and across the 0xFFFFFF crossing, read the same messages.
+    @Test func extendedTimestampsLeftOutOfContinuations() throws {
+        let body = (0..<300).map { UInt8($0 % 253) }
+        for repeated in [false, true] {
+            var c = ChunkBytes()
+            // Just below the crossing: no extended field at all.
+            c.type0(csid: 6, timestamp: 0xFF_FFF0, length: 300, type: 9, stream: 1, body: Array(body[0..<128]))
+            c.type3(csid: 6, body: Array(body[128..<256]))
+            c.type3(csid: 6, body: Array(body[256...]))
+            // Past it: an absolute extended timestamp, then a delta that needs one.
+            c.type0(csid: 6, timestamp: 0x0100_0010, length: 300, type: 9, stream: 1, body: Array(body[0..<128]))
+            c.type3(csid: 6, extendedTimestamp: repeated ? 0x0100_0010 : nil, body: Array(body[128..<256]))
+            c.type3(csid: 6, extendedTimestamp: repeated ? 0x0100_0010 : nil, body: Array(body[256...]))
+            c.type1(csid: 6, delta: 0xFF_FFFF, length: 200, type: 9, body: Array(body[0..<128]))
+            c.type3(csid: 6, extendedTimestamp: repeated ? 0xFF_FFFF : nil, body: Array(body[128..<200]))
+            // An audio message interleaved on another chunk stream, ext omitted too.
+            c.type0(csid: 4, timestamp: 0x0100_0020, length: 140, type: 8, stream: 1, body: Array(body[0..<128]))
+            c.type3(csid: 4, extendedTimestamp: repeated ? 0x0100_0020 : nil, body: Array(body[128..<140]))
+            let expected = [
+                message(csid: 6, timestamp: 0xFF_FFF0, type: 9, body: body),
+                message(csid: 6, timestamp: 0x0100_0010, type: 9, body: body),
+                message(csid: 6, timestamp: 0x0200_000F, type: 9, body: Array(body[0..<200])),
+                message(csid: 4, timestamp: 0x0100_0020, type: 8, body: Array(body[0..<140])),
+            ]
+            #expect(try decodeAll(c.buffer) == expected, "extended timestamp repeated: \(repeated)")
+            #expect(try decodeByteByByte(c.buffer) == expected, "extended timestamp repeated: \(repeated)")
+        }
+    }
+
     @Test func timestampWrapsAt32Bits() throws {
         var c = ChunkBytes()
         c.type0(csid: 4, timestamp: 0xFFFF_FFF0, length: 1, type: 8, stream: 1, body: [0])
@@ -144,10 +174,26 @@ import Testing
 
     // MARK: Limits
 
-    @Test func chunkSizeAboveLimitIsRefused() {
+    @Test func chunkSizeAboveAConfiguredLimitIsRefused() {
         var c = ChunkBytes()
         c.type0(csid: 2, timestamp: 0, length: 4, type: 1, stream: 0, body: [0x7F, 0xFF, 0xFF, 0xFF])
-        #expect(throws: RTMPError.chunkSizeTooLarge(requested: 0x7FFF_FFFF, limit: 1 << 20)) { try decodeAll(c.buffer) }
+        #expect(throws: RTMPError.chunkSizeTooLarge(requested: 0x7FFF_FFFF, limit: 1 << 20)) {
+            try decodeAll(c.buffer, limits: ChunkLimits(maxChunkSize: 1 << 20))
+        }
+    }
+
+    /// RTMP allows chunk sizes up to 2³¹−1 (the top bit is zero); by default every one of them is accepted and the
+    /// message size alone bounds memory.
+    @Test func theLargestLegalChunkSizeIsAcceptedAndMessagesStayBounded() throws {
+        var c = ChunkBytes()
+        c.type0(csid: 2, timestamp: 0, length: 4, type: 1, stream: 0, body: [0x7F, 0xFF, 0xFF, 0xFF])
+        c.type0(csid: 6, timestamp: 0, length: 5000, type: 9, stream: 1, body: Array(repeating: 1, count: 5000))
+        let out = try decodeAll(c.buffer)
+        #expect(out.map(\.body.count) == [4, 5000])
+        var big = ChunkBytes()
+        big.type0(csid: 2, timestamp: 0, length: 4, type: 1, stream: 0, body: [0x7F, 0xFF, 0xFF, 0xFF])
+        big.type0(csid: 6, timestamp: 0, length: 9 << 20, type: 9, stream: 1, body: [])
+        #expect(throws: RTMPError.messageTooLarge(length: 9 << 20, limit: 8 << 20)) { try decodeAll(big.buffer) }
     }
 
     @Test func zeroChunkSizeIsRefused() {

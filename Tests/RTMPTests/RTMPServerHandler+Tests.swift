@@ -16,6 +16,7 @@ final class RecordingDelegate: RTMPConnectionDelegate {
     func authorize(_ request: PublishRequest) async -> Result<any PublishSink, PublishRefusal> { .failure(.badName("test")) }
     func authorizePlay(_ request: PlayRequest) async -> Result<any PlaySink, PlayRefusal> { .failure(.streamNotFound("test")) }
     func ignored(typeID: UInt8, reason: String) { events.withLock { $0.append("ignored \(typeID)") } }
+    func dropped(typeID: UInt8, reason: String) { events.withLock { $0.append("dropped \(typeID)") } }
     func closed(reason: String, error: RTMPError?) {
         events.withLock { $0.append("closed") }
         closeErrors.withLock { $0.append(error) }

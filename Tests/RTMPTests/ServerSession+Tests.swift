@@ -208,6 +208,109 @@ import Testing
         #expect(textCue.text == "{\"kind\":\"announcement\"}")
     }
 
+    /// objectEncoding 3 publishers: `@setDataFrame onMetaData` as a type 15 message whose object is AMF3 behind
+    /// the switch marker. It reads like AMF0 metadata, and reaches players as AMF0.
+    @Test func amf3MetadataIsRead() throws {
+        var session = ServerSession()
+        _ = try startPublishing(&session)
+        var payload = ByteBuffer(bytes: [0])
+        payload.writeAMF0(.string("@setDataFrame"))
+        payload.writeAMF0(.string("onMetaData"))
+        payload.writeAMF0(.amf3(.object(className: "", [("width", .integer(320)), ("height", .integer(180)), ("framerate", .integer(30)), ("stereo", .boolean(true)), ("encoder", .string("AS3 NetStream"))])))
+        let actions = try session.receive(RTMPMessage(chunkStreamID: 4, timestamp: 0, typeID: 15, messageStreamID: 1, payload: payload))
+        guard case .metadata(let metadata, let values) = actions.first else {
+            Issue.record("expected metadata, got \(actions)")
+            return
+        }
+        #expect(metadata.width == 320)
+        #expect(metadata.height == 180)
+        #expect(metadata.frameRate == 30)
+        #expect(metadata.audioChannels == 2)
+        #expect(metadata.encoder == "AS3 NetStream")
+        #expect(values == .object([("width", .number(320)), ("height", .number(180)), ("framerate", .number(30)), ("stereo", .boolean(true)), ("encoder", .string("AS3 NetStream"))]))
+    }
+
+    /// A data or media message whose body does not decode is dropped; the publish goes on with the next one.
+    @Test(arguments: [
+        (UInt8(18), [0x02, 0x00, 0x0A, 0x6F]),  // truncated AMF0 string
+        (UInt8(15), [0x00, 0x02, 0x00, 0x01, 0x61, 0x11, 0x0A, 0x07, 0x01]),  // AMF3 externalizable object
+        (UInt8(18), [0x0D]),  // reserved AMF0 marker
+        (UInt8(9), [0x17]),  // AVC tag with no packet type
+        (UInt8(8), [0xAF]),  // AAC tag with no packet type
+        (UInt8(22), [9, 0, 0, 40]),  // truncated aggregate
+    ])
+    func unreadableMessagesAreDroppedNotFatal(_ type: UInt8, _ body: [UInt8]) throws {
+        var session = ServerSession()
+        _ = try startPublishing(&session)
+        let actions = try session.receive(RTMPMessage(chunkStreamID: 4, timestamp: 0, typeID: type, messageStreamID: 1, payload: ByteBuffer(bytes: body)))
+        guard case .dropped(let typeID, let reason) = actions.first, actions.count == 1 else {
+            Issue.record("expected one dropped, got \(actions)")
+            return
+        }
+        #expect(typeID == type)
+        #expect(!reason.isEmpty)
+        #expect(session.isPublishing)
+        let video = RTMPMessage(chunkStreamID: 6, timestamp: 40, typeID: 9, messageStreamID: 1, payload: ByteBuffer(bytes: [0x27, 0x01, 0, 0, 0, 0, 0, 0, 1, 0x41]))
+        guard case .media = try session.receive(video).first else {
+            Issue.record("the next frame must go through")
+            return
+        }
+    }
+
+    /// nginx-rtmp's push and mobile SDKs send metadata, sequence headers and frames right behind `publish`. They
+    /// are held while the owner decides and follow the status once it is yes, in order; on no, they are gone.
+    @Test func mediaBehindPublishIsHeldUntilDecided() throws {
+        var session = ServerSession()
+        _ = try connect(&session)
+        _ = try session.receive(Command(name: "createStream", transactionID: 4).message())
+        _ = try session.receive(Command(name: "publish", transactionID: 5, arguments: [.string("k"), .string("live")]).message(messageStreamID: 1))
+        var meta = ByteBuffer()
+        meta.writeAMF0(.string("@setDataFrame"))
+        meta.writeAMF0(.string("onMetaData"))
+        meta.writeAMF0(.ecmaArray([("width", .number(320))]))
+        let early = [
+            RTMPMessage(chunkStreamID: 4, timestamp: 0, typeID: 18, messageStreamID: 1, payload: meta),
+            RTMPMessage(chunkStreamID: 6, timestamp: 0, typeID: 9, messageStreamID: 1, payload: ByteBuffer(bytes: [0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1F, 0xFF])),
+            RTMPMessage(chunkStreamID: 4, timestamp: 0, typeID: 8, messageStreamID: 1, payload: ByteBuffer(bytes: [0xAF, 0, 0x12, 0x10])),
+            RTMPMessage(chunkStreamID: 6, timestamp: 33, typeID: 9, messageStreamID: 1, payload: ByteBuffer(bytes: [0x17, 1, 0, 0, 0, 0, 0, 0, 1, 0x65])),
+        ]
+        for message in early {
+            #expect(try session.receive(message).isEmpty, "held, not acted on yet")
+        }
+        let actions = session.publishAuthorized()
+        #expect(sent(actions).count == 2, "Stream Begin and NetStream.Publish.Start first")
+        let after = actions.dropFirst(2).map { action -> String in
+            switch action {
+            case .metadata: "metadata"
+            case .media(let packet): "\(packet.track) \(packet.kind) \(packet.dts)"
+            default: "other"
+            }
+        }
+        #expect(after == ["metadata", "video sequenceHeader 0", "audio sequenceHeader 0", "video frame 33"])
+
+        var refused = ServerSession()
+        _ = try connect(&refused)
+        _ = try refused.receive(Command(name: "publish", transactionID: 5, arguments: [.string("k")]).message(messageStreamID: 1))
+        _ = try refused.receive(early[3])
+        #expect(!refused.publishRefused(.badName("no")).contains { if case .media = $0 { true } else { false } })
+    }
+
+    @Test func theHoldIsBounded() throws {
+        var configuration = ServerSession.Configuration()
+        configuration.maxHeldBytes = 100
+        var session = ServerSession(configuration: configuration)
+        _ = try connect(&session)
+        _ = try session.receive(Command(name: "publish", transactionID: 5, arguments: [.string("k")]).message(messageStreamID: 1))
+        let frame = RTMPMessage(chunkStreamID: 6, timestamp: 0, typeID: 9, messageStreamID: 1, payload: ByteBuffer(bytes: [0x17, 1, 0, 0, 0] + Array(repeating: 0, count: 55)))
+        #expect(try session.receive(frame).isEmpty)
+        guard case .dropped(9, let reason) = try session.receive(frame).first else {
+            Issue.record("the second 60-byte frame is past a 100-byte hold")
+            return
+        }
+        #expect(reason.contains("100-byte hold"))
+        #expect(session.publishAuthorized().filter { if case .media = $0 { true } else { false } }.count == 1)
+    }
+
     @Test func amf3CommandWithAMF0Body() throws {
         var session = ServerSession()
         var payload = ByteBuffer(bytes: [0])
