@@ -39,7 +39,8 @@ public struct MediaPlaylist: Sendable, Equatable {
             "#EXT-X-TARGETDURATION:\(targetDuration)",
             "#EXT-X-MEDIA-SEQUENCE:\(mediaSequence)",
             "#EXT-X-DISCONTINUITY-SEQUENCE:\(discontinuitySequence)",
-            "#EXT-X-INDEPENDENT-SEGMENTS",
+            // No EXT-X-INDEPENDENT-SEGMENTS: a GOP longer than the target duration is cut mid-GOP (the target
+            // duration must not change), and that segment does not start with a keyframe.
         ] + dateRanges
         for entry in entries {
             if entry.discontinuity { lines.append("#EXT-X-DISCONTINUITY") }

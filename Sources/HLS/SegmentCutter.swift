@@ -1,18 +1,34 @@
-/// Decides where segments and parts end: segments only at video keyframes once the target duration is reached
-/// (on time for audio-only streams); parts at frame boundaries once the part target is reached.
+/// Decides where segments and parts end: segments at video keyframes once the target duration is reached (on
+/// time for audio-only streams); parts at frame boundaries once the part target is reached.
+///
+/// Two cuts do not wait for the target: a GOP that runs to `maxDuration` is cut there, at whatever frame comes
+/// (the playlist's target duration must never change, RFC 8216 §6.2.1), and the next keyframe then starts a
+/// segment at once; a timeline break asked for with `breakTimeline()` ends the segment at the next keyframe.
 public struct SegmentCutter: Sendable {
     public let targetDuration: Int64
     public let partTarget: Int64
     public let hasVideo: Bool
+    /// The longest a segment may run before it is cut without a keyframe.
+    public var maxDuration: Int64
     private var segmentStart: Int64?
     private var partStart: Int64?
+    private var breakPending = false
+    /// The open segment began with a forced cut: the next keyframe starts a segment at once, so segments line
+    /// up with GOPs again.
+    private var startedMidGOP = false
+    /// Segments cut without a keyframe so far.
+    public private(set) var forcedCuts = 0
 
     /// Durations in the same unit as the timestamps given later (90 kHz in the remuxer).
-    public init(targetDuration: Int64, partTarget: Int64, hasVideo: Bool) {
+    public init(targetDuration: Int64, partTarget: Int64, hasVideo: Bool, maxDuration: Int64 = .max) {
         self.targetDuration = targetDuration
         self.partTarget = partTarget
         self.hasVideo = hasVideo
+        self.maxDuration = maxDuration
     }
+
+    /// The next segment starts at the next frame a segment can start on, whatever the current one's length.
+    public mutating func breakTimeline() { breakPending = true }
 
     public enum Decision: Equatable, Sendable {
         case none
@@ -30,13 +46,19 @@ public struct SegmentCutter: Sendable {
             return .none
         }
         let canStartSegment = hasVideo ? (isVideo && isKeyframe) : true
-        if canStartSegment && pts - start >= targetDuration {
+        let setsPace = isVideo || !hasVideo
+        let forced = setsPace && pts - start >= maxDuration
+        let realign = (breakPending || startedMidGOP) && pts > start
+        if (canStartSegment && (pts - start >= targetDuration || realign)) || forced {
+            startedMidGOP = !canStartSegment
+            if startedMidGOP { forcedCuts += 1 }
             segmentStart = pts
             partStart = pts
+            breakPending = false
             return .segment
         }
         // Parts end on any frame of the track that sets the pace (video if there is one).
-        if let partStart, (isVideo || !hasVideo), pts - partStart >= partTarget {
+        if let partStart, setsPace, pts - partStart >= partTarget {
             self.partStart = pts
             return .part
         }

@@ -11,8 +11,12 @@ public struct SegmentWindow: Sendable {
     public private(set) var removed: [(segment: Segment, expiresAt: Date)] = []
     public private(set) var discontinuitySequence = 0
     public private(set) var ended = false
-    /// Never decreases, so every `EXTINF` a client ever saw stays within it.
+    /// `EXT-X-TARGETDURATION`, fixed for the life of the playlist (RFC 8216 §6.2.1): the configured duration,
+    /// or the first segment's (the encoder's keyframe interval) when that is longer. The remuxer cuts later
+    /// segments so none rounds above it (`SegmentCutter.maxDuration`).
     public private(set) var targetDuration: Int
+    /// Set once the first segment fixed the target duration.
+    public private(set) var targetDurationFixed = false
 
     public init(windowSize: Int, targetDuration: Double) {
         self.windowSize = max(windowSize, 1)
@@ -25,8 +29,11 @@ public struct SegmentWindow: Sendable {
     /// Adds a finished segment; returns the removed segments whose grace time is over, now freed.
     @discardableResult
     public mutating func append(_ segment: Segment, now: Date) -> [Segment] {
+        if !targetDurationFixed {
+            targetDuration = max(targetDuration, Int(segment.duration.rounded()))
+            targetDurationFixed = true
+        }
         segments.append(segment)
-        targetDuration = max(targetDuration, Int(segment.duration.rounded()))
         while segments.count > windowSize {
             let old = segments.removeFirst()
             let playlistDuration = segments.reduce(0) { $0 + $1.duration }

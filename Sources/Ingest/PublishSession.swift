@@ -1,6 +1,7 @@
 import FLV
 import Foundation
 import Logging
+import NIOCore
 import Media
 import RTMP
 import Store
@@ -14,12 +15,22 @@ final class PublishSession: PublishSink {
     let log: PublishSessionLog
     let logger: Logger
     let onInBandCue: @Sendable (InBandCue, LiveStream) -> Void
+    /// What the ingest repairs before the stream sees a packet; owned by the publisher's event loop.
+    struct Repairs {
+        var gate = DecoderConfigurationGate()
+        var timeline = TimestampJumpCorrector()
+        /// Frames dropped in the current run (a log line when a run starts and when it ends).
+        var droppedRun = 0
+    }
+    private let repairs: NIOLoopBoundBox<Repairs>
+    private let origin = ContinuousClock.now
 
     init(
         stream: LiveStream, hub: StreamHub, sessionID: Int64, log: PublishSessionLog, logger: Logger,
         onInBandCue: @escaping @Sendable (InBandCue, LiveStream) -> Void
     ) {
         self.onInBandCue = onInBandCue
+        self.repairs = NIOLoopBoundBox.makeBoxSendingValue(Repairs(), eventLoop: stream.eventLoop)
         self.stream = stream
         self.hub = hub
         self.sessionID = sessionID
@@ -29,14 +40,34 @@ final class PublishSession: PublishSink {
 
     func received(_ packet: MediaPacket) {
         var packet = packet
-        packet.arrival = .now
+        let now = ContinuousClock.now
+        packet.arrival = now
         let size = packet.payload.readableBytes
+        if packet.kind == .sequenceHeader { packet.format = describe(packet) }
+        if case .drop(let reason) = repairs.value.gate.admit(packet) {
+            stream.counters.countDroppedMessage()
+            repairs.value.droppedRun += 1
+            if repairs.value.droppedRun == 1 {
+                logger.warning("dropping media no decoder can use", metadata: ["stream": "\(stream.path)", "reason": "\(reason)"])
+            }
+            return
+        }
+        if repairs.value.droppedRun > 0, packet.kind == .frame {
+            logger.notice("media decodable again", metadata: ["stream": "\(stream.path)", "dropped": "\(repairs.value.droppedRun)"])
+            repairs.value.droppedRun = 0
+        }
+        let elapsed = now - origin
+        let arrival = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+        if let jump = repairs.value.timeline.correct(&packet, arrival: arrival) {
+            packet.followsTimestampJump = true
+            stream.counters.countTimestampJump()
+            logger.warning(
+                "encoder timestamps jumped; timeline re-anchored",
+                metadata: ["stream": "\(stream.path)", "track": "\(jump.track)", "dts": "\(jump.from)", "now": "\(jump.to)"])
+        }
         switch (packet.kind, packet.track) {
         case (.frame, .video): stream.counters.countVideoFrame(bytes: size, keyframe: packet.isKeyframe, dts: packet.dts)
         case (.frame, .audio): stream.counters.countAudioFrame(bytes: size, dts: packet.dts)
-        case (.sequenceHeader, _):
-            stream.counters.countOtherBytes(size)
-            packet.format = describe(packet)
         default: stream.counters.countOtherBytes(size)
         }
         stream.deliver(packet)

@@ -25,6 +25,10 @@ public struct MediaPacket: Sendable {
     public var arrival: ContinuousClock.Instant?
     /// For a sequence header that parsed: what it says (the ingest parses it once for everyone).
     public var format: TrackFormat?
+    /// The first frame after the ingest absorbed a jump in the encoder's timestamps
+    /// (`TimestampJumpCorrector`): the timeline is continuous, but outputs that mark breaks (HLS's
+    /// `EXT-X-DISCONTINUITY`) start a new segment here.
+    public var followsTimestampJump = false
 
     public init(
         track: Track, codec: Codec, kind: Kind, dts: Int64, pts: Int64, isKeyframe: Bool, payload: ByteBuffer

@@ -15,17 +15,35 @@ public struct TrackFormat: Sendable, Equatable {
         self.nalLengthSize = nalLengthSize
     }
 
+    /// A sequence header that parses but cannot configure a decoder.
+    public enum Unusable: Error, Equatable, CustomStringConvertible {
+        case missingParameterSets(String)
+
+        public var description: String {
+            switch self {
+            case .missingParameterSets(let what): "decoder configuration without \(what)"
+            }
+        }
+    }
+
     /// Parses a sequence header: AVCDecoderConfigurationRecord (ISO/IEC 14496-15 5.3.3), HEVC's (8.3.3), or
     /// AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1). Other codecs get their codec and nothing else.
-    /// Throws the record parser's error when the bytes do not parse.
+    /// Throws the record parser's error when the bytes do not parse, and `Unusable` when they parse but lack
+    /// what every decoder needs (an AVC record without SPS or PPS, an HEVC one without VPS, SPS or PPS).
     public init(header: MediaPacket) throws {
         switch header.codec {
         case .h264:
             let record = try AVCDecoderConfigurationRecord(header.payload)
+            if record.sequenceParameterSets.isEmpty || record.pictureParameterSets.isEmpty {
+                throw Unusable.missingParameterSets(record.sequenceParameterSets.isEmpty ? "an SPS" : "a PPS")
+            }
             self.init(video: record.videoConfig, codecString: record.codecString, nalLengthSize: record.nalLengthSize)
         case .hevc:
             let record = try HEVCDecoderConfigurationRecord(header.payload)
-            self.init(video: record.videoConfig, codecString: "hvc1", nalLengthSize: 4)
+            for (type, name) in [(32, "a VPS"), (33, "an SPS"), (34, "a PPS")] where record.parameterSets(ofType: type).isEmpty {
+                throw Unusable.missingParameterSets(name)
+            }
+            self.init(video: record.videoConfig, codecString: record.codecString, nalLengthSize: record.nalLengthSize)
         case .aac:
             let config = try AudioSpecificConfig(header.payload)
             self.init(audio: config.audioConfig, codecString: config.codecString)

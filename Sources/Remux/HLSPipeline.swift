@@ -8,11 +8,12 @@ import StreamHub
 import Synchronization
 
 /// Turns one stream path's publishes into HLS; the orchestrator of the parts that do the work: packets →
-/// `TimestampRepair` → `PacketInterleaver` → `SegmentCutter` decides → `TSSegmentWriter` (muxer and memory
+/// `TimestampRepair` → `CompositionShift` (video) → `PacketInterleaver` → `SegmentCutter` decides → `TSSegmentWriter` (muxer and memory
 /// files, laid out by `MuxerLayout`) → segments listed in the `HLSStream`, dated by the publish's `MediaClock`,
 /// with the cues the stream's `CueBinder` placed (`HLSPipeline+Cues`).
 ///
-/// One pipeline per path, so a failure here ends only this stream's HLS. It lives across publishes: a republish
+/// One pipeline per path. No single frame ends its output: a frame the muxer refuses is dropped and counted,
+/// headers it cannot use leave it waiting for usable ones; only the file system refusing a segment ends it. It lives across publishes: a republish
 /// within the grace period continues the playlist after a discontinuity. It runs on the publisher's event loop
 /// (see `HLSPipelineSubscriber`): remuxing a frame costs less than handing it to another thread.
 final class HLSPipeline {
@@ -31,6 +32,12 @@ final class HLSPipeline {
     var failed = false
     private var cutter: SegmentCutter?
     private var repair = TimestampRepair()
+    private var composition = CompositionShift()
+    /// The playlist's fixed target duration in 90 kHz, once its first segment set it (`SegmentWindow`).
+    private var fixedTarget: Int64?
+    /// Why the current headers cannot be muxed; frames wait for new headers meanwhile.
+    private var layoutRefused: String?
+    private(set) var droppedFrames = 0
     private var interleaver: PacketInterleaver
     private var videoHeader: MediaPacket? {
         didSet { hasVideo = videoHeader != nil }
@@ -121,7 +128,9 @@ final class HLSPipeline {
 
     private func started() -> Bool {
         failed = false
+        layoutRefused = nil
         repair.reset()
+        composition = CompositionShift()
         interleaver = PacketInterleaver(maxWait: configuration.interleaveWait)
         videoHeader = nil
         audioHeader = nil
@@ -146,6 +155,7 @@ final class HLSPipeline {
         store.put(stream)
         output = stream
         nextSequence = next
+        fixedTarget = nil
         discontinuityPending = false
         logger.info("HLS playlist started", metadata: ["epoch": "\(epoch)", "first_sequence": "\(next)"])
         let queued = waiting ?? []
@@ -158,6 +168,7 @@ final class HLSPipeline {
     }
 
     private func ended(reason: String) {
+        for packet in composition.flush() { interleaver.push(packet) }
         while let packet = interleaver.next(flushing: true) { write(packet) }
         pendingPlacements = []
         finishSegment(endPTS: nil)
@@ -183,7 +194,11 @@ final class HLSPipeline {
             if repaired && repair.repairs <= 10 {
                 logger.notice("repaired DTS regression", metadata: ["track": "\(packet.track)", "dts": "\(packet.dts)", "now": "\(fixed.dts)"])
             }
-            interleaver.push(fixed)
+            if fixed.track == .video {
+                for ready in composition.push(fixed) { interleaver.push(ready) }
+            } else {
+                interleaver.push(fixed)
+            }
             while let ready = interleaver.next() { write(ready) }
         }
     }
@@ -194,8 +209,15 @@ final class HLSPipeline {
         // Kept for the whole publish: a copy of its own, not a slice pinning a whole socket read buffer.
         var header = packet
         header.payload = ByteBufferAllocator().buffer(buffer: packet.payload)
+        // Frames of the old configuration go out under it.
+        for ready in composition.flush() { interleaver.push(ready) }
+        composition = CompositionShift()
         if packet.track == .video { videoHeader = header } else { audioHeader = header }
         interleaver.expect(packet.track)
+        if let refused = layoutRefused {
+            layoutRefused = nil
+            logger.info("new \(packet.track) sequence header; trying again after: \(refused)")
+        }
         if writer != nil {
             // New codec parameters: the current segment ends and the next one starts a new timeline.
             while let ready = interleaver.next(flushing: true) { write(ready) }
@@ -207,20 +229,23 @@ final class HLSPipeline {
         }
     }
 
+    /// Makes the muxer for the current headers. Headers it cannot use leave the output waiting (frames dropped)
+    /// for the next ones, never ended: the publisher may still send usable ones.
     private func makeWriter(firstFrame: MediaPacket) -> Bool {
         do {
             let layout = try MuxerLayout(video: videoHeader, audio: audioHeader)
             writer = try TSSegmentWriter(layout: layout)
             if let duration = layout.audioFrameDuration { audioFrameDuration = duration }
             output?.describe(codecs: layout.codecs, resolution: layout.resolution.map { ($0.width, $0.height) })
-        } catch let error as MuxerLayout.Failure {
-            return fail(error.description)
         } catch {
-            return fail("\(error)")
+            let reason = (error as? MuxerLayout.Failure)?.description ?? "\(error)"
+            layoutRefused = reason
+            logger.warning("HLS waits for usable sequence headers; frames dropped until then", metadata: ["reason": "\(reason)"])
+            return false
         }
         cutter = SegmentCutter(
             targetDuration: Int64(configuration.segmentDuration * 90000), partTarget: Int64(configuration.partDuration * 90000),
-            hasVideo: videoHeader != nil)
+            hasVideo: videoHeader != nil, maxDuration: fixedTarget ?? Self.firstSegmentLimit(configuration))
         if anchor == nil { anchor = (Date(), Self.tsTime(firstFrame.pts)) }
         return true
     }
@@ -235,7 +260,17 @@ final class HLSPipeline {
 
     private func write(_ packet: MediaPacket) {
         guard !failed else { return }
+        if packet.followsTimestampJump, writer != nil {
+            // The ingest re-anchored the encoder's jumping timestamps: the timeline goes on, and the playlist
+            // says where the break was.
+            cutter?.breakTimeline()
+            discontinuityPending = true
+        }
         if writer == nil {
+            if layoutRefused != nil {
+                droppedFrames += 1
+                return
+            }
             // Video segments must start with a keyframe; audio waits for it too so the first segment is aligned.
             if hasVideo && !(packet.track == .video && packet.isKeyframe) {
                 droppedBeforeKeyframe += 1
@@ -271,11 +306,20 @@ final class HLSPipeline {
             if !pendingPlacements.isEmpty && (isVideo || !hasVideo) {
                 writePlacements(upTo: pts)
             }
+        } catch {
+            _ = fail("writing \(packet.track) frame: \(error)")
+            return
+        }
+        do {
             try packet.payload.withUnsafeReadableBytes { bytes in
                 try writer.write(stream: index, pts: pts, dts: dts, isKeyframe: packet.isKeyframe, bytes: bytes)
             }
         } catch {
-            _ = fail("writing \(packet.track) frame: \(error)")
+            // One frame the muxer refuses costs that frame, not the output.
+            droppedFrames += 1
+            if droppedFrames <= 10 || droppedFrames & (droppedFrames - 1) == 0 {
+                logger.warning("dropped a frame the muxer refused", metadata: ["track": "\(packet.track)", "error": "\(error)", "dropped": "\(droppedFrames)"])
+            }
             return
         }
         output?.writingBytes.store(writer.byteCount, ordering: .relaxed)
@@ -284,6 +328,13 @@ final class HLSPipeline {
     }
 
     static func tsTime(_ milliseconds: Int64) -> Int64 { milliseconds * 90 + tsOffset }
+
+    /// How long the first segment of a playlist may run before it is cut without a keyframe: its length fixes
+    /// the playlist's target duration, so an encoder's keyframe interval up to three target durations (at least
+    /// 6 s) is taken as it is; a longer one is cut at this length. In 90 kHz.
+    static func firstSegmentLimit(_ configuration: HLSConfiguration) -> Int64 {
+        Int64(max(6, 3 * configuration.segmentDuration.rounded(.up))) * 90000
+    }
 
     /// Opens the next segment's file; false (and the output ended) if the system refuses one.
     private func startSegment(pts: Int64) -> Bool {
@@ -321,6 +372,12 @@ final class HLSPipeline {
             programDateTime: builder.programDateTime, discontinuity: builder.discontinuity, startPTS: builder.startPTS,
             parts: builder.parts, file: SegmentFile(builder.file), videoFrames: builder.videoFrames, audioFrames: builder.audioFrames)
         output.append(segment, now: now)
+        if fixedTarget == nil {
+            // The first segment fixed the playlist's target duration; no later one may round above it.
+            fixedTarget = Int64(output.targetDuration) * 90000
+            cutter?.maxDuration = fixedTarget!
+            logger.info("target duration fixed", metadata: ["seconds": "\(output.targetDuration)"])
+        }
         mirror?.write(segment, playlist: output)
         if nextSequence + Self.sequenceBlock / 2 > reservedUpTo {
             // Half the block is left: reserve the next one well before it is needed.

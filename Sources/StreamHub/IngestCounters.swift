@@ -8,6 +8,7 @@ public final class IngestCounters: Sendable {
     let bytesStorage = Atomic<Int>(0)
     let ignoredMessagesStorage = Atomic<Int>(0)
     let droppedMessagesStorage = Atomic<Int>(0)
+    let timestampJumpsStorage = Atomic<Int>(0)
     let videoBytesStorage = Atomic<Int>(0)
     let audioBytesStorage = Atomic<Int>(0)
     let lastVideoDTSStorage = Atomic<Int64>(Int64.min)
@@ -87,4 +88,11 @@ public final class IngestCounters: Sendable {
     }
 
     public var droppedMessages: Int { droppedMessagesStorage.load(ordering: .relaxed) }
+
+    /// A jump in the encoder's timestamps absorbed at the ingest (`TimestampJumpCorrector`).
+    public func countTimestampJump() {
+        timestampJumpsStorage.add(1, ordering: .relaxed)
+    }
+
+    public var timestampJumps: Int { timestampJumpsStorage.load(ordering: .relaxed) }
 }

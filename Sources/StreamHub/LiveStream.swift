@@ -276,7 +276,7 @@ public final class LiveStream: Sendable {
             counters: .init(
                 videoFrames: counters.videoFrames, audioFrames: counters.audioFrames, keyframes: counters.keyframes,
                 bytes: counters.bytes, ignoredMessages: counters.ignoredMessages,
-                droppedMessages: counters.droppedMessages, inBandCues: inBandCues.count),
+                droppedMessages: counters.droppedMessages, timestampJumps: counters.timestampJumps, inBandCues: inBandCues.count),
             viewers: viewers.load(ordering: .relaxed),
             statistics: statistics)
     }
@@ -292,6 +292,8 @@ public struct StreamSnapshot: Sendable, Codable, Equatable {
         public var ignoredMessages: Int
         /// Messages dropped because they do not decode, and frames dropped before a usable decoder configuration.
         public var droppedMessages: Int
+        /// Jumps in the encoder's timestamps absorbed into one continuous timeline.
+        public var timestampJumps: Int
         public var inBandCues: Int
     }
 

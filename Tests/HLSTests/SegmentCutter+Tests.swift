@@ -27,6 +27,32 @@ import Testing
         #expect(cutter.decide(isVideo: true, isKeyframe: true, pts: 400_000) == .segment)
     }
 
+    /// A 7 s GOP in a stream of 2 s ones, a playlist whose target duration is 2: the long GOP is cut every 2 s at
+    /// whatever frame comes, and every segment stays within the target once rounded.
+    @Test func aGOPLongerThanTheMaximumIsCutWithoutAKeyframe() {
+        var cutter = SegmentCutter(targetDuration: 180_000, partTarget: 45_000, hasVideo: true, maxDuration: 180_000)
+        let keyframes: Set<Int> = [0, 60, 120, 330, 390]  // frames at 30 fps: 0, 2, 4, 11, 13 s
+        var cuts: [Int] = []
+        for frame in 0..<450 where cutter.decide(isVideo: true, isKeyframe: keyframes.contains(frame), pts: Int64(frame) * 3000) == .segment {
+            cuts.append(frame)
+        }
+        #expect(cuts == [60, 120, 180, 240, 300, 330, 390])
+        let lengths = zip([0] + cuts, cuts).map { Double($1 - $0) / 30 }
+        #expect(lengths.allSatisfy { $0.rounded() <= 2 }, "\(lengths)")
+        #expect(cutter.forcedCuts == 3)
+    }
+
+    /// After a timeline break the next keyframe starts a segment, however short the current one is.
+    @Test func aTimelineBreakCutsAtTheNextKeyframe() {
+        var cutter = SegmentCutter(targetDuration: 180_000, partTarget: 45_000, hasVideo: true)
+        _ = cutter.decide(isVideo: true, isKeyframe: true, pts: 0)
+        cutter.breakTimeline()
+        #expect(cutter.decide(isVideo: true, isKeyframe: false, pts: 3000) == .none)
+        #expect(cutter.decide(isVideo: false, isKeyframe: true, pts: 4000) == .none)
+        #expect(cutter.decide(isVideo: true, isKeyframe: true, pts: 6000) == .segment)
+        #expect(cutter.decide(isVideo: true, isKeyframe: true, pts: 9000) == .none, "only once")
+    }
+
     @Test func audioOnlyCutsOnTime() {
         var cutter = SegmentCutter(targetDuration: 180_000, partTarget: 45_000, hasVideo: false)
         var cuts: [Int64] = []
@@ -35,6 +61,54 @@ import Testing
             if cutter.decide(isVideo: false, isKeyframe: true, pts: pts) == .segment { cuts.append(pts) }
         }
         #expect(cuts == [180_480, 360_960, 541_440])
+    }
+}
+
+/// OBS/NVENC and Ecamm send B-frames decoded after they are shown (DTS > PTS). Decode times move earlier by one
+/// constant, presentation times stay exactly as sent.
+@Suite struct CompositionShiftTests {
+    func frame(_ dts: Int64, _ pts: Int64) -> MediaPacket {
+        MediaPacket(track: .video, codec: .h264, kind: .frame, dts: dts, pts: pts, isKeyframe: dts == 67, payload: ByteBuffer())
+    }
+
+    @Test func negativeOffsetsBecomeAConstantDecodeLead() {
+        // Case 07's shape: 2 B-frames (display order I0 P3 B1 B2 P6 B4 B5 …), every DTS 67 ms late.
+        var order: [Int64] = [0]
+        for g in Int64(0)..<13 { order += [3 * g + 3, 3 * g + 1, 3 * g + 2] }
+        var frames: [MediaPacket] = []
+        for (k, shown) in order.enumerated() { frames.append(frame(Int64(k) * 33 + 67, shown * 33 + 33)) }
+        #expect(frames.map { $0.pts - $0.dts }.min() == -67)
+        var shift = CompositionShift(window: 300)
+        var out: [MediaPacket] = []
+        for f in frames { out += shift.push(f) }
+        out += shift.flush()
+        #expect(shift.shift == 67)
+        #expect(out.count == frames.count, "no frame lost")
+        #expect(out.map(\.pts) == frames.map(\.pts), "presentation times untouched")
+        #expect(out.allSatisfy { $0.dts <= $0.pts })
+        #expect(zip(out, out.dropFirst()).allSatisfy { $0.dts < $1.dts }, "decode order strictly increasing")
+    }
+
+    @Test func streamsWithoutNegativeOffsetsAreUntouched() {
+        var shift = CompositionShift(window: 300)
+        var out: [MediaPacket] = []
+        for n in Int64(0)..<20 { out += shift.push(frame(n * 33, n * 33 + 66)) }
+        out += shift.flush()
+        #expect(shift.shift == 0)
+        #expect(out.map(\.dts) == (Int64(0)..<20).map { $0 * 33 })
+    }
+
+    @Test func aLargerOffsetLaterGrowsTheShiftWhereThereIsRoom() {
+        var shift = CompositionShift(window: 100)
+        var out: [MediaPacket] = []
+        for n in Int64(0)..<5 { out += shift.push(frame(n * 40, n * 40 - 10)) }  // -10 ms
+        #expect(shift.shift == 10)
+        out += shift.push(frame(200, 180))  // -20 ms, 40 ms after the last: room to grow
+        #expect(shift.shift == 20)
+        #expect(out.last?.dts == 180)
+        out += shift.push(frame(201, 100))  // -101 ms, 1 ms after the last: no room, dropped
+        #expect(shift.dropped == 1)
+        #expect(out.allSatisfy { $0.dts <= $0.pts })
     }
 }
 

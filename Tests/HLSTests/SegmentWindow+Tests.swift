@@ -39,15 +39,21 @@ import Testing
         #expect(!window.playlist.render().contains("#EXT-X-DISCONTINUITY\n"))
     }
 
-    @Test func targetDurationCoversEveryRoundedDurationAndNeverShrinks() {
+    /// RFC 8216 §6.2.1: the target duration never changes. The first segment (the encoder's keyframe interval)
+    /// fixes it when it is longer than configured; later segments never move it (the cutter keeps them within).
+    @Test func targetDurationIsFixedByTheFirstSegment() {
         var window = SegmentWindow(windowSize: 2, targetDuration: 2)
+        #expect(window.targetDuration == 2)
         window.append(segment(0, duration: 2.4), now: Date())
         #expect(window.targetDuration == 2)
         window.append(segment(1, duration: 3.6), now: Date())
-        #expect(window.targetDuration == 4)
-        window.append(segment(2), now: Date())
-        window.append(segment(3), now: Date())
-        #expect(window.targetDuration == 4)
+        #expect(window.targetDuration == 2, "never raised after the first segment")
+        var long = SegmentWindow(windowSize: 2, targetDuration: 2)
+        long.append(segment(0, duration: 4.0), now: Date())
+        long.append(segment(1, duration: 1.0), now: Date())
+        long.append(segment(2, duration: 4.2), now: Date())
+        #expect(long.targetDuration == 4)
+        #expect(long.playlist.render().contains("#EXT-X-TARGETDURATION:4\n"))
     }
 
     @Test func rendersEveryTag() {
@@ -62,7 +68,6 @@ import Testing
             #EXT-X-TARGETDURATION:2
             #EXT-X-MEDIA-SEQUENCE:7
             #EXT-X-DISCONTINUITY-SEQUENCE:0
-            #EXT-X-INDEPENDENT-SEGMENTS
             #EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:34.000Z
             #EXTINF:2.000,
             e-7.ts
