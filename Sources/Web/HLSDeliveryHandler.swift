@@ -25,7 +25,6 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let responder: HLSResponder
-    private let corsOrigin: String
     private let serverName: String
     private let logger: Logger
     private var address: String?
@@ -57,9 +56,8 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
     private static let cork = ChannelOptions.Types.SocketOption(level: SocketOptionLevel(IPPROTO_TCP), name: SocketOptionName(TCP_CORK))
 
-    init(responder: HLSResponder, corsOrigin: String, serverName: String, logger: Logger) {
+    init(responder: HLSResponder, serverName: String, logger: Logger) {
         self.responder = responder
-        self.corsOrigin = corsOrigin
         self.serverName = serverName
         self.logger = logger
     }
@@ -235,11 +233,6 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 conditions: HLSResponder.Conditions(ifNoneMatch: headers.first(name: "if-none-match"), range: headers.first(name: "range")),
                 viewer: viewer(userAgent: headers.first(name: "user-agent")))
         else { return nil }
-        // What the router's CORS middleware adds to a simple request.
-        if headers.contains(name: "origin") {
-            reply.headers.add(name: "Access-Control-Allow-Origin", value: corsOrigin)
-            if corsOrigin != "*" { reply.headers.add(name: "Vary", value: "Origin") }
-        }
         reply.headers.add(name: "Server", value: serverName)
         if request.version == .http1_0 { reply.headers.add(name: "Connection", value: "keep-alive") }
         logger.debug("HLS request", metadata: ["method": "\(request.method)", "path": "\(request.uri)", "status": "\(reply.status.code)"])

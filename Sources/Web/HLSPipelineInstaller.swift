@@ -34,7 +34,7 @@ extension HLSRoutes {
     /// Handlers for each new HTTP connection's pipeline: HLS answered in place, and reading paused while the
     /// client is not taking what it was sent. `serverName` is the router's `Server` header.
     public func pipelineHandlers(serverName: String, logger: Logger) -> [any RemovableChannelHandler] {
-        let delivery = HLSDeliveryHandler(responder: responder, corsOrigin: corsOrigin, serverName: serverName, logger: logger)
+        let delivery = HLSDeliveryHandler(responder: responder, serverName: serverName, logger: logger)
         var handlers: [any ChannelHandler] = [BackPressureHandler()]
         if let flv { handlers.append(FLVDeliveryHandler(delivery: flv, corsOrigin: corsOrigin, serverName: serverName)) }
         return [HLSPipelineInstaller(handlers: handlers + [delivery], logger: logger)]

@@ -27,6 +27,24 @@ struct HLSReply {
 /// viewer), with the caching and range behaviour CDNs and players expect. Counts what it serves.
 struct HLSResponder: Sendable {
     let store: HLSStore
+    /// `Access-Control-Allow-Origin`: `*` or one origin.
+    let corsOrigin: String
+
+    init(store: HLSStore, corsOrigin: String = "*") {
+        self.store = store
+        self.corsOrigin = corsOrigin
+    }
+
+    /// The CORS headers every answer carries, whether or not the request had an `Origin`: behind a CDN or an
+    /// nginx cache, the first request fills the cache for every browser after it. `Vary: Origin` when the
+    /// allowed origin is a specific one; the headers hls.js reads (Fetch: not safelisted) exposed.
+    static func corsHeaders(origin: String) -> [(String, String)] {
+        var headers = [
+            ("Access-Control-Allow-Origin", origin), ("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag"),
+        ]
+        if origin != "*" { headers.append(("Vary", "Origin")) }
+        return headers
+    }
 
     enum File {
         case mediaPlaylist
@@ -77,6 +95,12 @@ struct HLSResponder: Sendable {
     /// The answer to `GET`/`HEAD /hls/<app>/<name>/<file>`; errors are thrown before anything is counted.
     /// `viewer` names the client (address and user agent) for the viewer count.
     func reply(isHead: Bool, path: StreamPath, file: File, conditions request: Conditions, viewer: @autoclosure () -> String) throws(APIError) -> HLSReply {
+        var reply = try answer(isHead: isHead, path: path, file: file, conditions: request, viewer: viewer())
+        for (name, value) in Self.corsHeaders(origin: corsOrigin) { reply.headers.add(name: name, value: value) }
+        return reply
+    }
+
+    private func answer(isHead: Bool, path: StreamPath, file: File, conditions request: Conditions, viewer: @autoclosure () -> String) throws(APIError) -> HLSReply {
         guard let stream = store.stream(path) else { throw APIError(.notFound, "no HLS stream \(path)") }
         switch file {
         case .mediaPlaylist:
@@ -101,11 +125,13 @@ struct HLSResponder: Sendable {
                 return HLSReply(status: .notModified, headers: headers)
             }
             let total = segment.file.size
-            if let rangeHeader = request.range {
-                guard let range = ByteRange.parse(rangeHeader, length: total) else {
-                    headers.add(name: "Content-Range", value: "bytes */\(total)")
-                    return HLSReply(status: .rangeNotSatisfiable, headers: headers)
-                }
+            switch request.range.map({ ByteRange.parse($0, length: total) }) ?? .whole {
+            case .unsatisfiable:
+                headers.add(name: "Content-Range", value: "bytes */\(total)")
+                return HLSReply(status: .rangeNotSatisfiable, headers: headers)
+            case .whole:
+                break
+            case .range(let range):
                 headers.add(name: "Content-Range", value: "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(total)")
                 headers.add(name: "Content-Length", value: String(range.count))
                 stream.delivery.countSegment(bytes: isHead ? 0 : range.count)
@@ -145,22 +171,34 @@ extension HLSReply {
     }
 }
 
-/// A single `Range: bytes=…` request (RFC 9110 §14.1.2), resolved against a length.
-enum ByteRange {
-    /// nil when the header is not a single satisfiable byte range.
-    static func parse(_ header: String, length: Int) -> Range<Int>? {
-        guard header.hasPrefix("bytes="), length > 0 else { return nil }
-        let spec = header.dropFirst(6)
-        guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return nil }
+/// How a `Range` header (RFC 9110 §14.2) applies to a representation of a given length.
+enum ByteRange: Equatable {
+    /// Serve everything with 200: no usable range. A unit other than `bytes` must be ignored (§14.2), and a
+    /// server may ignore any Range; several ranges (which would need a multipart body) and malformed ones are.
+    case whole
+    /// One satisfiable byte range: 206.
+    case range(Range<Int>)
+    /// A single well-formed byte range that does not overlap the representation: 416 (§15.5.17).
+    case unsatisfiable
+
+    static func parse(_ header: String, length: Int) -> ByteRange {
+        let trimmed = header.trimmingCharacters(in: .whitespaces)
+        guard trimmed.lowercased().hasPrefix("bytes=") else { return .whole }
+        let spec = trimmed.dropFirst(6)
+        guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return .whole }
         let first = spec[..<dash].trimmingCharacters(in: .whitespaces)
         let last = spec[spec.index(after: dash)...].trimmingCharacters(in: .whitespaces)
+        let digits = { (s: String) in !s.isEmpty && s.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } }
         if first.isEmpty {
-            guard let suffix = Int(last), suffix > 0 else { return nil }
-            return max(0, length - suffix)..<length
+            // A suffix range: the last N bytes.
+            guard digits(last), let suffix = Int(last) else { return .whole }
+            guard suffix > 0, length > 0 else { return .unsatisfiable }
+            return .range(max(0, length - suffix)..<length)
         }
-        guard let start = Int(first), start >= 0, start < length else { return nil }
-        if last.isEmpty { return start..<length }
-        guard let end = Int(last), end >= start else { return nil }
-        return start..<min(end + 1, length)
+        guard digits(first), let start = Int(first), last.isEmpty || digits(last) else { return .whole }
+        let end = last.isEmpty ? Int.max : (Int(last) ?? Int.max)
+        guard end >= start else { return .whole }
+        guard start < length else { return .unsatisfiable }
+        return .range(start..<(end == Int.max ? length : min(end + 1, length)))
     }
 }

@@ -15,16 +15,23 @@ public struct HLSRoutes: Sendable {
     static let readSize = 64 * 1024
 
     public init(store: HLSStore, corsOrigin: String, flv: FLVDelivery? = nil) {
-        self.responder = HLSResponder(store: store)
+        self.responder = HLSResponder(store: store, corsOrigin: corsOrigin)
         self.corsOrigin = corsOrigin
         self.flv = flv
     }
 
     public func register(on router: Router<CueCastRequestContext>) {
-        let group = router.group("hls").add(
+        // Preflights (a page that adds Range or If-None-Match) are Hummingbird's CORS middleware's; it answers
+        // them before the handler, which never runs. Real responses carry their CORS headers from
+        // `HLSResponder`, with or without an Origin (see `corsHeaders`), the same on both paths.
+        router.group("hls").add(
             middleware: CORSMiddleware(
                 allowOrigin: corsOrigin == "*" ? .all : .custom(corsOrigin), allowHeaders: [.range, .ifNoneMatch],
-                allowMethods: [.get, .head, .options], exposedHeaders: ["Content-Length", "Content-Range", "ETag"]))
+                allowMethods: [.get, .head, .options], exposedHeaders: ["Content-Length", "Content-Range", "ETag"], maxAge: .seconds(86400))
+        ).on(":app/:name/:file", method: .options) { _, _ in
+            Response(status: .noContent)
+        }
+        let group = router.group("hls")
         for method in [HTTPRequest.Method.get, .head] {
             group.on(":app/:name/:file", method: method) { request, context in
                 try serve(request, context: context)

@@ -68,7 +68,36 @@ import TestSupport
             #expect(range.headers["Content-Range"].first == "bytes 188-375/\(full.body.count)")
             let suffix = try await server.fetch("/hls/live/d/\(uri)", headers: [("Range", "bytes=-188")])
             #expect(suffix.body == Array(full.body.suffix(188)))
-            #expect(try await server.fetch("/hls/live/d/\(uri)", headers: [("Range", "bytes=\(full.body.count)-")]).status == 416)
+            let past = try await server.fetch("/hls/live/d/\(uri)", headers: [("Range", "bytes=\(full.body.count)-")])
+            #expect(past.status == 416)
+            #expect(past.headers["Content-Range"].first == "bytes */\(full.body.count)")
+            // RFC 9110 §14.2: a satisfiable request is never refused. Several ranges, an unknown unit and a
+            // malformed range get the whole segment; Safari's probe and a range past the end are clamped.
+            for ignored in ["bytes=0-1,188-189", "frames=0-10", "bytes=abc", "bytes=5-2"] {
+                let whole = try await server.fetch("/hls/live/d/\(uri)", headers: [("Range", ignored)])
+                #expect(whole.status == 200, "\(ignored)")
+                #expect(whole.body == full.body, "\(ignored)")
+            }
+            let probe = try await server.fetch("/hls/live/d/\(uri)", headers: [("Range", "bytes=0-1")])
+            #expect(probe.status == 206)
+            #expect(probe.body == Array(full.body.prefix(2)))
+            let clamped = try await server.fetch("/hls/live/d/\(uri)", headers: [("Range", "bytes=0-\(full.body.count * 10)")])
+            #expect(clamped.headers["Content-Range"].first == "bytes 0-\(full.body.count - 1)/\(full.body.count)")
+
+            // CORS on every answer, Origin or not (a cache fills from the first request), with the headers hls.js
+            // reads exposed; preflights answered.
+            for origin in [[], [("Origin", "https://shop.example")]] as [[(String, String)]] {
+                let ranged = try await server.fetch("/hls/live/d/\(uri)", headers: origin + [("Range", "bytes=0-1")])
+                #expect(ranged.headers["Access-Control-Allow-Origin"].first == "*")
+                #expect(ranged.headers["Access-Control-Expose-Headers"].first?.contains("Content-Range") == true)
+                #expect(ranged.headers["Vary"].isEmpty, "nothing varies with origin *")
+            }
+            let preflight = try await server.fetch(
+                "/hls/live/d/\(uri)", method: .OPTIONS,
+                headers: [("Origin", "https://shop.example"), ("Access-Control-Request-Method", "GET"), ("Access-Control-Request-Headers", "range")])
+            #expect((200..<300).contains(preflight.status))
+            #expect(preflight.headers["Access-Control-Allow-Origin"].first == "*")
+            #expect(preflight.headers["Access-Control-Allow-Headers"].first?.lowercased().contains("range") == true)
 
             let list = try await server.fetch("/hls/live/d/index.m3u8", headers: [("Origin", "https://shop.example")])
             #expect(list.headers["Content-Type"].first == "application/vnd.apple.mpegurl")
@@ -149,13 +178,91 @@ import TestSupport
         #expect((mediaSequence(of: playlist) ?? 0) > lastBefore, "numbering continues after the restart")
     }
 
+    /// A real nginx `proxy_cache` in front: the first request has no Origin (ffmpeg, a native player, the cache's
+    /// own fill); the browsers after it are answered from the cache and must still get their CORS headers, for
+    /// whole and ranged requests alike.
+    @Test func throughAnNginxCacheBrowsersKeepTheirCORSHeaders() async throws {
+        try await withServer(configure: { $0.hls.gracePeriod = 1 }) { server in
+            let (_, uri) = try await publishUntilEnded(Fixtures.small, as: "live/cdn", on: server)
+            let port = try await Nginx.freePort()
+            let nginx = try Nginx.start("""
+                events {}
+                http {
+                    access_log off;
+                    client_body_temp_path <dir>/body; proxy_temp_path <dir>/proxy; fastcgi_temp_path <dir>/fastcgi;
+                    uwsgi_temp_path <dir>/uwsgi; scgi_temp_path <dir>/scgi;
+                    proxy_cache_path <dir>/cache keys_zone=hls:1m;
+                    server {
+                        listen 127.0.0.1:\(port);
+                        location /hls/ {
+                            proxy_pass http://127.0.0.1:\(server.httpPort);
+                            proxy_cache hls;
+                            proxy_cache_lock on;
+                            proxy_cache_valid 200 10m;
+                            add_header X-Cache $upstream_cache_status;
+                        }
+                    }
+                }
+                """)
+            defer { nginx.stop() }
+            func get(_ path: String, _ headers: [(String, String)]) async throws -> (status: Int, body: [UInt8], headers: HTTPHeaders) {
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+                for (name, value) in headers { request.headers.add(name: name, value: value) }
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                return (Int(response.status.code), Array(try await response.body.collect(upTo: 16 << 20).readableBytesView), response.headers)
+            }
+            // nginx needs a moment to listen.
+            try await server.eventually("nginx to answer") { (try? await get("/hls/live/cdn/index.m3u8", [])) != nil }
+            let direct = try await server.fetch("/hls/live/cdn/\(uri)")
+            for path in ["/hls/live/cdn/index.m3u8", "/hls/live/cdn/\(uri)"] {
+                _ = try await get(path, [])  // fills the cache without an Origin
+                let browser = try await get(path, [("Origin", "https://shop.example")])
+                #expect(browser.status == 200)
+                #expect(browser.headers["X-Cache"].first == "HIT", "\(path) came from the cache")
+                #expect(browser.headers["Access-Control-Allow-Origin"].first == "*", "\(path)")
+                #expect(browser.headers["Access-Control-Expose-Headers"].first?.contains("Content-Range") == true, "\(path)")
+            }
+            let ranged = try await get("/hls/live/cdn/\(uri)", [("Origin", "https://shop.example"), ("Range", "bytes=0-1")])
+            #expect(ranged.status == 206)
+            #expect(ranged.body == Array(direct.body.prefix(2)))
+            #expect(ranged.headers["Access-Control-Allow-Origin"].first == "*")
+            #expect(ranged.headers["Access-Control-Expose-Headers"].first?.contains("Content-Range") == true)
+        }
+    }
+
+    /// With one allowed origin, every answer names it and says it varies by origin, Origin header or not: a cache
+    /// in front keeps one copy per origin and never serves a browser an answer made for a native player.
+    @Test func aSpecificOriginVariesEveryAnswer() async throws {
+        try await withServer(configure: {
+            $0.hls.gracePeriod = 1
+            $0.corsOrigin = "https://shop.example"
+        }) { server in
+            let (_, uri) = try await publishUntilEnded(Fixtures.small, as: "live/o", on: server)
+            for path in ["/hls/live/o/index.m3u8", "/hls/live/o/\(uri)"] {
+                for headers in [[], [("Origin", "https://shop.example")], [("Connection", "close")]] as [[(String, String)]] {
+                    let answer = try await server.fetch(path, headers: headers)
+                    #expect(answer.status == 200)
+                    #expect(answer.headers["Access-Control-Allow-Origin"].first == "https://shop.example", "\(path) \(headers)")
+                    #expect(answer.headers["Vary"] == ["Origin"], "\(path) \(headers)")
+                }
+            }
+            let preflight = try await server.fetch(
+                "/hls/live/o/index.m3u8", method: .OPTIONS, headers: [("Origin", "https://shop.example"), ("Access-Control-Request-Method", "GET")])
+            #expect((200..<300).contains(preflight.status))
+            #expect(preflight.headers["Access-Control-Allow-Origin"].first == "https://shop.example")
+        }
+    }
+
     /// Playlists and segments are answered in the connection's pipeline; `Connection: close` sends the same
     /// request through the router. Both must give the same answer, and pipelined requests keep their order.
     @Test func pipelineAnswersMatchTheRouterAndKeepOrder() async throws {
         try await withServer(configure: { $0.hls.gracePeriod = 1 }) { server in
             // Segments of this clip are larger than the router's read size, so its answers come in several runs.
             let (playlist, uri) = try await publishUntilEnded(Fixtures.bframes, as: "live/p", on: server)
-            let variants: [[(String, String)]] = [[], [("Origin", "https://shop.example")], [("Range", "bytes=188-375")], [("If-None-Match", "\"nope\"")]]
+            let variants: [[(String, String)]] = [
+                [], [("Origin", "https://shop.example")], [("Range", "bytes=188-375")], [("If-None-Match", "\"nope\"")],
+                [("Range", "bytes=0-1,188-189")], [("Range", "frames=0-10")], [("Origin", "https://a.example"), ("Range", "bytes=-188")],
+            ]
             for path in ["/hls/live/p/index.m3u8", "/hls/live/p/\(uri)"] {
                 for headers in variants {
                     let inPipeline = try await server.fetch(path, headers: headers)

@@ -38,7 +38,7 @@ import Testing
         let downstream = Downstream()
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandlers([
-            HLSDeliveryHandler(responder: HLSResponder(store: HLSStore()), corsOrigin: "*", serverName: "test", logger: logger), downstream,
+            HLSDeliveryHandler(responder: HLSResponder(store: HLSStore()), serverName: "test", logger: logger), downstream,
         ])
         return (channel, downstream)
     }
@@ -111,5 +111,19 @@ import Testing
         try channel.writeInbound(HTTPServerRequestPart.end(nil))
         #expect(downstream.readCompletes == 2)
         #expect(downstream.reads.count == 2)
+    }
+}
+
+/// RFC 9110 §14.2 and §15.5.17 for a 1 000-byte segment: which Range headers get 206, 200 or 416.
+@Suite struct ByteRangeTests {
+    @Test(arguments: [
+        ("bytes=0-1", ByteRange.range(0..<2)), ("bytes=-188", .range(812..<1000)), ("bytes=188-", .range(188..<1000)),
+        ("bytes=0-9999", .range(0..<1000)), ("bytes=-5000", .range(0..<1000)), ("BYTES=10-19", .range(10..<20)),
+        ("bytes=1000-", .unsatisfiable), ("bytes=5000-6000", .unsatisfiable), ("bytes=-0", .unsatisfiable),
+        ("bytes=0-1,188-189", .whole), ("frames=0-10", .whole), ("bytes=abc", .whole), ("bytes=5-2", .whole),
+        ("bytes=", .whole), ("bytes=-", .whole), ("bytes=+1-2", .whole), ("bytes=1-2-3", .whole),
+    ])
+    func ranges(_ header: String, _ expected: ByteRange) {
+        #expect(ByteRange.parse(header, length: 1000) == expected)
     }
 }

@@ -43,32 +43,12 @@ import TestSupport
         try await withServer { server in
             let publish = try await server.publishLive(StreamPath("live/relay")!, loops: 1)
             defer { publish.cancel() }
-            let directory = try TemporaryDirectory()
-            defer { directory.remove() }
-            let port = try await Tool("python3").run([
-                "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])",
-            ]).text.trimmingCharacters(in: .whitespacesAndNewlines)
-            let module = ["/usr/lib/nginx/modules/ngx_rtmp_module.so", "/usr/share/nginx/modules/ngx_rtmp_module.so"]
-                .first { FileManager.default.fileExists(atPath: $0) }
-            let config = """
-                \(module.map { "load_module \($0);" } ?? "")
-                daemon off; master_process off; pid \(directory.path)/nginx.pid; error_log \(directory.path)/error.log info;
-                events {}
-                rtmp { server { listen 127.0.0.1:\(port); application live { live on; pull \(server.rtmpBase)/live; } } }
-                """
-            try config.write(toFile: directory.path + "/nginx.conf", atomically: true, encoding: .utf8)
-            let nginx = Process()
-            nginx.executableURL = URL(fileURLWithPath: try #require(Tool.find("nginx"), "nginx is installed by scripts/test"))
-            nginx.arguments = ["-p", directory.path, "-c", directory.path + "/nginx.conf", "-e", directory.path + "/error.log"]
-            nginx.standardError = FileHandle.nullDevice
-            try nginx.run()
-            defer {
-                // The test process blocks most signals and a child inherits that mask, so nginx would never see
-                // TERM: KILL cannot be blocked.
-                kill(nginx.processIdentifier, SIGKILL)
-                nginx.waitUntilExit()
-            }
-            let file = directory.path + "/through-nginx.flv"
+            let port = try await Nginx.freePort()
+            let nginx = try Nginx.start(
+                "events {}\nrtmp { server { listen 127.0.0.1:\(port); application live { live on; pull \(server.rtmpBase)/live; } } }",
+                rtmpModule: true)
+            defer { nginx.stop() }
+            let file = nginx.directory.path + "/through-nginx.flv"
             var output: Tool.Output?
             // nginx needs a moment to listen; ffmpeg is simply tried again.
             for _ in 0..<10 where output?.status != 0 {

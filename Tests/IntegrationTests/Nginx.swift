@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// A real nginx started by a test with a configuration of its own (RTMP relay, HTTP cache), in a directory of
+/// its own, stopped with SIGKILL: the test process blocks most signals and a child inherits that mask, so
+/// nginx would never see TERM.
+struct Nginx {
+    let process: Process
+    let directory: TemporaryDirectory
+
+    /// A free TCP port on 127.0.0.1 for nginx to listen on.
+    static func freePort() async throws -> Int {
+        let text = try await Tool("python3").run([
+            "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])",
+        ]).text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return try #require(Int(text))
+    }
+
+    /// Starts nginx on `body` (its `events`, `http` or `rtmp` blocks); `<dir>` in it is nginx's directory.
+    static func start(_ body: String, rtmpModule: Bool = false) throws -> Nginx {
+        let directory = try TemporaryDirectory()
+        let module = ["/usr/lib/nginx/modules/ngx_rtmp_module.so", "/usr/share/nginx/modules/ngx_rtmp_module.so"]
+            .first { FileManager.default.fileExists(atPath: $0) }
+        let config = """
+            \(rtmpModule ? module.map { "load_module \($0);" } ?? "" : "")
+            daemon off; master_process off; pid \(directory.path)/nginx.pid; error_log \(directory.path)/error.log info;
+            \(body.replacingOccurrences(of: "<dir>", with: directory.path))
+            """
+        try config.write(toFile: directory.path + "/nginx.conf", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(Tool.find("nginx"), "nginx is installed by scripts/test"))
+        process.arguments = ["-p", directory.path, "-c", directory.path + "/nginx.conf", "-e", directory.path + "/error.log"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return Nginx(process: process, directory: directory)
+    }
+
+    func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        directory.remove()
+    }
+}
