@@ -42,6 +42,8 @@ public final class HLSStream: Sendable {
     public let delivery = DeliveryCounters()
     /// DTS regressions the remuxer repaired for this output so far.
     public let timestampRepairs = Atomic<Int>(0)
+    /// Frames dropped without ending the output: refused by the muxer, or waiting for usable headers.
+    public let droppedFrames = Atomic<Int>(0)
     private let storage: Mutex<Storage>
 
     public init(path: StreamPath, epoch: String, windowSize: Int, targetDuration: Double) {

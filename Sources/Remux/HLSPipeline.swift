@@ -195,7 +195,15 @@ final class HLSPipeline {
                 logger.notice("repaired DTS regression", metadata: ["track": "\(packet.track)", "dts": "\(packet.dts)", "now": "\(fixed.dts)"])
             }
             if fixed.track == .video {
+                let before = composition.dropped
                 for ready in composition.push(fixed) { interleaver.push(ready) }
+                if composition.dropped > before {
+                    droppedFrames += composition.dropped - before
+                    output?.droppedFrames.add(composition.dropped - before, ordering: .relaxed)
+                    logger.warning(
+                        "dropped a video frame decoded later than the decode lead allows",
+                        metadata: ["dts": "\(fixed.dts)", "pts": "\(fixed.pts)", "lead_ms": "\(composition.shift ?? 0)"])
+                }
             } else {
                 interleaver.push(fixed)
             }
@@ -269,6 +277,7 @@ final class HLSPipeline {
         if writer == nil {
             if layoutRefused != nil {
                 droppedFrames += 1
+                output?.droppedFrames.add(1, ordering: .relaxed)
                 return
             }
             // Video segments must start with a keyframe; audio waits for it too so the first segment is aligned.
@@ -317,6 +326,7 @@ final class HLSPipeline {
         } catch {
             // One frame the muxer refuses costs that frame, not the output.
             droppedFrames += 1
+            output?.droppedFrames.add(1, ordering: .relaxed)
             if droppedFrames <= 10 || droppedFrames & (droppedFrames - 1) == 0 {
                 logger.warning("dropped a frame the muxer refused", metadata: ["track": "\(packet.track)", "error": "\(error)", "dropped": "\(droppedFrames)"])
             }

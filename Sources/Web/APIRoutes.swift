@@ -50,6 +50,7 @@ public struct APIRoutes: Sendable {
             var listingDelayP50: Double?
             var listingDelayP99: Double?
             var timestampRepairs: Int
+            var droppedFrames: Int
             var playlistRequests: Int
             var segmentRequests: Int
             var bytesOut: Int
@@ -85,7 +86,8 @@ public struct APIRoutes: Sendable {
                 state: output.state.rawValue, playlist: "/hls/\(stream.path)/index.m3u8", mediaSequence: segments.first?.sequence,
                 segments: segments.count, listedBytes: held.listed, retainedBytes: held.retained, writingBytes: held.writing, targetDuration: output.targetDuration, viewers: output.viewerCount(),
                 listingDelayP50: output.listingDelay(percentile: 0.5), listingDelayP99: output.listingDelay(percentile: 0.99),
-                timestampRepairs: output.timestampRepairs.load(ordering: .relaxed), playlistRequests: served.playlistRequests,
+                timestampRepairs: output.timestampRepairs.load(ordering: .relaxed),
+                droppedFrames: output.droppedFrames.load(ordering: .relaxed), playlistRequests: served.playlistRequests,
                 segmentRequests: served.segmentRequests, bytesOut: served.bytesOut, playlistRequestsPerSecond: rates?.playlistRequestsPerSecond,
                 segmentRequestsPerSecond: rates?.segmentRequestsPerSecond, bitsOutPerSecond: rates?.bitsOutPerSecond)
         }

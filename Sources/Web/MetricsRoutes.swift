@@ -53,6 +53,12 @@ struct MetricsRoutes: Sendable {
                 ).set(Double(frames))
             }
             registry.gauge("cuecast_stream_ingest_bytes", labels: labels, help: "Bytes received in this publish").set(Double(counters.bytes))
+            registry.gauge("cuecast_stream_ingest_dropped_messages", labels: labels,
+                help: "Messages that did not decode and frames before a usable decoder configuration, dropped in this publish"
+            ).set(Double(counters.droppedMessages))
+            registry.gauge("cuecast_stream_ingest_timestamp_jumps", labels: labels,
+                help: "Encoder timestamp jumps absorbed into one timeline in this publish"
+            ).set(Double(counters.timestampJumps))
             if let fps = statistics.rates.frameRate {
                 registry.gauge("cuecast_stream_frames_per_second", labels: labels, help: "Measured video frame rate over 10 s").set(fps)
             }
@@ -81,6 +87,9 @@ struct MetricsRoutes: Sendable {
             registry.counter("cuecast_stream_http_sent_bytes_total", labels: labels, help: "HLS bytes served").increment(by: Int64(served.bytesOut))
             registry.counter("cuecast_stream_timestamp_repairs_total", labels: labels, help: "DTS regressions repaired by the remuxer"
             ).increment(by: Int64(output.timestampRepairs.load(ordering: .relaxed)))
+            registry.counter("cuecast_stream_hls_dropped_frames_total", labels: labels,
+                help: "Frames the HLS muxer could not take (refused, or no usable headers), dropped without ending the output"
+            ).increment(by: Int64(output.droppedFrames.load(ordering: .relaxed)))
             for (quantile, p) in [("0.5", 0.5), ("0.99", 0.99)] {
                 guard let value = output.listingDelay(percentile: p) else { continue }
                 registry.gauge("cuecast_stream_segment_listing_delay_seconds", labels: labels + [("quantile", quantile)],

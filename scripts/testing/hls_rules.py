@@ -29,8 +29,8 @@ def main(paths):
         if target is None or int(target) != target:
             errors.append(f"{where}: EXT-X-TARGETDURATION missing or not an integer: {target}")
             continue
-        if last_target is not None and target < last_target:
-            errors.append(f"{where}: target duration shrank {last_target} -> {target}")
+        if last_target is not None and target != last_target:
+            errors.append(f"{where}: target duration changed {last_target} -> {target} (RFC 8216 6.2.1: MUST NOT change)")
         last_target = target
         msn = playlist.media_sequence or 0
         if last_msn is not None and msn < last_msn:
