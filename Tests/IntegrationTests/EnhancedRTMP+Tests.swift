@@ -63,6 +63,11 @@ import TestSupport
                 frames += packets.videoCount
             }
             #expect(frames == samples.count)
+            // Chromium and Safari refuse a bare `hvc1`: the full RFC 6381 string, the size from the HEVC SPS.
+            let master = try await server.request(.GET, "/hls/live/hevc/master.m3u8").body
+            #expect(master.contains("CODECS=\"hvc1.1.6.L60.90\""), "\(master)")
+            #expect(master.contains("RESOLUTION=320x180"), "\(master)")
+            #expect(master.contains("FRAME-RATE="), "\(master)")
             // MPEG-TS stream type 0x24 is HEVC.
             let last = try #require(entries(of: playlist).last)
             let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(dir.path)/\(last.uri)")))
