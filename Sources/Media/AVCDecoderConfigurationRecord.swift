@@ -111,11 +111,9 @@ public struct H264SequenceParameterSet: Sendable, Equatable {
         if try r.flag() {
             crop = (Int(try r.ue()), Int(try r.ue()), Int(try r.ue()), Int(try r.ue()))
         }
-        let arrayType = separateColourPlane ? 0 : chromaFormat
-        let subWidth = arrayType == 1 || arrayType == 2 ? 2 : 1
-        let subHeight = arrayType == 1 ? 2 : 1
-        let cropX = arrayType == 0 ? 1 : subWidth
-        let cropY = (arrayType == 0 ? 1 : subHeight) * (frameMBsOnly ? 1 : 2)
+        let chroma = ChromaSubsampling(chromaFormatIDC: Int(chromaFormat), separateColourPlane: separateColourPlane)
+        let cropX = chroma.width
+        let cropY = chroma.height * (frameMBsOnly ? 1 : 2)
         width = widthInMBs * 16 - cropX * (crop.left + crop.right)
         height = heightInMapUnits * 16 * (frameMBsOnly ? 1 : 2) - cropY * (crop.top + crop.bottom)
     }

@@ -40,11 +40,8 @@ public struct HEVCSequenceParameterSet: Sendable, Equatable {
         if try r.flag() {
             window = (Int(try r.ue()), Int(try r.ue()), Int(try r.ue()), Int(try r.ue()))
         }
-        // Table 6-1: SubWidthC and SubHeightC; the offsets are in chroma samples.
-        let arrayType = separateColourPlane ? 0 : chromaFormatIDC
-        let subWidth = arrayType == 1 || arrayType == 2 ? 2 : 1
-        let subHeight = arrayType == 1 ? 2 : 1
-        width = lumaWidth - subWidth * (window.left + window.right)
-        height = lumaHeight - subHeight * (window.top + window.bottom)
+        let chroma = ChromaSubsampling(chromaFormatIDC: chromaFormatIDC, separateColourPlane: separateColourPlane)
+        width = lumaWidth - chroma.width * (window.left + window.right)
+        height = lumaHeight - chroma.height * (window.top + window.bottom)
     }
 }

@@ -38,19 +38,11 @@ public struct TimestampJumpCorrector: Sendable {
         self.backwardTolerance = backwardTolerance
     }
 
-    private static func slot(_ track: Track) -> Int {
-        switch track {
-        case .video: 0
-        case .audio: 1
-        case .data: 2
-        }
-    }
-
     /// Moves the packet onto the continuous timeline; returns the jump when this packet is the first past one
     /// (not when it only follows the other track's jump). `arrival` is the packet's wall-clock arrival in ms.
     /// Sequence headers take the track's offset without being measured (encoders send them at odd times).
     public mutating func correct(_ packet: inout MediaPacket, arrival: Int64?) -> Jump? {
-        let slot = Self.slot(packet.track)
+        let slot = packet.track.index
         guard packet.kind == .frame else {
             packet.dts += offsets[slot]
             packet.pts += offsets[slot]

@@ -23,22 +23,14 @@ public struct PacketInterleaver {
         self.maxWait = maxWait
     }
 
-    private static func index(_ track: Track) -> Int {
-        switch track {
-        case .video: 0
-        case .audio: 1
-        case .data: 2
-        }
-    }
-
     /// Announces a track (from its sequence header) so its packets are waited for before they first arrive.
     public mutating func expect(_ track: Track) {
-        let index = Self.index(track)
+        let index = track.index
         if queues[index] == nil { queues[index] = Queue() }
     }
 
     public mutating func push(_ packet: consuming MediaPacket) {
-        let index = Self.index(packet.track)
+        let index = packet.track.index
         if queues[index] == nil { queues[index] = Queue() }
         queues[index]!.dts.append(packet.dts)
         queues[index]!.packets.append(packet)

@@ -12,7 +12,7 @@ public struct TimestampRepair {
 
     /// Repairs the packet's timestamps in place; true if it had to change them.
     public mutating func repair(_ packet: inout MediaPacket) -> Bool {
-        let slot = packet.track == .video ? 0 : packet.track == .audio ? 1 : 2
+        let slot = packet.track.index
         var repaired = false
         if let last = lastDTS[slot], packet.dts <= last {
             let shift = last + 1 - packet.dts

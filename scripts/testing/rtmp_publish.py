@@ -27,27 +27,11 @@ first), "error", "finished" (every tag went out)}.
 """
 import argparse, json, os, selectors, struct, sys, time, urllib.parse
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "benchmark"))
 from rtmp_play import Player, amf0_all, enc  # noqa: E402
-
-
-def read_flv(path):
-    """(type, timestamp ms, body) for each tag."""
-    data = open(path, "rb").read()
-    if data[:3] != b"FLV":
-        raise SystemExit("%s is not an FLV file" % path)
-    i = struct.unpack(">I", data[5:9])[0] + 4
-    tags = []
-    while i + 11 <= len(data):
-        ttype = data[i] & 0x1F
-        size = int.from_bytes(data[i + 1:i + 4], "big")
-        ts = int.from_bytes(data[i + 4:i + 7], "big") | data[i + 7] << 24
-        body = data[i + 11:i + 11 + size]
-        if len(body) < size:
-            break
-        tags.append((ttype, ts, body))
-        i += 11 + size + 4
-    return tags
+from rtmpclient import read_flv_tags  # noqa: E402  (the bench's FLV file reader: (type, timestamp ms, body))
 
 
 def is_header(ttype, body):
@@ -206,7 +190,7 @@ def main():
     if url.query:
         stream += "?" + url.query
     tc_url = "rtmp://%s/%s" % (url.netloc, app)
-    meta, plan, _ = schedule(read_flv(args.file), args)
+    meta, plan, _ = schedule(read_flv_tags(args.file), args)
 
     pub = Publisher(url.hostname, url.port or 1935, app, stream, tc_url, args)
     if args.amf3:
