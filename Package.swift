@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.36.0"),
     ],
     targets: [
         // FFmpeg's C libraries, found through pkg-config. Only the FFmpeg target imports this.
@@ -80,9 +81,19 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Push",
+            dependencies: [
+                "RTMP", "FLV", "StreamHub", "Store", "Media",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "Web",
             dependencies: [
-                "StreamHub", "Store", "Media", "HLS", "Cues", "Cueing", "FLV",
+                "StreamHub", "Store", "Media", "HLS", "Cues", "Cueing", "FLV", "Push",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
@@ -98,7 +109,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Ingest", "Web", "StreamHub", "Store", "Remux", "HLS", "Cueing", "Cues", "Media",
+                "Ingest", "Web", "StreamHub", "Store", "Remux", "HLS", "Cueing", "Cues", "Media", "Push",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -129,6 +140,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
+        .testTarget(name: "PushTests", dependencies: ["Push", "RTMP", "FLV", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "FLVTests", dependencies: ["FLV", "Media", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "StreamHubTests",

@@ -37,6 +37,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a player or HTTP-FLV viewer may stay behind before it is closed (default 10).") var viewerMaxLag: Int?
     @Option(help: "Address both listeners bind (default 0.0.0.0, every interface).") var host: String?
     @Option(help: "Per-stream statistics, on or off; off only to measure what they cost (default on).") var stats: String?
+    @Option(help: "PEM CA bundle trusted for rtmps:// push targets besides the system's (or CUECAST_PUSH_CA_FILE).") var pushCAFile: String?
 
     func run() async throws {
         Self.tuneAllocator()
@@ -54,7 +55,7 @@ struct Serve: AsyncParsableCommand {
                 ("hls-retention", hlsRetention.map { String($0) }), ("cors-origin", corsOrigin),
                 ("rtmp-host", host), ("http-host", host), ("stats", stats),
                 ("max-viewers-per-stream", maxViewersPerStream.map(String.init)), ("max-viewers", maxViewers.map(String.init)),
-                ("viewer-max-lag", viewerMaxLag.map(String.init)),
+                ("viewer-max-lag", viewerMaxLag.map(String.init)), ("push-ca-file", pushCAFile),
             ]
             for (name, value) in flags {
                 if let value { try settings.set(name, to: value) }

@@ -52,6 +52,25 @@ struct Stats: AsyncParsableCommand {
             ])
         }
         if streams.isEmpty { rows.append(["(no live streams)"] + Array(repeating: "", count: 9)) }
+        var text = Self.render(rows)
+        // Push targets of the live streams, one line each (URLs come masked from the server).
+        var pushes = [["PUSH", "STREAM", "TARGET", "STATE", "KBIT/S", "RECONNECTS", "LAG", "LAST ERROR"]]
+        for stream in streams {
+            for push in stream["pushes"] as? [[String: Any]] ?? [] {
+                func number(_ value: Any?) -> Double? { (value as? NSNumber)?.doubleValue }
+                pushes.append([
+                    push["name"] as? String ?? "?", stream["stream"] as? String ?? "?", push["url"] as? String ?? "?",
+                    push["state"] as? String ?? "?", number(push["bitsPerSecond"]).map { String(format: "%.0f", $0 / 1000) } ?? "-",
+                    (push["reconnects"] as? NSNumber).map { "\($0)" } ?? "0",
+                    number(push["lagSeconds"]).map { String(format: "%.0fms", $0 * 1000) } ?? "-", push["lastError"] as? String ?? "",
+                ])
+            }
+        }
+        if pushes.count > 1 { text += "\n\n" + Self.render(pushes) }
+        return text
+    }
+
+    static func render(_ rows: [[String]]) -> String {
         let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
             zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")

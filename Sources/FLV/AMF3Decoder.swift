@@ -5,7 +5,8 @@ import NIOCore
 /// A decoder's tables cover one value behind AMF0's switch marker, the scope Flash Player gives them there.
 /// References are resolved to copies; a reference to an object still being read (a cycle) is refused, as are
 /// externalizable classes (their bytes are the class's own). Counts are checked against the bytes left before
-/// anything is allocated, and nesting is bounded like AMF0's.
+/// anything is allocated. Nesting is bounded like AMF0's, and so is the size of the value once references are
+/// expanded (`maxNodes`): a few bytes of references to references would otherwise stand for billions of nodes.
 /// - Throws: `FLVError.amfTruncated`, `.amfNestingTooDeep`, `.amfUnknownMarker`, `.amfUnsupported`.
 public struct AMF3Decoder {
     struct Traits {
@@ -14,22 +15,42 @@ public struct AMF3Decoder {
         var isDynamic: Bool
     }
 
+    /// A complex value in the reference table: the value, its node count and its height once expanded.
+    struct Entry {
+        var value: AMF3Value
+        var nodes: Int
+        var height: Int
+    }
+
+    public static let defaultMaxNodes = 65536
     public let maxDepth: Int
+    public let maxNodes: Int
     private var strings: [String] = []
     /// Complex values by the index references use; nil while the value is still being read.
-    private var objects: [AMF3Value?] = []
+    private var objects: [Entry?] = []
     private var traits: [Traits] = []
+    /// Nodes of the value so far, references expanded.
+    private var nodes = 0
+    /// For each complex value being read, the greatest height of a reference found inside it.
+    private var heights: [Int] = []
 
-    public init(maxDepth: Int = AMF0Decoder.defaultMaxDepth) {
+    public init(maxDepth: Int = AMF0Decoder.defaultMaxDepth, maxNodes: Int = AMF3Decoder.defaultMaxNodes) {
         self.maxDepth = maxDepth
+        self.maxNodes = maxNodes
     }
 
     public mutating func decode(_ buffer: inout ByteBuffer) throws(FLVError) -> AMF3Value {
         try decode(&buffer, depth: 0)
     }
 
+    private mutating func count(_ added: Int) throws(FLVError) {
+        nodes += added
+        guard nodes <= maxNodes else { throw .amfUnsupported("AMF3 value of more than \(maxNodes) nodes once references are expanded") }
+    }
+
     private mutating func decode(_ buffer: inout ByteBuffer, depth: Int) throws(FLVError) -> AMF3Value {
         guard depth <= maxDepth else { throw .amfNestingTooDeep(limit: maxDepth) }
+        try count(1)
         guard let marker = buffer.readInteger(as: UInt8.self) else { throw .amfTruncated }
         switch marker {
         case 0x00: return .undefined
@@ -116,15 +137,32 @@ public struct AMF3Decoder {
         guard header & 1 == 1 else { return try object(at: Int(header >> 1)) }
         let slot = objects.count
         objects.append(nil)
-        let value = try body(&self, &buffer, Int(header >> 1))
-        objects[slot] = value
+        let (value, nodes, height) = try measured { decoder throws(FLVError) in try body(&decoder, &buffer, Int(header >> 1)) }
+        objects[slot] = Entry(value: value, nodes: nodes, height: height)
         return value
     }
 
-    private func object(at index: Int) throws(FLVError) -> AMF3Value {
+    /// Reads a complex value, noting how many nodes it adds and how tall it is (references included).
+    private mutating func measured(_ read: (inout AMF3Decoder) throws(FLVError) -> AMF3Value) throws(FLVError) -> (AMF3Value, Int, Int) {
+        let before = nodes
+        let depthBefore = heights.count
+        heights.append(0)
+        let value = try read(&self)
+        let inner = heights.removeLast()
+        // Inline children are counted by the depth they were read at; a reference's height is carried up here.
+        let height = max(1, inner)
+        if depthBefore > 0 { heights[depthBefore - 1] = max(heights[depthBefore - 1], height + 1) }
+        return (value, nodes - before, height)
+    }
+
+    /// A reference: counts as the whole value it stands for, and may not take the nesting past `maxDepth`.
+    private mutating func object(at index: Int) throws(FLVError) -> AMF3Value {
         guard index < objects.count else { throw .amfUnsupported("AMF3 object reference \(index) out of range") }
-        guard let value = objects[index] else { throw .amfUnsupported("AMF3 cyclic object reference") }
-        return value
+        guard let entry = objects[index] else { throw .amfUnsupported("AMF3 cyclic object reference") }
+        try count(entry.nodes)  // its container was counted as the reference marker was read
+        guard heights.count + entry.height <= maxDepth + 1 else { throw .amfNestingTooDeep(limit: maxDepth) }
+        if let last = heights.indices.last { heights[last] = max(heights[last], entry.height + 1) }
+        return entry.value
     }
 
     /// §3.12: U29O-ref, U29O-traits-ref, U29O-traits-ext or inline traits, then sealed values and dynamic members.
@@ -133,6 +171,14 @@ public struct AMF3Decoder {
         guard header & 1 == 1 else { return try object(at: Int(header >> 1)) }
         let slot = objects.count
         objects.append(nil)
+        let (value, nodes, height) = try measured { decoder throws(FLVError) in
+            try decoder.readObjectBody(&buffer, header: header, depth: depth)
+        }
+        objects[slot] = Entry(value: value, nodes: nodes, height: height)
+        return value
+    }
+
+    private mutating func readObjectBody(_ buffer: inout ByteBuffer, header: UInt32, depth: Int) throws(FLVError) -> AMF3Value {
         let objectTraits: Traits
         if header & 2 == 0 {
             let index = Int(header >> 2)
@@ -161,9 +207,7 @@ public struct AMF3Decoder {
                 members.append((key, try decode(&buffer, depth: depth + 1)))
             }
         }
-        let value = AMF3Value.object(className: objectTraits.className, members)
-        objects[slot] = value
-        return value
+        return .object(className: objectTraits.className, members)
     }
 
     /// §1.3.2 UTF-8-vr: a reference into the string table or an inline string; the empty string is never listed.

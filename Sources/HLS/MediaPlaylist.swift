@@ -90,6 +90,7 @@ public struct MultivariantPlaylist: Sendable, Equatable {
         if !codecs.isEmpty { attributes.append("CODECS=\"\(codecs.joined(separator: ","))\"") }
         if let resolution { attributes.append("RESOLUTION=\(resolution.width)x\(resolution.height)") }
         if let frameRate { attributes.append("FRAME-RATE=\(String(format: "%.3f", frameRate))") }
-        return "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:\(attributes.joined(separator: ","))\n\(mediaPlaylistURI)\n"
+        // No EXT-X-INDEPENDENT-SEGMENTS here either: in a multivariant playlist it speaks for every media playlist.
+        return "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-STREAM-INF:\(attributes.joined(separator: ","))\n\(mediaPlaylistURI)\n"
     }
 }

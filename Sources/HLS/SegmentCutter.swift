@@ -38,8 +38,10 @@ public struct SegmentCutter: Sendable {
         case segment
     }
 
-    /// Call for every frame in output order, with its PTS; returns where to cut before it.
-    public mutating func decide(isVideo: Bool, isKeyframe: Bool, pts: Int64) -> Decision {
+    /// Call for every frame in output order, with its PTS; returns where to cut before it. `frameDuration` (of the
+    /// pace-setting track, when known) lets a forced cut come one frame early when the next frame would take the
+    /// segment half a second past `maxDuration` (a slide show at one frame a second and a half, say).
+    public mutating func decide(isVideo: Bool, isKeyframe: Bool, pts: Int64, frameDuration: Int64 = 0) -> Decision {
         guard let start = segmentStart else {
             segmentStart = pts
             partStart = pts
@@ -47,7 +49,9 @@ public struct SegmentCutter: Sendable {
         }
         let canStartSegment = hasVideo ? (isVideo && isKeyframe) : true
         let setsPace = isVideo || !hasVideo
-        let forced = setsPace && pts - start >= maxDuration
+        let halfSecond: Int64 = 45000
+        let forced = setsPace && pts > start
+            && (pts - start >= maxDuration || (maxDuration < .max - halfSecond && pts - start + frameDuration >= maxDuration + halfSecond))
         let realign = (breakPending || startedMidGOP) && pts > start
         if (canStartSegment && (pts - start >= targetDuration || realign)) || forced {
             startedMidGOP = !canStartSegment

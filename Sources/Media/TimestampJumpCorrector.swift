@@ -28,8 +28,9 @@ public struct TimestampJumpCorrector: Sendable {
     /// Added to each track's timestamps, indexed like `Track.allCases`.
     private var offsets: [Int64] = Array(repeating: 0, count: Track.allCases.count)
     private var tracks: [TrackState?] = Array(repeating: nil, count: Track.allCases.count)
-    /// The last jump: how far the raw timeline moved, and the offset chosen for it.
-    private var lastJump: (shift: Int64, offset: Int64)?
+    /// The last jump, until the other track follows it: which track, how far the raw timeline moved, and the
+    /// offset chosen for it.
+    private var lastJump: (track: Track, shift: Int64, offset: Int64)?
     public private(set) var jumps = 0
 
     /// Defaults: a second ahead of the wall clock, a few frames back (B-frame reordering never moves DTS back).
@@ -55,12 +56,18 @@ public struct TimestampJumpCorrector: Sendable {
             let wall = arrival.flatMap { now in state.lastArrival.map { max(0, now - $0) } } ?? state.frameDuration
             if delta > wall + forwardTolerance || delta < -backwardTolerance {
                 let shift = raw - state.lastRaw
-                let own = state.lastOut + max(wall, state.frameDuration) - raw
-                if let lastJump, abs(lastJump.shift - shift) < forwardTolerance, raw + lastJump.offset > state.lastOut {
+                let expected = state.lastOut + max(wall, state.frameDuration)
+                let own = expected - raw
+                // The other track's jump of about the same size, whose offset lands this frame where it belongs:
+                // both tracks take one offset and stay in sync. Anything else is a jump of its own.
+                if let lastJump, lastJump.track != packet.track, abs(lastJump.shift - shift) < forwardTolerance,
+                    raw + lastJump.offset > state.lastOut, abs(raw + lastJump.offset - expected) < forwardTolerance
+                {
                     offsets[slot] = lastJump.offset
+                    self.lastJump = nil
                 } else {
                     offsets[slot] = own
-                    lastJump = (shift, own)
+                    lastJump = (packet.track, shift, own)
                     jumps += 1
                     reported = Jump(track: packet.track, from: raw, to: raw + own)
                 }

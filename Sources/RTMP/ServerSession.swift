@@ -15,7 +15,9 @@ public struct ServerSession {
         public var amfMaxDepth = AMF0Decoder.defaultMaxDepth
         /// Bytes of media and data held while a publish is being decided (relays and mobile SDKs send their
         /// metadata, sequence headers and first frames right behind `publish`); what comes past it is dropped.
+        /// Each message counts at least `heldMessageCost` bytes, so empty ones cannot pile up unbounded.
         public var maxHeldBytes = 4 << 20
+        public var heldMessageCost = 64
         public init() {}
     }
 
@@ -112,7 +114,7 @@ public struct ServerSession {
                 try session.handleMedia(message, timestamp: message.timestamp, payload: message.payload)
             }
         case .aggregate:
-            return dropping(message) { (session) throws(RTMPError) in try session.handleAggregate(message) }
+            return handleAggregate(message)
         case .sharedObjectAMF0, .sharedObjectAMF3, nil:
             return [.ignored(typeID: message.typeID, reason: "unsupported message type")]
         }
@@ -234,11 +236,15 @@ public struct ServerSession {
     private mutating func hold(_ message: RTMPMessage) -> [Action]? {
         switch message.type {
         case .audio, .video, .dataAMF0, .dataAMF3, .aggregate:
-            guard heldBytes + message.payload.readableBytes <= configuration.maxHeldBytes else {
+            let cost = max(configuration.heldMessageCost, message.payload.readableBytes)
+            guard heldBytes + cost <= configuration.maxHeldBytes else {
                 return [.dropped(typeID: message.typeID, reason: "arrived while the publish was decided, past the \(configuration.maxHeldBytes)-byte hold")]
             }
-            heldBytes += message.payload.readableBytes
-            held.append(message)
+            heldBytes += cost
+            // A copy of its own: a slice would pin the whole socket read it arrived in.
+            var copy = message
+            copy.payload = ByteBufferAllocator().buffer(buffer: message.payload)
+            held.append(copy)
             return []
         default:
             return nil
@@ -361,21 +367,24 @@ public struct ServerSession {
         return [.media(packet)]
     }
 
-    /// An aggregate message is a run of FLV tags whose timestamps are relative to the first one.
-    private mutating func handleAggregate(_ message: RTMPMessage) throws(RTMPError) -> [Action] {
+    /// An aggregate message is a run of FLV tags whose timestamps are relative to the first one. Each sub-tag is
+    /// read on its own: a bad one is dropped, the ones before and after it go on; a broken run ends the message.
+    private mutating func handleAggregate(_ message: RTMPMessage) -> [Action] {
         var body = message.payload
         var actions: [Action] = []
         var firstTimestamp: UInt32?
         while body.readableBytes > 0 {
             guard body.readableBytes >= 11, let type = body.readInteger(as: UInt8.self) else {
-                throw .malformedMessage(type: message.typeID, reason: "truncated aggregate tag header")
+                actions.append(.dropped(typeID: message.typeID, reason: "truncated aggregate tag header"))
+                break
             }
             let size = Int(body.readUInt24())
             let low = body.readUInt24()
             let high = UInt32(body.readInteger(as: UInt8.self)!)
             _ = body.readUInt24()  // stream id
             guard let data = body.readSlice(length: size), body.readInteger(as: UInt32.self) != nil else {
-                throw .malformedMessage(type: message.typeID, reason: "truncated aggregate tag")
+                actions.append(.dropped(typeID: message.typeID, reason: "truncated aggregate tag"))
+                break
             }
             let tagTime = high << 24 | low
             let base = firstTimestamp ?? tagTime
@@ -386,8 +395,10 @@ public struct ServerSession {
             sub.timestamp = timestamp
             sub.payload = data
             switch sub.type {
-            case .audio, .video: actions += try handleMedia(sub, timestamp: timestamp, payload: data)
-            case .dataAMF0: actions += try handleData(sub)
+            case .audio, .video:
+                actions += dropping(sub) { (session) throws(RTMPError) in try session.handleMedia(sub, timestamp: timestamp, payload: data) }
+            case .dataAMF0:
+                actions += dropping(sub) { (session) throws(RTMPError) in try session.handleData(sub) }
             default: actions.append(.ignored(typeID: type, reason: "aggregate sub-message"))
             }
         }

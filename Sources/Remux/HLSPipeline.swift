@@ -296,7 +296,7 @@ final class HLSPipeline {
             lastVideoDTS = dts
         }
         do {
-            switch cutter?.decide(isVideo: isVideo, isKeyframe: packet.isKeyframe, pts: pts) ?? .none {
+            switch cutter?.decide(isVideo: isVideo, isKeyframe: packet.isKeyframe, pts: pts, frameDuration: isVideo || !hasVideo ? (isVideo ? videoFrameDuration : audioFrameDuration) : 0) ?? .none {
             case .segment:
                 finishSegment(endPTS: pts)
                 if failed { return }
@@ -323,6 +323,10 @@ final class HLSPipeline {
             try packet.payload.withUnsafeReadableBytes { bytes in
                 try writer.write(stream: index, pts: pts, dts: dts, isKeyframe: packet.isKeyframe, bytes: bytes)
             }
+        } catch TSSegmentWriter.Failure.file(let error) {
+            // The segment's file failed (memory or descriptors exhausted): that ends the output, with its reason.
+            _ = fail("writing segment file: \(error)")
+            return
         } catch {
             // One frame the muxer refuses costs that frame, not the output.
             droppedFrames += 1

@@ -6,6 +6,8 @@ import Ingest
 import Remux
 import Logging
 import Media
+import NIOPosix
+import Push
 import ServiceLifecycle
 import Store
 import StreamHub
@@ -26,6 +28,7 @@ public struct CueCastServer: Sendable {
     public let hls = HLSStore()
     public let cues: CueService
     public let cueLog: CueLog
+    public let pushes: PushService
     public let ports = ListeningPorts()
     public let httpConnections = HTTPConnections()
     let logger: Logger
@@ -40,6 +43,14 @@ public struct CueCastServer: Sendable {
         cueLog = CueLog(database: database)
         cues = CueService(configuration: configuration.cues, hub: hub, log: cueLog, keys: keys, logger: logger)
         adminToken = try AdminToken.load(configured: configuration.adminToken, dataDir: configuration.dataDir).token
+        do {
+            pushes = try PushService(
+                store: PushTargetStore(database: database), hub: hub, group: MultiThreadedEventLoopGroup.singleton,
+                caFile: configuration.pushCAFile, graceSeconds: configuration.hls.gracePeriod,
+                readerConfiguration: configuration.viewers.readerConfiguration, logger: logger)
+        } catch {
+            throw ConfigurationError.invalid("push-ca-file", "\(configuration.pushCAFile ?? ""): \(error)")
+        }
     }
 
     public static let version = "0.1.0"
@@ -50,6 +61,8 @@ public struct CueCastServer: Sendable {
     /// Runs until cancelled or until one of `signals` arrives, then shuts down gracefully.
     public func run(gracefulShutdownSignals signals: [UnixSignal] = [.sigterm, .sigint]) async throws {
         try await sessions.closeDangling()
+        try await pushes.load()
+        defer { pushes.stopAll() }
         let started = Date()
         let ports = self.ports
         let rtmp = RTMPServer(
@@ -62,7 +75,7 @@ public struct CueCastServer: Sendable {
         let hlsService = HLSService(
             configuration: configuration.hls, hub: hub, store: hls, sequences: HLSSequenceStore(database: database), logger: logger)
         let router = WebRouter.make(
-            hub: hub, keys: keys, sessions: sessions, hls: hls, cues: cues, adminToken: adminToken,
+            hub: hub, keys: keys, sessions: sessions, hls: hls, cues: cues, pushes: pushes, adminToken: adminToken,
             rtmpPublicURL: rtmpBaseURL, corsOrigin: configuration.corsOrigin,
             status: { [hub, counters = rtmp.counters, httpConnections] in
                 ServerStatus(

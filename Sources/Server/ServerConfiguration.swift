@@ -34,6 +34,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var cues = CueService.Configuration()
     /// Per-stream statistics (counters and the 1 s sampler); off only to measure their cost.
     public var statistics = true
+    /// A PEM CA bundle trusted for `rtmps://` push targets besides the system's roots.
+    public var pushCAFile: String?
 
     public init() {}
 
@@ -84,6 +86,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         },
         Setting("hls-dir", "also write segments and playlists under this directory") { $0.hls.mirrorDirectory = $1 },
         Setting("cors-origin", "Access-Control-Allow-Origin for HLS (* or one origin)") { $0.corsOrigin = $1 },
+        Setting("push-ca-file", "PEM CA bundle trusted for rtmps:// push targets, besides the system's") { $0.pushCAFile = $1 },
         Setting("cue-max-payload", "largest cue payload, bytes of serialised JSON") {
             $0.cues.maxPayloadBytes = try positive($1, "cue-max-payload")
         },

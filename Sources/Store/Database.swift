@@ -64,6 +64,16 @@ public final class Database: Sendable {
                 t.uniqueKey(["stream", "id"])
             }
         }
+        migrator.registerMigration("v4-push-targets") { db in
+            try db.create(table: "push_target") { t in
+                t.primaryKey("id", .text)
+                t.column("stream", .text).notNull().indexed()
+                t.column("name", .text).notNull()
+                t.column("url", .text).notNull()
+                t.column("enabled", .boolean).notNull()
+                t.column("created_at", .datetime).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import HLS
 import Hummingbird
 import Media
+import Push
 import Store
 import StreamHub
 import Synchronization
@@ -14,14 +15,16 @@ public struct APIRoutes: Sendable {
     let sessions: PublishSessionLog
     let hls: HLSStore
     let cues: CueService
+    let pushes: PushService
     let adminToken: String
     let status: @Sendable () -> ServerStatus
 
     public init(
-        hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, hls: HLSStore, cues: CueService, adminToken: String,
-        status: @escaping @Sendable () -> ServerStatus
+        hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, hls: HLSStore, cues: CueService, pushes: PushService,
+        adminToken: String, status: @escaping @Sendable () -> ServerStatus
     ) {
         self.cues = cues
+        self.pushes = pushes
         self.status = status
         self.hub = hub
         self.hls = hls
@@ -64,8 +67,10 @@ public struct APIRoutes: Sendable {
         var cues: [String: Int]
         /// What an operator should look at, in words.
         var warnings: [String]
+        /// The stream's push targets, keys masked.
+        var pushes: [PushStatus]
 
-        enum CodingKeys: String, CodingKey { case hls, cues, warnings }
+        enum CodingKeys: String, CodingKey { case hls, cues, warnings, pushes }
 
         func encode(to encoder: any Encoder) throws {
             try snapshot.encode(to: encoder)
@@ -73,6 +78,7 @@ public struct APIRoutes: Sendable {
             try container.encodeIfPresent(hls, forKey: .hls)
             try container.encode(cues, forKey: .cues)
             try container.encode(warnings, forKey: .warnings)
+            try container.encode(pushes, forKey: .pushes)
         }
     }
 
@@ -102,7 +108,7 @@ public struct APIRoutes: Sendable {
         let placed = cues.placedCounts(stream.path)
         return StreamView(
             snapshot: snapshot, hls: output, cues: Dictionary(uniqueKeysWithValues: placed.map { ($0.key.rawValue, $0.value) }),
-            warnings: warnings)
+            warnings: warnings, pushes: pushes.list(stream: stream.path))
     }
     struct KeyView: Encodable {
         var stream: String
@@ -123,6 +129,7 @@ public struct APIRoutes: Sendable {
         let api = router.group("api/v1").add(middleware: BearerTokenMiddleware(token: adminToken))
 
         StatsRoutes(hub: hub, api: self, status: status).register(on: api)
+        PushRoutes(service: pushes).register(on: api)
         api.get("streams") { _, _ in
             StreamList(streams: hub.liveStreams.map { view($0) })
         }

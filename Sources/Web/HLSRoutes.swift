@@ -1,4 +1,5 @@
 import HLS
+import HTTPTypes
 import Hummingbird
 import Media
 import NIOHTTPTypesHTTP1
@@ -46,10 +47,19 @@ public struct HLSRoutes: Sendable {
         else {
             throw APIError(.badRequest, "malformed HLS path; expected /hls/<app>/<stream>/index.m3u8")
         }
-        let reply = try responder.reply(
-            isHead: request.method == .head, path: path, file: file,
-            conditions: HLSResponder.Conditions(ifNoneMatch: request.headers[.ifNoneMatch], range: request.headers[.range]),
-            viewer: HLSResponder.viewer(address: context.remoteAddress, userAgent: request.headers[.userAgent]))
+        let reply: HLSReply
+        do {
+            reply = try responder.reply(
+                isHead: request.method == .head, path: path, file: file,
+                conditions: HLSResponder.Conditions(ifNoneMatch: request.headers[.ifNoneMatch], range: request.headers[.range]),
+                viewer: HLSResponder.viewer(address: context.remoteAddress, userAgent: request.headers[.userAgent]))
+        } catch var error {
+            // A player's first poll (no segment yet) is a 404 a browser must be allowed to read.
+            for (name, value) in HLSResponder.corsHeaders(origin: corsOrigin) {
+                if let field = HTTPField.Name(name) { error.headers[field] = value }
+            }
+            throw error
+        }
         let status = HTTPResponse.Status(code: Int(reply.status.code))
         let headers = HTTPFields(reply.headers, splitCookie: false)
         switch reply.body {

@@ -4,6 +4,7 @@ import HLS
 import Hummingbird
 import NIOCore
 import Prometheus
+import Push
 import StreamHub
 import Synchronization
 
@@ -13,6 +14,7 @@ struct MetricsRoutes: Sendable {
     let hub: StreamHub
     let hls: HLSStore
     let cues: CueService
+    let pushes: PushService
     let status: @Sendable () -> ServerStatus
 
     func register(on router: Router<CueCastRequestContext>) {
@@ -95,6 +97,25 @@ struct MetricsRoutes: Sendable {
                 registry.gauge("cuecast_stream_segment_listing_delay_seconds", labels: labels + [("quantile", quantile)],
                     help: "Closing keyframe received to segment listed"
                 ).set(value)
+            }
+        }
+        // Push targets, labelled by stream and target id: never by URL, which holds the key.
+        for push in pushes.all() {
+            let labels = [("stream", push.stream), ("target", push.id)]
+            for state in PushStatus.State.allCases {
+                registry.gauge("cuecast_push_state", labels: labels + [("state", state.rawValue)], help: "1 for the push target's current state"
+                ).set(Double(push.state == state ? 1 : 0))
+            }
+            registry.counter("cuecast_push_sent_bytes_total", labels: labels, help: "Bytes sent to the push target").increment(by: Int64(push.bytesSent))
+            registry.counter("cuecast_push_reconnects_total", labels: labels, help: "Connections made again after the first"
+            ).increment(by: Int64(push.reconnects))
+            registry.counter("cuecast_push_dropped_frames_total", labels: labels, help: "Frames dropped because the target fell behind"
+            ).increment(by: Int64(push.framesDropped))
+            if let bits = push.bitsPerSecond {
+                registry.gauge("cuecast_push_bits_per_second", labels: labels, help: "Bits sent over the last second").set(bits)
+            }
+            if let lag = push.lagSeconds {
+                registry.gauge("cuecast_push_lag_seconds", labels: labels, help: "Frame arrival at CueCast to its write to the target").set(lag)
             }
         }
         return registry.emitToBuffer()

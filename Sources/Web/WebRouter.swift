@@ -2,13 +2,14 @@ import Cueing
 import HLS
 import Hummingbird
 import Logging
+import Push
 import Store
 import StreamHub
 
 /// Builds the HTTP router: health, HLS delivery, metrics, pages and the API.
 public enum WebRouter {
     public static func make(
-        hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, hls: HLSStore, cues: CueService,
+        hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, hls: HLSStore, cues: CueService, pushes: PushService,
         adminToken: String, rtmpPublicURL: String, corsOrigin: String, status: @escaping @Sendable () -> ServerStatus
     ) -> Router<CueCastRequestContext> {
         let router = Router(context: CueCastRequestContext.self)
@@ -17,10 +18,10 @@ public enum WebRouter {
             ["status": "ok"]
         }
         HLSRoutes(store: hls, corsOrigin: corsOrigin).register(on: router)
-        MetricsRoutes(hub: hub, hls: hls, cues: cues, status: status).register(on: router)
+        MetricsRoutes(hub: hub, hls: hls, cues: cues, pushes: pushes, status: status).register(on: router)
         PageRoutes().register(on: router)
         CueRoutes(service: cues, adminToken: adminToken).register(on: router)
-        APIRoutes(hub: hub, keys: keys, sessions: sessions, hls: hls, cues: cues, adminToken: adminToken, status: status)
+        APIRoutes(hub: hub, keys: keys, sessions: sessions, hls: hls, cues: cues, pushes: pushes, adminToken: adminToken, status: status)
             .register(on: router, rtmpPublicURL: rtmpPublicURL)
         return router
     }

@@ -118,6 +118,25 @@ import Testing
         #expect(throws: FLVError.amfNestingTooDeep(limit: 32)) { try decode(deep) }
     }
 
+    /// A few hundred bytes of references to references stand for 2⁴⁰ nodes, or for a nesting a million deep:
+    /// both are refused while reading, before anything is expanded.
+    @Test func referencesCannotExpandPastTheLimits() throws {
+        // Element 0 an empty array; element k an array of two references to element k-1 (object index k).
+        var doubling: [UInt8] = [0x09] + Self.u29(40 << 1 | 1) + Self.str("") + [0x09, 0x01, 0x01]
+        for k in UInt32(1)..<40 { doubling += [0x09, 0x05, 0x01, 0x09] + Self.u29(k << 1) + [0x09] + Self.u29(k << 1) }
+        #expect(throws: FLVError.amfUnsupported("AMF3 value of more than 65536 nodes once references are expanded")) { try decode(doubling) }
+        // Element k an array holding one reference to element k-1: each level one deeper.
+        var chain: [UInt8] = [0x09] + Self.u29(40 << 1 | 1) + Self.str("") + [0x09, 0x01, 0x01]
+        for k in UInt32(1)..<40 { chain += [0x09, 0x03, 0x01, 0x09] + Self.u29(k << 1) }
+        #expect(throws: FLVError.amfNestingTooDeep(limit: 32)) { try decode(chain) }
+        // Shared references within the limits read as before.
+        var shared: [UInt8] = [0x09] + Self.u29(4 << 1 | 1) + Self.str("") + [0x09, 0x01, 0x01]
+        for k in UInt32(1)..<4 { shared += [0x09, 0x05, 0x01, 0x09] + Self.u29(k << 1) + [0x09] + Self.u29(k << 1) }
+        let value = try decode(shared)
+        guard case .array(let dense, _) = value else { throw FLVError.amfTruncated }
+        #expect(dense.count == 4)
+    }
+
     /// Behind an AMF0 switch marker at any depth, AMF3 reads as the AMF0 the rest of the server uses.
     @Test func switchedValuesReadAsAMF0() throws {
         var buffer = ByteBuffer()

@@ -42,6 +42,19 @@ import Testing
         #expect(cutter.forcedCuts == 3)
     }
 
+    /// Frames 1.5 s apart and a 2 s limit: waiting for the first frame past 2 s would make a 3 s segment, so the
+    /// cut comes a frame early.
+    @Test func aForcedCutNeverOvershootsByHalfASecond() {
+        var cutter = SegmentCutter(targetDuration: 180_000, partTarget: 45_000, hasVideo: true, maxDuration: 180_000)
+        var cuts: [Int64] = []
+        for frame in Int64(0)..<12 where cutter.decide(isVideo: true, isKeyframe: frame == 0, pts: frame * 135_000, frameDuration: 135_000) == .segment {
+            cuts.append(frame * 135_000)
+        }
+        let lengths = zip([0] + cuts, cuts).map { Double($1 - $0) / 90000 }
+        #expect(!cuts.isEmpty)
+        #expect(lengths.allSatisfy { $0.rounded() <= 2 }, "\(lengths)")
+    }
+
     /// After a timeline break the next keyframe starts a segment, however short the current one is.
     @Test func aTimelineBreakCutsAtTheNextKeyframe() {
         var cutter = SegmentCutter(targetDuration: 180_000, partTarget: 45_000, hasVideo: true)

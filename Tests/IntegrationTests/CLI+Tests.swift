@@ -46,6 +46,31 @@ import TestSupport
         }
     }
 
+    /// `cuecast push` goes through the running server's API: add, list (key masked), disable, remove, and a
+    /// malformed URL refused with the server's reason.
+    @Test func pushTargetsFromTheCLI() async throws {
+        try await withServer { server in
+            let connection = ["--server", server.httpBase, "--data-dir", server.server.configuration.dataDir]
+            let added = try await cuecast(["push", "add", "live/cli", "rtmp://127.0.0.1:1/live/cli-secret-key-42", "--name", "channels"] + connection).text
+            let id = try #require(added.split(separator: " ").dropFirst().first.map(String.init))
+            #expect(id.hasPrefix("pt_"), "\(added)")
+            #expect(!added.contains("cli-secret-key-42"))
+            let listed = try await cuecast(["push", "list", "live/cli"] + connection).text
+            #expect(listed.contains("channels"))
+            #expect(listed.contains("rtmp://127.0.0.1:1/live/cl…42"))
+            #expect(!listed.contains("cli-secret-key-42"))
+            _ = try await cuecast(["push", "disable", "live/cli", id] + connection)
+            #expect(try await cuecast(["push", "list", "live/cli"] + connection).text.contains("disabled"))
+            _ = try await cuecast(["push", "remove", "live/cli", id] + connection)
+            #expect(try await cuecast(["push", "list", "live/cli"] + connection).text.contains("no push targets"))
+            let bad = try await cuecast(["push", "add", "live/cli", "http://example.com/a/b"] + connection, requireSuccess: false)
+            #expect(bad.status != 0)
+            #expect(bad.stderr.contains("rtmp://"))
+            let help = try await cuecast(["push", "--help"]).text
+            #expect(help.contains("add") && help.contains("disable"))
+        }
+    }
+
     @Test func serveHelpExplainsSettings() async throws {
         let help = try await cuecast(["serve", "--help"]).text
         for text in ["--rtmp-port", "--http-port", "--data-dir", "--config", "CUECAST_", "admin-token"] {

@@ -8,8 +8,9 @@ import TestSupport
 /// `scripts/testing/rtmp_publish.py` (an RTMP publisher that shares no code with CueCast) or by ffmpeg itself, and
 /// read back as HLS with ffprobe and Python's `m3u8`. Each test is the whole kind of fault, with the right value as
 /// its assertion: the show goes on, every frame that can be decoded is in the segments, at its real spacing.
-/// One at a time: each runs in real time beside an ffmpeg encode, and the rest of the suite has timing of its own.
-@Suite(.serialized) struct EncodersFromTheWildTests {
+/// One at a time (`LongRealTimeTests`): each runs in real time beside an ffmpeg encode.
+extension LongRealTimeTests {
+@Suite struct EncodersFromTheWildTests {
     static let publisher = Fixtures.directory.deletingLastPathComponent().appendingPathComponent("scripts/testing/rtmp_publish.py").path
 
     /// A 320x180 H.264/AAC test clip made by ffmpeg: 30 fps, a keyframe every `gop` frames, `bFrames` B-frames.
@@ -280,6 +281,9 @@ import TestSupport
             #expect(Set(out.targetDurations) == [2], "\(out.targetDurations)")
             #expect(out.entries.allSatisfy { Int($0.duration.rounded()) <= 2 }, "\(out.entries.map(\.duration))")
             #expect(!out.versions.contains { $0.text.contains("#EXT-X-INDEPENDENT-SEGMENTS") }, "the cut GOP's segments are not independent")
+            let master = try await server.fetch("/hls/live/gop/master.m3u8")
+            #expect(master.status == 200)
+            #expect(!String(decoding: master.body, as: UTF8.self).contains("INDEPENDENT-SEGMENTS"), "nor in the multivariant playlist (RFC 8216 §4.3.5.1)")
             #expect(out.duration >= 13)
         }
     }
@@ -289,4 +293,5 @@ import TestSupport
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.date(from: text)
     }
+}
 }

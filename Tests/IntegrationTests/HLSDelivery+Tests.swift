@@ -116,7 +116,9 @@ import TestSupport
             #expect(Array(mirrored) == full.body)
             #expect(FileManager.default.fileExists(atPath: "\(mirror.path)/live/d/index.m3u8"))
 
-            #expect(try await server.fetch("/hls/live/nope/index.m3u8").status == 404)
+            let missing = try await server.fetch("/hls/live/nope/index.m3u8")
+            #expect(missing.status == 404)
+            #expect(missing.headers["Access-Control-Allow-Origin"].first == "*", "a browser may read the 404")
             #expect(try await server.fetch("/hls/live/d/zzzz-999.ts").status == 404)
             for bad in ["/hls/live/d/index.txt", "/hls/live/d/..%2F..%2Fetc%2Fpasswd", "/hls/li%20ve/d/index.m3u8", "/hls/live/d/a-b-c.ts", "/hls/live/.d/index.m3u8"] {
                 let status = try await server.fetch(bad).status

@@ -5,6 +5,10 @@ import StreamHub
 import Testing
 import TestSupport
 
+/// The suites that publish in real time for many seconds beside a second server or an encoder, one test at a time:
+/// on a 2-core machine they would otherwise starve each other and the timing-sensitive tests of the rest.
+@Suite(.serialized) struct LongRealTimeTests {}
+
 /// Starts a server, runs `body`, and stops the server whether `body` threw or not.
 func withServer(
     configure: (inout Server.ServerConfiguration) -> Void = { _ in }, _ body: (TestServer) async throws -> Void

@@ -17,13 +17,17 @@ struct Nginx {
         return try #require(Int(text))
     }
 
-    /// Starts nginx on `body` (its `events`, `http` or `rtmp` blocks); `<dir>` in it is nginx's directory.
-    static func start(_ body: String, rtmpModule: Bool = false) throws -> Nginx {
+    /// A dynamic module's file (`ngx_rtmp_module`, `ngx_stream_module`), where Debian puts it.
+    static func module(_ name: String) -> String? {
+        ["/usr/lib/nginx/modules/\(name).so", "/usr/share/nginx/modules/\(name).so"].first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    /// Starts nginx on `body` (its `events`, `http`, `rtmp` or `stream` blocks); `<dir>` in it is nginx's directory.
+    static func start(_ body: String, rtmpModule: Bool = false, streamModule: Bool = false) throws -> Nginx {
         let directory = try TemporaryDirectory()
-        let module = ["/usr/lib/nginx/modules/ngx_rtmp_module.so", "/usr/share/nginx/modules/ngx_rtmp_module.so"]
-            .first { FileManager.default.fileExists(atPath: $0) }
+        let modules = [rtmpModule ? module("ngx_rtmp_module") : nil, streamModule ? module("ngx_stream_module") : nil].compactMap { $0 }
         let config = """
-            \(rtmpModule ? module.map { "load_module \($0);" } ?? "" : "")
+            \(modules.map { "load_module \($0);" }.joined(separator: "\n"))
             daemon off; master_process off; pid \(directory.path)/nginx.pid; error_log \(directory.path)/error.log info;
             \(body.replacingOccurrences(of: "<dir>", with: directory.path))
             """

@@ -98,6 +98,14 @@ import Testing
         expectContinuous(out, sent)
     }
 
+    /// The same step twice: each is a jump of its own, never a 60 s hole.
+    @Test func aSecondStepOfTheSameSizeIsAbsorbedToo() {
+        let sent = stream(seconds: 12) { $0 < 4000 ? $0 : $0 < 8000 ? $0 + 60_000 : $0 + 120_000 }
+        let (out, jumps) = run(sent)
+        #expect(jumps.count == 2)
+        expectContinuous(out, sent)
+    }
+
     @Test func aRestartFromZeroIsAbsorbed() {
         let sent = stream(seconds: 16) { $0 < 8000 ? $0 : $0 - 8000 }
         let (out, jumps) = run(sent)

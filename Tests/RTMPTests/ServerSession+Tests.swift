@@ -257,6 +257,27 @@ import Testing
         }
     }
 
+    /// One unreadable tag inside an aggregate message costs that tag only.
+    @Test func aBadTagInAnAggregateCostsOnlyThatTag() throws {
+        var session = ServerSession()
+        _ = try startPublishing(&session)
+        func tag(_ type: UInt8, _ time: UInt32, _ body: [UInt8]) -> [UInt8] {
+            let size = UInt32(body.count)
+            return [type, UInt8(size >> 16), UInt8(size >> 8 & 0xFF), UInt8(size & 0xFF), UInt8(time >> 16 & 0xFF), UInt8(time >> 8 & 0xFF),
+                UInt8(time & 0xFF), UInt8(time >> 24), 0, 0, 0] + body + [0, 0, 0, UInt8(11 + body.count)]
+        }
+        let bytes = tag(9, 100, [0x27, 0x01, 0, 0, 0, 0, 0, 0, 1, 0x41]) + tag(9, 133, [0x17]) + tag(8, 140, [0xAF, 0x01, 0x21])
+        let actions = try session.receive(RTMPMessage(chunkStreamID: 4, timestamp: 1000, typeID: 22, messageStreamID: 1, payload: ByteBuffer(bytes: bytes)))
+        let kinds = actions.map { action -> String in
+            switch action {
+            case .media(let packet): "\(packet.track) \(packet.dts)"
+            case .dropped(let type, _): "dropped \(type)"
+            default: "other"
+            }
+        }
+        #expect(kinds == ["video 1000", "dropped 9", "audio 1040"])
+    }
+
     /// nginx-rtmp's push and mobile SDKs send metadata, sequence headers and frames right behind `publish`. They
     /// are held while the owner decides and follow the status once it is yes, in order; on no, they are gone.
     @Test func mediaBehindPublishIsHeldUntilDecided() throws {
@@ -293,6 +314,17 @@ import Testing
         _ = try refused.receive(Command(name: "publish", transactionID: 5, arguments: [.string("k")]).message(messageStreamID: 1))
         _ = try refused.receive(early[3])
         #expect(!refused.publishRefused(.badName("no")).contains { if case .media = $0 { true } else { false } })
+    }
+
+    /// Empty messages cost something too, so a client cannot pile them up while the key is checked.
+    @Test func emptyMessagesCountAgainstTheHold() throws {
+        var session = ServerSession()
+        _ = try connect(&session)
+        _ = try session.receive(Command(name: "publish", transactionID: 5, arguments: [.string("k")]).message(messageStreamID: 1))
+        let empty = RTMPMessage(chunkStreamID: 4, timestamp: 0, typeID: 8, messageStreamID: 1, payload: ByteBuffer())
+        var held = 0
+        for _ in 0..<100_000 where try session.receive(empty).isEmpty { held += 1 }
+        #expect(held == (4 << 20) / 64)
     }
 
     @Test func theHoldIsBounded() throws {

@@ -218,7 +218,7 @@ rtmp {{
         chunk_size 4096;
         application live {{
             live on;
-            hls on;
+{''.join(f"            push rtmp://127.0.0.1:{port}/live name=t{k};{chr(10)}" for port, k in getattr(self, "push_to", []))}            hls on;
             hls_path {self.hls};
             hls_fragment {self.fragment}s;
             hls_playlist_length {self.fragment * self.window}s;
@@ -904,9 +904,9 @@ def run_g2g_readers(specs, seconds, stop, results):
     pin_client()
 
     def make(i):
-        kind, port = specs[i]
-        return rtmpclient.RTMPPlayer(port, "live", "s0", timing=True) if kind == "rtmp" else \
-            rtmpclient.FLVReader(port, "/live/s0.flv", timing=True)
+        kind, port, name = (tuple(specs[i]) + ("s0",))[:3]
+        return rtmpclient.RTMPPlayer(port, "live", name, timing=True) if kind == "rtmp" else \
+            rtmpclient.FLVReader(port, f"/live/{name}.flv", timing=True)
     readers = rtmpclient.run_readers(make, len(specs), stop, time.monotonic() + seconds)
     results.put([{"kind": specs[i][0], "state": r.state, "error": r.error, "startedAt": r.started_at, "frames": r.frames}
                  for i, r in enumerate(readers)])
@@ -986,6 +986,112 @@ def glass_to_glass(server, clip, seconds, work):
                     process.join()
     result = g2g_delays(played, sent)
     result.update({"seconds": seconds, "videoFramesSent": len(sent), "publisherError": answer["error"]})
+    return result
+
+
+# --- Push (simulcast) ---------------------------------------------------------------------------------------------
+
+class Sink:
+    """An nginx-rtmp that receives the pushed streams (live/t0, t1, …), on the client core like every other client."""
+
+    def __init__(self, work):
+        self.work = os.path.join(work, "sink")
+        os.makedirs(self.work, exist_ok=True)
+        self.port = free_port()
+        self.process = None
+
+    def start(self):
+        config = os.path.join(self.work, "nginx.conf")
+        with open(config, "w") as f:
+            f.write(f"""
+load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+worker_processes 1;
+daemon off;
+master_process on;
+pid {self.work}/nginx.pid;
+error_log {self.work}/error.log warn;
+events {{ worker_connections 4096; }}
+rtmp {{ server {{ listen 127.0.0.1:{self.port}; chunk_size 4096; application live {{ live on; }} }} }}
+""")
+        self.process = subprocess.Popen(["taskset", "-c", CLIENT_CPU, "nginx", "-c", config, "-p", self.work],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the push sink did not start")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def push_cost(server, sink, clip, count, seconds, work):
+    """One publish of the clip pushed to `count` targets on the sink: the pushing server's CPU-s per target-second,
+    each target's delay (our publisher's send → a timing reader at the sink, one reader per target, matched by
+    timestamp), then the sink killed and restarted: seconds until frames reach a sink reader again."""
+    ids = []
+    if isinstance(server, CueCast):
+        for k in range(count):
+            body = json.dumps({"url": f"rtmp://127.0.0.1:{sink.port}/live/t{k}", "name": f"t{k}"}).encode()
+            request = urllib.request.Request(f"http://127.0.0.1:{server.http}/api/v1/streams/live/s0/pushes", data=body, method="POST",
+                                             headers={"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=5) as response:
+                ids.append(json.loads(response.read())["id"])
+    app, name = server.publish_url(0).split("/", 3)[3].split("/", 1)
+    sent_queue, played_queue = multiprocessing.Queue(), multiprocessing.Queue()
+    started, stop = multiprocessing.Event(), multiprocessing.Event()
+    publisher = multiprocessing.Process(target=run_g2g_publisher,
+                                        args=(server.rtmp, app, name, clip, seconds + 120, started, stop, sent_queue))
+    publisher.start()
+    readers = None
+    result = {"targets": count}
+    try:
+        if not started.wait(15):
+            raise RuntimeError(f"{server.name}: our publisher did not start")
+        time.sleep(FANOUT_SETTLE + 2)  # targets connect and settle
+        specs = [("rtmp", sink.port, f"t{k}") for k in range(count)]
+        cpu0, t0 = process_cpu_seconds(server.pid), time.monotonic()
+        readers = multiprocessing.Process(target=run_g2g_readers, args=(specs, seconds, multiprocessing.Event(), played_queue))
+        readers.start()
+        played = played_queue.get(timeout=seconds + 30)
+        cpu1, t1 = process_cpu_seconds(server.pid), time.monotonic()
+        readers.join(10)
+        result["cpuPerTargetSecond"] = (cpu1 - cpu0) / (count * (t1 - t0))
+        # Target restart: the sink goes away for 2 s; how long until a reader there gets frames again.
+        sink.stop()
+        time.sleep(2)
+        sink.start()
+        back = time.monotonic()
+        reader_queue = multiprocessing.Queue()
+        probe = multiprocessing.Process(target=run_g2g_readers, args=([("rtmp", sink.port, "t0")], 40, multiprocessing.Event(), reader_queue))
+        probe.start()
+        probed = reader_queue.get(timeout=70)
+        probe.join(10)
+        arrivals = [t for _, t in probed[0]["frames"]]
+        result["restartSeconds"] = (min(arrivals) - back) if arrivals else None
+        stop.set()
+        answer = sent_queue.get(timeout=15)
+        publisher.join(10)
+    finally:
+        stop.set()
+        for process in (readers, publisher):
+            if process is not None:
+                process.join(5)
+                if process.is_alive():
+                    process.terminate()
+                    process.join()
+        for target in ids:
+            request = urllib.request.Request(f"http://127.0.0.1:{server.http}/api/v1/streams/live/s0/pushes/{target}", method="DELETE",
+                                             headers={"Authorization": f"Bearer {server.token}"})
+            urllib.request.urlopen(request, timeout=5).close()
+    delays = g2g_delays(played, answer["sent"]).get("rtmp", {})
+    result.update({"delayP50": delays.get("p50"), "delayP99": delays.get("p99"), "framesMissing": delays.get("missing"),
+                   "failedTargets": delays.get("failed"), "frames": delays.get("frames")})
     return result
 
 
@@ -1120,6 +1226,7 @@ def report(figures, options):
     row("RSS MB with slow viewers", s_c["rssBytes"]["slow"] / 2**20, s_n["rssBytes"]["slow"] / 2**20, "bounded", "", 4)
     fanout_rows(row, c.get("fanout") or {}, n.get("fanout") or {})
     g2g_rows(row, c.get("glassToGlass") or {}, n.get("glassToGlass") or {})
+    push_rows(row, c.get("push") or {}, n.get("push") or {})
     if "stats" in figures:
         st = figures["stats"]
         add("")
@@ -1153,6 +1260,28 @@ def fanout_rows(row, f_c, f_n):
             a = at(a_side, count, "ingestChange", 100)
             row(f"Fan-out, {count} {label}: publisher's ingest rate change", a, at(b_side, count, "ingestChange", 100),
                 "within ±1 %", "yes" if a is not None and abs(a) <= 1 else "no", 3, " %")
+
+
+def push_rows(row, p_c, p_n):
+    """Push rows: CueCast's push targets next to nginx-rtmp's own `push` directive, to the same nginx-rtmp sink."""
+    counts = sorted({int(k) for side in (p_c, p_n) for k in side})
+
+    def at(side, count, key, scale=1):
+        value = (side.get(str(count)) or {}).get(key)
+        return value * scale if value is not None else None
+    for count in counts:
+        a, b = at(p_c, count, "cpuPerTargetSecond"), at(p_n, count, "cpuPerTargetSecond")
+        row(f"Push to {count} targets: server CPU s per target-s", a, b, "≤ 1.0× nginx-rtmp",
+            "yes" if a is not None and b and a <= b else "no", 5)
+    for count in counts:
+        a = at(p_c, count, "delayP99", 1000)
+        row(f"Push to {count} targets: delay p50 ms (send → sink reader)", at(p_c, count, "delayP50", 1000),
+            at(p_n, count, "delayP50", 1000), "", "", 2)
+        row(f"Push to {count} targets: delay p99 ms", a, at(p_n, count, "delayP99", 1000), "≤ 50 ms",
+            "yes" if a is not None and a <= 50 else "no", 2)
+    for count in counts:
+        row(f"Push to {count} targets: target restart → frames again, s", at(p_c, count, "restartSeconds"),
+            at(p_n, count, "restartSeconds"), "", "", 2)
 
 
 def g2g_rows(row, g_c, g_n):
@@ -1307,6 +1436,10 @@ def main():
     parser.add_argument("--fanout-seconds", type=float, default=20, help="steady seconds per fan-out window")
     parser.add_argument("--g2g-seconds", type=float, default=30,
                         help="seconds the glass-to-glass readers are timed per server (0: no glass-to-glass run)")
+    parser.add_argument("--push-targets", default="1,4,10",
+                        help="target counts for the push workload, each pushed to an nginx-rtmp sink (0: no push run)")
+    parser.add_argument("--push-seconds", type=float, default=20, help="seconds the push targets are timed per count")
+    parser.add_argument("--only", help="run only this workload (push) and print its figures")
     parser.add_argument("--rounds", type=int, default=2, help="turns each server takes per remux measurement (the duration is split)")
     parser.add_argument("--out-md", required=True)
     parser.add_argument("--out-json", required=True)
@@ -1315,6 +1448,7 @@ def main():
     options = parser.parse_args()
     options.streams = [int(x) for x in options.streams.split(",")]
     options.fanout_viewers = [int(x) for x in options.fanout_viewers.split(",") if x.strip() and int(x) > 0]
+    options.push_targets = [int(x) for x in options.push_targets.split(",") if x.strip() and int(x) > 0]
     if options.report_only:
         with open(options.report_only) as f:
             figures = json.load(f)
@@ -1354,6 +1488,25 @@ def main():
         finally:
             server.stop()
 
+    def push_workload():
+        for count in options.push_targets:
+            for key, server in made.items():
+                sink = Sink(server.work)
+                sink.start()
+                if isinstance(server, NginxRTMP):
+                    server.push_to = [(sink.port, k) for k in range(count)]
+                try:
+                    figures[key].setdefault("push", {})[str(count)] = on(
+                        server, f"push to {count} nginx-rtmp targets, {options.push_seconds:g} s",
+                        lambda: push_cost(server, sink, options.clip, count, options.push_seconds, server.work))
+                finally:
+                    server.push_to = []
+                    sink.stop()
+
+    if options.only == "push":
+        push_workload()
+        print(json.dumps({key: figures[key].get("push") for key in made}, indent=1))
+        return
     for count in options.streams:
         rounds = {key: [] for key in made}
         for round_index in range(options.rounds):
@@ -1390,6 +1543,8 @@ def main():
         for key, server in made.items():
             figures[key]["glassToGlass"] = on(server, f"glass-to-glass, {options.g2g_seconds:g} s",
                                               lambda: glass_to_glass(server, options.clip, options.g2g_seconds, server.work))
+    if options.push_targets:
+        push_workload()
     if options.stats_streams > 0:
         log(f"CueCast: statistics on vs off, {options.stats_streams} publishers")
         figures["stats"] = stats_overhead(options.binary, work, window, fragment, options.clip, options.stats_streams,

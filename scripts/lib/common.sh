@@ -39,7 +39,7 @@ ensure_swift() {
 SERVER_PACKAGES=(pkg-config libavformat-dev libavcodec-dev libavutil-dev libsqlite3-dev ffmpeg)
 # Extra packages the test suite drives as real peers.
 TEST_PACKAGES=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-    gstreamer1.0-libav chromium chromium-driver python3-pip curl nginx libnginx-mod-rtmp)
+    gstreamer1.0-libav chromium chromium-driver python3-pip curl nginx libnginx-mod-rtmp libnginx-mod-stream openssl)
 # Python packages the tests use as independent readers and drivers: the m3u8 parser and Selenium.
 TEST_PYTHON_PACKAGES=(m3u8 selenium mutagen)
 

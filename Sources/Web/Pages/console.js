@@ -151,6 +151,47 @@
     sparkline(e.querySelector(".sparkline.fps polyline"), entry.fps);
     const warnings = e.querySelector(".warnings");
     warnings.replaceChildren(...stream.warnings.map((text) => Object.assign(document.createElement("li"), { textContent: text })));
+    renderPushes(stream.stream, e, stream.pushes || []);
+  }
+
+  // --- Push targets (the URL comes back with its key masked) --------------------------------------------------
+  function renderPushes(name, element, pushes) {
+    const list = element.querySelector(".pushes");
+    list.replaceChildren(...pushes.map((target) => {
+      const item = document.createElement("li");
+      item.dataset.push = target.id;
+      item.dataset.state = target.state;
+      const rate = target.bitsPerSecond != null ? ` · ${(target.bitsPerSecond / 1000).toFixed(0)} kbit/s` : "";
+      const error = target.lastError ? ` · last error: ${target.lastError}` : "";
+      const text = Object.assign(document.createElement("span"), {
+        textContent: `${target.name} → ${target.url} · ${target.state}${rate} · ${target.reconnects} reconnects${error}`,
+      });
+      const toggle = Object.assign(document.createElement("button"), {
+        type: "button", className: "secondary", textContent: target.enabled ? "Switch off" : "Switch on",
+      });
+      toggle.addEventListener("click", () => pushRequest(name, element, `/${target.id}`, "PATCH", { enabled: !target.enabled }));
+      item.append(text, " ", toggle);
+      return item;
+    }));
+  }
+
+  async function pushRequest(name, element, suffix, method, body) {
+    const result = element.querySelector(".result");
+    try {
+      const response = await api(`/api/v1/streams/${name}/pushes${suffix}`, {
+        method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      });
+      const answer = await response.json();
+      if (!response.ok) {
+        result.className = "result error";
+        result.textContent = `${response.status}: ${answer.error?.message ?? JSON.stringify(answer)}`;
+        return;
+      }
+      result.className = "result muted";
+      result.textContent = `push ${answer.name} → ${answer.url}: ${answer.state}`;
+    } catch (error) {
+      if (error.message !== "unauthorized") { result.className = "result error"; result.textContent = error.message; }
+    }
   }
 
   function push(series, value) {
@@ -176,6 +217,13 @@
   // --- Cues -----------------------------------------------------------------------------------------------
   function submit(name, form, element) {
     const f = Object.fromEntries(new FormData(form).entries());
+    if (form.dataset.kind === "push") {
+      const body = { url: f.url, enabled: true };
+      if (f.name) body.name = f.name;
+      pushRequest(name, element, "", "POST", body);
+      form.reset();
+      return;
+    }
     const minutesFromNow = (m) => new Date(Date.now() + Number(m) * 60000).toISOString();
     let cue;
     switch (form.dataset.kind) {

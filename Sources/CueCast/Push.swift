@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import NIOHTTP1
+
+/// `cuecast push …`: a stream's push targets, through a running server's API (a change takes effect at once).
+struct Push: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Push a stream on to other RTMP/RTMPS servers (WeChat Channels, Douyin, YouTube, Facebook…).",
+        discussion: """
+            Targets are stored by the server and survive a restart; each connects while the stream is live and \
+            reconnects by itself. The stream key in a URL is never shown again once saved. Talks to a running \
+            server: --server (default http://127.0.0.1:8080, or CUECAST_SERVER), token as for `cuecast cue`.
+            """,
+        subcommands: [Add.self, List.self, Enable.self, Disable.self, Remove.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a target: rtmp(s)://host[:port]/<app>/<stream key>.")
+        @Argument(help: "Stream, <app>/<name>.") var stream: String
+        @Argument(help: "Target URL as the platform gives it, key included.") var url: String
+        @Option(help: "A name for the target (default: its host).") var name: String?
+        @Flag(help: "Store the target switched off.") var disabled = false
+        @OptionGroup var connection: Cue.Connection
+
+        func run() async throws {
+            var body: [String: Any] = ["url": url, "enabled": !disabled]
+            if let name { body["name"] = name }
+            let data = try await connection.send(.POST, "/api/v1/streams/\(stream)/pushes", body: body)
+            let target = (try JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+            print("added \(target["id"] ?? "?") \(target["name"] ?? "") → \(target["url"] ?? "") (\(target["state"] ?? "?"))")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a stream's targets and what each is doing.")
+        @Argument(help: "Stream, <app>/<name>.") var stream: String
+        @Flag(help: "Print the JSON answer.") var json = false
+        @OptionGroup var connection: Cue.Connection
+
+        func run() async throws {
+            let data = try await connection.send(.GET, "/api/v1/streams/\(stream)/pushes")
+            if json {
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
+            let targets = ((try JSONSerialization.jsonObject(with: data)) as? [String: Any])?["pushes"] as? [[String: Any]] ?? []
+            if targets.isEmpty { print("no push targets on \(stream)") }
+            for target in targets {
+                let error = (target["lastError"] as? String).map { "  last error: \($0)" } ?? ""
+                let sent = (target["bytesSent"] as? Int).map { " \($0 / 1024) KiB sent" } ?? ""
+                print("\(target["id"] ?? "?")  \(target["name"] ?? "")  \(target["url"] ?? "")  \(target["state"] ?? "?")\(sent)\(error)")
+            }
+        }
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Switch a target on (a failed one tries again at once).")
+        @Argument(help: "Stream, <app>/<name>.") var stream: String
+        @Argument(help: "Target id (pt_…).") var id: String
+        @OptionGroup var connection: Cue.Connection
+
+        func run() async throws {
+            _ = try await connection.send(.PATCH, "/api/v1/streams/\(stream)/pushes/\(id)", body: ["enabled": true])
+            print("\(id) enabled")
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Switch a target off (it unpublishes if live).")
+        @Argument(help: "Stream, <app>/<name>.") var stream: String
+        @Argument(help: "Target id (pt_…).") var id: String
+        @OptionGroup var connection: Cue.Connection
+
+        func run() async throws {
+            _ = try await connection.send(.PATCH, "/api/v1/streams/\(stream)/pushes/\(id)", body: ["enabled": false])
+            print("\(id) disabled")
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a target for good.")
+        @Argument(help: "Stream, <app>/<name>.") var stream: String
+        @Argument(help: "Target id (pt_…).") var id: String
+        @OptionGroup var connection: Cue.Connection
+
+        func run() async throws {
+            _ = try await connection.send(.DELETE, "/api/v1/streams/\(stream)/pushes/\(id)")
+            print("\(id) removed")
+        }
+    }
+}

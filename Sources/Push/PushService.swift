@@ -1,0 +1,142 @@
+import Foundation
+import Logging
+import Media
+import NIOCore
+import NIOSSL
+import StreamHub
+import Store
+import Synchronization
+
+/// Every stream's push targets: stored in SQLite, each enabled one a `PushSession` on an event loop of its own.
+/// Adding, switching and removing a target takes effect at once (a target added to a live stream connects now).
+public final class PushService: Sendable {
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        case badURL(String)
+        case badName(String)
+
+        public var description: String {
+            switch self {
+            case .badURL(let reason): "bad push URL: \(reason)"
+            case .badName(let reason): reason
+            }
+        }
+    }
+
+    struct Entry {
+        var record: PushTargetRecord
+        var session: PushSession?
+    }
+
+    let store: PushTargetStore
+    let hub: StreamHub
+    let group: any EventLoopGroup
+    let tls: NIOSSLContext
+    let graceSeconds: Double
+    let readerConfiguration: QueuedStreamReader.Configuration
+    let logger: Logger
+    private let entries = Mutex<[String: Entry]>([:])
+
+    /// `caFile` (PEM) is trusted for `rtmps://` targets besides the system's roots.
+    /// - Throws: NIOSSL's error when the CA file cannot be read.
+    public init(
+        store: PushTargetStore, hub: StreamHub, group: any EventLoopGroup, caFile: String?, graceSeconds: Double,
+        readerConfiguration: QueuedStreamReader.Configuration, logger: Logger
+    ) throws {
+        self.store = store
+        self.hub = hub
+        self.group = group
+        self.graceSeconds = graceSeconds
+        self.readerConfiguration = readerConfiguration
+        self.logger = logger
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        if let caFile {
+            configuration.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caFile))]
+        }
+        tls = try NIOSSLContext(configuration: configuration)
+    }
+
+    /// Starts the stored targets.
+    public func load() async throws {
+        for record in try await store.all() { install(record) }
+    }
+
+    private func install(_ record: PushTargetRecord) {
+        let session = record.enabled ? makeSession(record) : nil
+        entries.withLock { $0[record.id] = Entry(record: record, session: session) }
+        session?.start()
+    }
+
+    private func makeSession(_ record: PushTargetRecord) -> PushSession? {
+        guard let path = StreamPath(record.stream), let url = try? PushURL(record.url) else { return nil }
+        return PushSession(
+            id: record.id, name: record.name, path: path, url: url, hub: hub, eventLoop: group.next(),
+            tls: url.scheme == .rtmps ? tls : nil, graceSeconds: graceSeconds, readerConfiguration: readerConfiguration,
+            logger: logger)
+    }
+
+    private func status(_ entry: Entry) -> PushStatus {
+        if let session = entry.session { return session.currentStatus }
+        let masked = (try? PushURL(entry.record.url).masked) ?? "(unreadable URL)"
+        return PushStatus(id: entry.record.id, stream: entry.record.stream, name: entry.record.name, url: masked, enabled: false)
+    }
+
+    /// Adds a target to `stream`; it starts at once if enabled (at the current keyframe if the stream is live).
+    /// - Throws: `Failure.badURL` for a URL that is not `rtmp(s)://host[:port]/<app>/<key>`.
+    public func add(stream: StreamPath, name: String?, url: String, enabled: Bool) async throws -> PushStatus {
+        let parsed: PushURL
+        do {
+            parsed = try PushURL(url)
+        } catch {
+            throw Failure.badURL(error.description)
+        }
+        let label = name ?? parsed.host
+        guard label.count <= 100 else { throw Failure.badName("name longer than 100 characters") }
+        let record = try await store.add(stream: stream.description, name: label, url: url, enabled: enabled)
+        install(record)
+        logger.info("push target added", metadata: ["stream": "\(stream)", "push": "\(record.id)", "target": "\(parsed.masked)"])
+        return entries.withLock { $0[record.id].map(status) } ?? PushStatus(
+            id: record.id, stream: record.stream, name: record.name, url: parsed.masked, enabled: enabled)
+    }
+
+    public func list(stream: StreamPath) -> [PushStatus] {
+        entries.withLock { entries in
+            entries.values.filter { $0.record.stream == stream.description }.sorted { $0.record.createdAt < $1.record.createdAt }.map(status)
+        }
+    }
+
+    public func all() -> [PushStatus] {
+        entries.withLock { entries in entries.values.sorted { ($0.record.stream, $0.record.createdAt) < ($1.record.stream, $1.record.createdAt) }.map(status) }
+    }
+
+    /// Switches a target on (a fresh session: a `failed` target tries again at once) or off; nil if unknown.
+    public func setEnabled(_ enabled: Bool, id: String, stream: StreamPath) async throws -> PushStatus? {
+        guard let record = try await store.setEnabled(enabled, id: id, stream: stream.description) else { return nil }
+        let old = entries.withLock { entries -> PushSession? in
+            let old = entries[id]?.session
+            entries[id] = Entry(record: record, session: nil)
+            return old
+        }
+        old?.stop()
+        if enabled, let session = makeSession(record) {
+            entries.withLock { $0[id]?.session = session }
+            session.start()
+        }
+        logger.info("push target \(enabled ? "enabled" : "disabled")", metadata: ["stream": "\(stream)", "push": "\(id)"])
+        return entries.withLock { $0[id].map(status) }
+    }
+
+    /// Removes a target (unpublishing it first if live); false if unknown.
+    public func remove(id: String, stream: StreamPath) async throws -> Bool {
+        guard try await store.remove(id: id, stream: stream.description) else { return false }
+        let old = entries.withLock { $0.removeValue(forKey: id)?.session }
+        old?.stop()
+        logger.info("push target removed", metadata: ["stream": "\(stream)", "push": "\(id)"])
+        return true
+    }
+
+    /// Stops every session (server shutdown).
+    public func stopAll() {
+        for session in entries.withLock({ $0.values.compactMap(\.session) }) { session.stop() }
+    }
+}

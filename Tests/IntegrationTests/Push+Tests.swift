@@ -1,0 +1,288 @@
+import Foundation
+import Media
+import StreamHub
+import Testing
+import TestSupport
+
+/// Simulcast: one publish pushed on to real RTMP servers (nginx-rtmp, a second CueCast), read back through their
+/// own outputs; targets that go away, refuse the key or never read; the key kept out of every answer and log.
+extension LongRealTimeTests {
+@Suite struct PushTests {
+    /// An nginx-rtmp on a free port with `application live { live on; }` (and whatever else `extra` adds).
+    static func nginx(port: Int, rtmpExtra: String = "", http: String = "") throws -> Nginx {
+        try Nginx.start(
+            """
+            events {}
+            \(http)
+            rtmp { server { listen 127.0.0.1:\(port); chunk_size 4096; application live { live on; \(rtmpExtra) } } }
+            """, rtmpModule: true)
+    }
+
+    /// The frames received are the fixture's from one of its keyframes on: same count from there, same spacing,
+    /// composition offsets and keyframes, frame by frame, and audio alongside. Returns the video frames received.
+    static func expectSuffix(_ events: [StreamEvent], of facts: FixtureFacts, sourceLocation: SourceLocation = #_sourceLocation) -> Int {
+        let video = events.frames(.video)
+        guard let first = video.first, video.count <= facts.video.count else {
+            Issue.record("no frames, or more than the fixture has: \(video.count)", sourceLocation: sourceLocation)
+            return 0
+        }
+        let expected = Array(facts.video.suffix(video.count))
+        #expect(expected.first?.isKeyframe == true, "starts at a keyframe of the fixture", sourceLocation: sourceLocation)
+        let got = video.map { ($0.dts - first.dts, $0.pts - $0.dts, $0.isKeyframe) }
+        let want = expected.map { ($0.dtsMilliseconds - expected[0].dtsMilliseconds, $0.ptsMilliseconds - $0.dtsMilliseconds, $0.isKeyframe) }
+        #expect(zip(got, want).allSatisfy { $0 == $1 }, "frames differ from the fixture's", sourceLocation: sourceLocation)
+        #expect(events.frames(.audio).count >= facts.audio.count * video.count / facts.video.count - 50, "audio alongside", sourceLocation: sourceLocation)
+        return video.count
+    }
+
+    struct Target {
+        var id: String
+        var json: [String: Any]
+        var state: String { json["state"] as? String ?? "" }
+        var history: [String] { json["history"] as? [String] ?? [] }
+    }
+
+    static func addTarget(_ server: TestServer, stream: String, url: String, name: String) async throws -> Target {
+        let body = try String(decoding: JSONSerialization.data(withJSONObject: ["url": url, "name": name]), as: UTF8.self)
+        let answer = try await server.request(.POST, "/api/v1/streams/\(stream)/pushes", body: body)
+        #expect(answer.status == 201, "\(answer.body)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any])
+        return Target(id: try #require(json["id"] as? String), json: json)
+    }
+
+    static func target(_ server: TestServer, stream: String, id: String) async throws -> Target? {
+        let answer = try await server.request(.GET, "/api/v1/streams/\(stream)/pushes")
+        let json = try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]
+        let targets = json?["pushes"] as? [[String: Any]] ?? []
+        return targets.first { $0["id"] as? String == id }.map { Target(id: id, json: $0) }
+    }
+
+    static func waitFor(_ state: String, _ server: TestServer, stream: String, id: String, timeout: Double = 20) async throws -> Target {
+        var last: Target?
+        do {
+            try await server.eventually(timeout: timeout, "push \(id) to be \(state)") {
+                last = try await target(server, stream: stream, id: id)
+                return last?.state == state
+            }
+        } catch {
+            Issue.record("push \(id): \(last?.json ?? [:])")
+            throw error
+        }
+        return try #require(last)
+    }
+
+    /// Reads `url` with ffmpeg for `seconds` and returns the video frames ffprobe counts in what arrived.
+    static func framesThrough(_ url: String, seconds: Int, into dir: TemporaryDirectory, name: String) async throws -> Int {
+        let file = "\(dir.path)/\(name).flv"
+        var output: Tool.Output?
+        for _ in 0..<10 where output?.status != 0 {
+            output = try await Tool("ffmpeg").run(
+                ["-hide_banner", "-loglevel", "error", "-nostdin", "-i", url, "-t", "\(seconds)", "-c", "copy", "-f", "flv", "-y", file],
+                timeout: 60, requireSuccess: false)
+            if output?.status != 0 { try await Task.sleep(for: .milliseconds(500)) }
+        }
+        #expect(output?.status == 0, "\(output?.stderr ?? "")")
+        return try await FFprobe.packets(of: file).videoCount
+    }
+
+    /// nginx-rtmp and a second CueCast as targets of one publish: each gets the stream from its first keyframe,
+    /// nothing lost or duplicated, and the key never shows.
+    @Test func pushesToNginxRTMPAndASecondCueCast() async throws {
+        let facts = try await FixtureFacts.of(Fixtures.bframes)
+        let port = try await Nginx.freePort()
+        let nginx = try Self.nginx(port: port, rtmpExtra: "record all; record_path <dir>; record_unique off;")
+        defer { nginx.stop() }
+        try await withServer(configure: { $0.hls.gracePeriod = 1 }) { second in
+        let secondKey = try await second.server.keys.add(stream: "live/relay")
+        let received = second.record(StreamPath("live/relay")!)
+        try await withServer(configure: { $0.hls.gracePeriod = 1 }) { server in
+            let nginxKey = "nginx-secret-0123456789"
+            let toNginx = try await Self.addTarget(server, stream: "live/show", url: "rtmp://127.0.0.1:\(port)/live/\(nginxKey)", name: "nginx")
+            let toSecond = try await Self.addTarget(
+                server, stream: "live/show", url: "\(second.rtmpBase)/live/relay?key=\(secondKey)", name: "second")
+            #expect(toNginx.state == "idle", "on, waiting for the stream")
+            #expect(toNginx.json["url"] as? String == "rtmp://127.0.0.1:\(port)/live/ng…89")
+            let secret = try await server.server.keys.add(stream: "live/show")
+            _ = try await ffmpegPublish(Fixtures.bframes, to: "\(server.rtmpBase)/live/show?key=\(secret)")
+            let lastState = try await Self.target(server, stream: "live/show", id: toNginx.id)
+            #expect(lastState?.history.contains("live") == true, "\(lastState?.json ?? [:])")
+            #expect((lastState?.json["bytesSent"] as? Int ?? 0) > 100_000)
+
+            // The second CueCast received the fixture from the keyframe current when the push went live on:
+            // every frame after it, none twice. nginx recorded as much.
+            let relayed = Self.expectSuffix(await received.value, of: facts)
+            #expect(relayed >= facts.video.count / 2, "the push went live within the first half of the clip: \(relayed) frames")
+            try await server.eventually("nginx's recording to be complete") {
+                let packets = try? await FFprobe.packets(of: "\(nginx.directory.path)/\(nginxKey).flv")
+                return (packets?.videoCount ?? 0) >= facts.video.count / 2 && packets?.firstVideo?.isKeyframe == true
+            }
+            // Past the grace period the targets unpublish and wait for the next publish.
+            _ = try await Self.waitFor("idle", server, stream: "live/show", id: toSecond.id)
+
+            // The keys never show: not in the API, not in /metrics, not in the log.
+            let api = try await server.request(.GET, "/api/v1/streams/live/show/pushes").body
+            let metrics = try await server.request(.GET, "/metrics").body
+            for key in [nginxKey, secondKey] {
+                #expect(!api.contains(key))
+                #expect(!metrics.contains(key))
+                #expect(!server.logs.all.contains { $0.contains(key) }, "a log line shows a key")
+            }
+            #expect(metrics.contains("cuecast_push_sent_bytes_total{stream=\"live/show\",target=\"\(toNginx.id)\"}"))
+        }
+        }
+    }
+
+    /// A target that goes away mid-publish comes back by itself: live → retrying → connecting → live, and its
+    /// output goes on; a refused key is `failed` with the refusal in `lastError`.
+    @Test func aTargetThatGoesAwayComesBackAndARefusedKeyFails() async throws {
+        let port = try await Nginx.freePort()
+        let hookPort = try await Nginx.freePort()
+        let refusing = try await Nginx.freePort()
+        var nginx = try Self.nginx(port: port)
+        // A second nginx whose on_publish hook answers 403.
+        let denying = try Self.nginx(
+            port: refusing, rtmpExtra: "on_publish http://127.0.0.1:\(hookPort)/deny;",
+            http: "http { access_log off; server { listen 127.0.0.1:\(hookPort); location /deny { return 403; } } }")
+        defer { denying.stop() }
+        try await withServer(configure: { $0.hls.gracePeriod = 1 }) { server in
+            let comeback = try await Self.addTarget(server, stream: "live/loop", url: "rtmp://127.0.0.1:\(port)/live/k1", name: "comeback")
+            let refused = try await Self.addTarget(
+                server, stream: "live/loop", url: "rtmp://127.0.0.1:\(refusing)/live/k2", name: "refused")
+            let publish = try await server.publishLive(StreamPath("live/loop")!, loops: -1)
+            defer { publish.cancel() }
+            _ = try await Self.waitFor("live", server, stream: "live/loop", id: comeback.id)
+            let failed = try await Self.waitFor("failed", server, stream: "live/loop", id: refused.id)
+            #expect((failed.json["lastError"] as? String)?.contains("NetStream.Publish") == true, "\(failed.json)")
+
+            nginx.stop()
+            _ = try await Self.waitFor("retrying", server, stream: "live/loop", id: comeback.id)
+            nginx = try Self.nginx(port: port)
+            defer { nginx.stop() }
+            let back = try await Self.waitFor("live", server, stream: "live/loop", id: comeback.id, timeout: 30)
+            let history = back.history
+            let tail = Array(history.suffix(from: try #require(history.firstIndex(of: "live"))))
+            #expect(tail.starts(with: ["live", "retrying"]), "\(history)")
+            #expect(tail.suffix(2) == ["connecting", "live"], "\(history)")
+            #expect(back.json["reconnects"] as? Int ?? 0 >= 1)
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            let frames = try await Self.framesThrough("rtmp://127.0.0.1:\(port)/live/k1", seconds: 2, into: dir, name: "back")
+            #expect(frames >= 30, "media flows through the restarted target: \(frames) frames")
+        }
+    }
+
+    /// A target that accepts TCP and never reads, beside a working one: the working one and HLS keep their pace.
+    @Test func aBlackHoleTargetTroublesNoOne() async throws {
+        let port = try await Nginx.freePort()
+        let nginx = try Self.nginx(port: port)
+        defer { nginx.stop() }
+        let hole = Process()
+        hole.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        hole.arguments = ["-c", """
+            import socket, sys, time
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 0)); s.listen(8)
+            print(s.getsockname()[1], flush=True)
+            held = []
+            while True:
+                c, _ = s.accept(); held.append(c)
+            """]
+        let pipe = Pipe()
+        hole.standardOutput = pipe
+        try hole.run()
+        defer {
+            kill(hole.processIdentifier, SIGKILL)
+            hole.waitUntilExit()
+        }
+        let holePort = try #require(Int(String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        try await withServer(configure: { $0.hls.gracePeriod = 1 }) { server in
+            let good = try await Self.addTarget(server, stream: "live/bh", url: "rtmp://127.0.0.1:\(port)/live/good", name: "good")
+            let blackHole = try await Self.addTarget(server, stream: "live/bh", url: "rtmp://127.0.0.1:\(holePort)/live/none", name: "hole")
+            let publish = try await server.publishLive(StreamPath("live/bh")!, loops: -1)
+            defer { publish.cancel() }
+            _ = try await Self.waitFor("live", server, stream: "live/bh", id: good.id)
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            let start = Date()
+            let frames = try await Self.framesThrough("rtmp://127.0.0.1:\(port)/live/good", seconds: 8, into: dir, name: "good")
+            let elapsed = Date().timeIntervalSince(start)
+            // 8 s of media read live takes about 8 s; a publisher held back by the black hole would give far less.
+            #expect(frames >= 8 * 30 * 3 / 4 && elapsed < 20, "the good target kept real time: \(frames) frames in \(elapsed) s")
+            let hole = try #require(try await Self.target(server, stream: "live/bh", id: blackHole.id))
+            #expect(["connecting", "retrying"].contains(hole.state), "\(hole.json)")
+            let stream = try await server.request(.GET, "/api/v1/streams/live/bh").body
+            #expect(stream.contains("\"state\":\"live\""), "HLS still live")
+        }
+    }
+
+    /// RTMPS through nginx's `stream` module terminating TLS in front of nginx-rtmp, with a CA the test makes:
+    /// trusted through `push-ca-file` the push goes live and nginx gets the media; without it the certificate
+    /// is refused and `lastError` says so.
+    @Test func rtmpsWithAPrivateCAAndWithout() async throws {
+        let certs = try TemporaryDirectory()
+        defer { certs.remove() }
+        let openssl = Tool("openssl")
+        _ = try await openssl.run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(certs.path)/ca.key", "-out", "\(certs.path)/ca.pem", "-days", "2", "-subj", "/CN=CueCast Test CA"])
+        _ = try await openssl.run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(certs.path)/server.key", "-out", "\(certs.path)/server.csr", "-subj", "/CN=localhost"])
+        try "subjectAltName=DNS:localhost,IP:127.0.0.1\n".write(toFile: "\(certs.path)/ext.cnf", atomically: true, encoding: .utf8)
+        _ = try await openssl.run([
+            "x509", "-req", "-in", "\(certs.path)/server.csr", "-CA", "\(certs.path)/ca.pem", "-CAkey", "\(certs.path)/ca.key",
+            "-CAcreateserial", "-out", "\(certs.path)/server.pem", "-days", "2", "-extfile", "\(certs.path)/ext.cnf",
+        ])
+        let rtmpPort = try await Nginx.freePort()
+        let tlsPort = try await Nginx.freePort()
+        let nginx = try Nginx.start(
+            """
+            events {}
+            rtmp { server { listen 127.0.0.1:\(rtmpPort); application live { live on; } } }
+            stream { server { listen 127.0.0.1:\(tlsPort) ssl; ssl_certificate \(certs.path)/server.pem;
+                ssl_certificate_key \(certs.path)/server.key; proxy_pass 127.0.0.1:\(rtmpPort); } }
+            """, rtmpModule: true, streamModule: true)
+        defer { nginx.stop() }
+        try await withServer(configure: {
+            $0.hls.gracePeriod = 1
+            $0.pushCAFile = "\(certs.path)/ca.pem"
+        }) { server in
+            let trusted = try await Self.addTarget(server, stream: "live/tls", url: "rtmps://localhost:\(tlsPort)/live/secure", name: "tls")
+            let publish = try await server.publishLive(StreamPath("live/tls")!, loops: -1)
+            defer { publish.cancel() }
+            let live = try await Self.waitFor("live", server, stream: "live/tls", id: trusted.id)
+            #expect(live.json["url"] as? String == "rtmps://localhost:\(tlsPort)/live/…")
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            let frames = try await Self.framesThrough("rtmp://127.0.0.1:\(rtmpPort)/live/secure", seconds: 2, into: dir, name: "tls")
+            #expect(frames >= 30, "media through TLS: \(frames) frames")
+        }
+        try await withServer(configure: { $0.hls.gracePeriod = 1 }) { server in
+            let untrusted = try await Self.addTarget(server, stream: "live/tls2", url: "rtmps://localhost:\(tlsPort)/live/secure2", name: "tls")
+            let publish = try await server.publishLive(StreamPath("live/tls2")!, loops: -1)
+            defer { publish.cancel() }
+            let retrying = try await Self.waitFor("retrying", server, stream: "live/tls2", id: untrusted.id)
+            let error = (retrying.json["lastError"] as? String ?? "").lowercased()
+            #expect(error.contains("certificate"), "\(retrying.json)")
+        }
+    }
+
+    /// Targets are stored: after a restart they are listed again, keys still masked.
+    @Test func targetsSurviveARestart() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var server = try await TestServer.start(directory: dir)
+        let added = try await Self.addTarget(server, stream: "live/kept", url: "rtmp://127.0.0.1:1/live/kept-secret-key", name: "kept")
+        let off = try await server.request(.PATCH, "/api/v1/streams/live/kept/pushes/\(added.id)", body: "{\"enabled\": false}")
+        #expect(off.status == 200)
+        #expect(off.body.contains("\"state\":\"disabled\""))
+        await server.stop(keepDirectory: true)
+        server = try await TestServer.start(directory: dir)
+        let listed = try #require(try await Self.target(server, stream: "live/kept", id: added.id))
+        #expect(listed.json["name"] as? String == "kept")
+        #expect(listed.json["enabled"] as? Bool == false)
+        #expect(listed.json["url"] as? String == "rtmp://127.0.0.1:1/live/ke…ey")
+        #expect(try await server.request(.DELETE, "/api/v1/streams/live/kept/pushes/\(added.id)").status == 204)
+        #expect(try await server.request(.DELETE, "/api/v1/streams/live/kept/pushes/\(added.id)").status == 404)
+        let bad = try await server.request(.POST, "/api/v1/streams/live/kept/pushes", body: "{\"url\": \"http://x/a/b\"}")
+        #expect(bad.status == 400)
+        #expect(bad.body.contains("must start with rtmp:"))
+        await server.stop()
+    }
+}
+}
