@@ -77,6 +77,8 @@ public final class QueuedStreamReader: StreamReader {
     private func checkLag(_ state: inout State) -> Bool {
         guard state.closedReason == nil, NIODeadline.now() - state.lastCaughtUp > configuration.maxLag else { return false }
         state.closedReason = "reader fell more than \(configuration.maxLag.nanoseconds / 1_000_000_000) s behind"
+        // What it never got counts as dropped too.
+        state.dropped += state.queue.reduce(0) { $0 + ($1.frame != nil ? 1 : 0) }
         state.queue.removeAll()
         return true
     }

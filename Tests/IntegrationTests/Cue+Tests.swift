@@ -228,7 +228,7 @@ import TestSupport
     @Test func instantsInTheOpenSegmentAndAhead() async throws {
         try await withServer { server in
             let secret = try await server.server.keys.add(stream: "live/at")
-            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/at?key=\(secret)", loops: 2)
+            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/at?key=\(secret)", loops: 4)
             defer { publish.cancel() }
             let cues = "/api/v1/streams/live/at/cues"
             try await server.eventually("two segments") { entries(of: try await server.request(.GET, "/hls/live/at/index.m3u8").body).count >= 2 }
@@ -242,19 +242,23 @@ import TestSupport
 
             // In the open segment: bound to the first frame at or after it, although that frame was already sent.
             var accepted: CueTests.Placed?
-            for _ in 0..<3 where accepted == nil {
+            var answers: [String] = []
+            // Under a loaded test run a request can take long enough for the open segment to close meanwhile
+            // (the answer is then a 409, correctly): the attempt is made again on the next open segment.
+            for _ in 0..<6 where accepted == nil {
                 let text = try await server.request(.GET, "/hls/live/at/index.m3u8").body
                 guard let start = Self.openSegmentStart(text) else { continue }
                 let instant = start.addingTimeInterval(0.2)
                 while Date() < instant.addingTimeInterval(0.3) { try await Task.sleep(for: .milliseconds(50)) }
                 let response = try await server.request(.POST, cues, body: #"{"kind":"announcement","payload":{"text":"past"},"at":"\#(Self.formatDate(instant))"}"#)
+                answers.append("\(response.status) \(response.body.prefix(120))")
                 if response.status == 201 {
                     accepted = try JSONDecoder().decode(CueTests.Placed.self, from: Data(response.body.utf8))
                     let bound = try #require(CueTests.parseDate(accepted!.programDateTime))
                     #expect(bound >= instant.addingTimeInterval(-0.001) && bound < instant.addingTimeInterval(0.05), "\(accepted!.programDateTime)")
                 }
             }
-            #expect(accepted != nil, "a cue at an instant of the open segment was placed")
+            #expect(accepted != nil, "a cue at an instant of the open segment was placed: \(answers)")
             if let accepted {
                 try await server.eventually("its DATERANGE listed") {
                     try await server.request(.GET, "/hls/live/at/index.m3u8").body.contains("ID=\"\(accepted.id)\"")

@@ -112,6 +112,7 @@ final class Wakes: Sendable {
         reader.receive(StreamEvent(publish: publish, kind: .packet(frame(.audio, dts: 2))))
         #expect(reader.closedReason?.contains("behind") == true)
         #expect(reader.take().isEmpty)
+        #expect(reader.droppedFrames == 3, "the frames it never got count as dropped")
         loop.run()
         #expect(wakes.value == 2)
     }

@@ -218,7 +218,7 @@ rtmp {{
         chunk_size 4096;
         application live {{
             live on;
-{''.join(f"            push rtmp://127.0.0.1:{port}/live name=t{k};{chr(10)}" for port, k in getattr(self, "push_to", []))}            hls on;
+{''.join(f"            push rtmp://127.0.0.1:{port}/live playPath=t{k};{chr(10)}" for port, k in getattr(self, "push_to", []))}            hls on;
             hls_path {self.hls};
             hls_fragment {self.fragment}s;
             hls_playlist_length {self.fragment * self.window}s;
@@ -1055,11 +1055,11 @@ def push_cost(server, sink, clip, count, seconds, work):
             raise RuntimeError(f"{server.name}: our publisher did not start")
         time.sleep(FANOUT_SETTLE + 2)  # targets connect and settle
         specs = [("rtmp", sink.port, f"t{k}") for k in range(count)]
-        cpu0, t0 = process_cpu_seconds(server.pid), time.monotonic()
+        cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
         readers = multiprocessing.Process(target=run_g2g_readers, args=(specs, seconds, multiprocessing.Event(), played_queue))
         readers.start()
         played = played_queue.get(timeout=seconds + 30)
-        cpu1, t1 = process_cpu_seconds(server.pid), time.monotonic()
+        cpu1, t1 = cpu_seconds(server.pid), time.monotonic()
         readers.join(10)
         result["cpuPerTargetSecond"] = (cpu1 - cpu0) / (count * (t1 - t0))
         # Target restart: the sink goes away for 2 s; how long until a reader there gets frames again.
@@ -1505,7 +1505,14 @@ def main():
 
     if options.only == "push":
         push_workload()
+        lines = ["| Measure | CueCast | nginx-rtmp | CueCast / nginx | Goal | Met |", "|---|---|---|---|---|---|"]
+
+        def row(name, a, b, goal_text, met, digits=4, unit=""):
+            lines.append(f"| {name} | {fmt(a, digits, unit)} | {fmt(b, digits, unit)} | {fmt(ratio(a, b), 3)} | {goal_text} | {met} |")
+        push_rows(row, figures["cuecast"].get("push") or {}, figures["nginx"].get("push") or {})
         print(json.dumps({key: figures[key].get("push") for key in made}, indent=1))
+        print(f"Push workload, {figures['date']}, {figures['version']}:\n" + "\n".join(lines))
+        shutil.rmtree(work, ignore_errors=True)
         return
     for count in options.streams:
         rounds = {key: [] for key in made}
