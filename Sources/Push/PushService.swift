@@ -25,6 +25,8 @@ public final class PushService: Sendable {
     struct Entry {
         var record: PushTargetRecord
         var session: PushSession?
+        /// The session a switch-off stopped: its figures and history stay visible while the target is off.
+        var previous: PushSession?
     }
 
     let store: PushTargetStore
@@ -77,6 +79,13 @@ public final class PushService: Sendable {
 
     private func status(_ entry: Entry) -> PushStatus {
         if let session = entry.session { return session.currentStatus }
+        if let previous = entry.previous {
+            var status = previous.currentStatus
+            status.enabled = false
+            status.move(to: .disabled)
+            status.retryAt = nil
+            return status
+        }
         let masked = (try? PushURL(entry.record.url).masked) ?? "(unreadable URL)"
         return PushStatus(id: entry.record.id, stream: entry.record.stream, name: entry.record.name, url: masked, enabled: false)
     }
@@ -114,7 +123,7 @@ public final class PushService: Sendable {
         guard let record = try await store.setEnabled(enabled, id: id, stream: stream.description) else { return nil }
         let old = entries.withLock { entries -> PushSession? in
             let old = entries[id]?.session
-            entries[id] = Entry(record: record, session: nil)
+            entries[id] = Entry(record: record, session: nil, previous: old ?? entries[id]?.previous)
             return old
         }
         old?.stop()

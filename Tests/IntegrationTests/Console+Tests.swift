@@ -21,8 +21,13 @@ import TestSupport
             let artifacts = root.appendingPathComponent("artifacts")
             try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
             let script = root.appendingPathComponent("scripts/testing/console_watch.py").path
+            // An nginx-rtmp for the push target the browser adds from the stream card.
+            let port = try await Nginx.freePort()
+            let nginx = try Nginx.start("events {}\nrtmp { server { listen 127.0.0.1:\(port); application live { live on; } } }", rtmpModule: true)
+            defer { nginx.stop() }
             let output = try await Tool("python3").run(
-                [script, server.httpBase, server.server.adminToken, "live/shop", artifacts.path], timeout: 150, requireSuccess: false)
+                [script, server.httpBase, server.server.adminToken, "live/shop", artifacts.path, "rtmp://127.0.0.1:\(port)/live/console-key-0123456789"],
+                timeout: 150, requireSuccess: false)
             #expect(output.status == 0, "browsers: \(output.text) \(output.stderr.suffix(2000))")
             let figures = try JSONSerialization.jsonObject(with: Data(output.text.utf8)) as? [String: Any] ?? [:]
             #expect(figures["ok"] as? Bool == true, "\(figures)")
@@ -34,6 +39,10 @@ import TestSupport
             let cue = try #require(figures["cue"] as? String)
             let log = try await server.request(.GET, "/api/v1/streams/live/shop/cues").body
             #expect(log.contains(cue))
+            // The push the browser added went live, showed its key masked, and was switched off.
+            let pushes = try await server.request(.GET, "/api/v1/streams/live/shop/pushes").body
+            #expect(pushes.contains("\"name\":\"console-push\"") && pushes.contains("\"state\":\"disabled\""), "\(pushes)")
+            #expect(pushes.contains("\"live\""), "it was live before: \(pushes)")
             for name in ["console.png", "watch-product-card.png"] {
                 #expect(FileManager.default.fileExists(atPath: artifacts.appendingPathComponent(name).path), "\(name)")
             }

@@ -104,8 +104,11 @@ import TestSupport
             // The mark follows the rate this machine manages: on, and at most a quarter of the window.
             let value = try #require(mark, "the server's end of the connection")
             #expect(value >= ReceiveLowWatermark.minimum && value <= 16_000, "\(value)")
-            #expect(longestWait < .milliseconds(500), "no window waited for its acknowledgement")
-            #expect(windowsAfterMark >= 10, "windows acknowledged while the mark was on: \(windowsAfterMark)")
+            // Without the early acknowledgement a window waits until a quiet second lowers the mark: a second or
+            // more each, two windows at most in these two seconds. A loaded test run slows a healthy server too,
+            // so the bounds sit between the two.
+            #expect(longestWait < .milliseconds(950), "no window waited for the next idle check")
+            #expect(windowsAfterMark >= 4, "windows acknowledged while the mark was on: \(windowsAfterMark)")
         }
     }
 }

@@ -38,7 +38,7 @@ def wait(what, condition, timeout, interval=0.2):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def main(base, token, stream, artifacts):
+def main(base, token, stream, artifacts, push_url=None):
     figures = {}
     console = browser(1280, 1000)
     viewer = browser(390, 844)  # a phone
@@ -92,6 +92,20 @@ def main(base, token, stream, artifacts):
 
         # The console's cue log shows the cue; the playlist carries its DATERANGE.
         wait("the cue in the console's log", lambda: card.find_elements(By.CSS_SELECTOR, f'.cuelog tr[data-cue="{cue_id}"]'), 10)
+        if push_url:
+            # A push target from the stream card: added, seen live (key masked), switched off.
+            form = card.find_element(By.CSS_SELECTOR, 'form[data-kind="push"]')
+            form.find_element(By.NAME, "name").send_keys("console-push")
+            form.find_element(By.NAME, "url").send_keys(push_url)
+            form.find_element(By.XPATH, ".//button[text()='Add target']").click()
+            item = '.pushes li[data-state="live"]'
+            wait("the push target live on the card", lambda: card.find_elements(By.CSS_SELECTOR, item), 30)
+            text = card.find_element(By.CSS_SELECTOR, item).text
+            key = push_url.rsplit("/", 1)[1]
+            assert "console-push" in text and key not in text and "…" in text, f"push line: {text}"
+            figures["pushLine"] = text
+            card.find_element(By.CSS_SELECTOR, f"{item} button").click()
+            wait("the push target switched off", lambda: card.find_elements(By.CSS_SELECTOR, '.pushes li[data-state="disabled"]'), 15)
         console.save_screenshot(f"{artifacts}/console.png")
         playlist = urllib.request.urlopen(f"{base}/hls/{stream}/index.m3u8").read().decode()
         dateranges = [line for line in playlist.splitlines() if line.startswith("#EXT-X-DATERANGE:") and f'ID="{cue_id}"' in line]
@@ -115,4 +129,4 @@ def main(base, token, stream, artifacts):
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:5]))
+    sys.exit(main(*sys.argv[1:6]))
