@@ -58,10 +58,7 @@ struct Push: AsyncParsableCommand {
         @Argument(help: "Target id (pt_…).") var id: String
         @OptionGroup var connection: Cue.Connection
 
-        func run() async throws {
-            _ = try await connection.send(.PATCH, "/api/v1/streams/\(stream)/pushes/\(id)", body: ["enabled": true])
-            print("\(id) enabled")
-        }
+        func run() async throws { try await Push.switchTarget(on: true, stream: stream, id: id, connection: connection) }
     }
 
     struct Disable: AsyncParsableCommand {
@@ -70,10 +67,12 @@ struct Push: AsyncParsableCommand {
         @Argument(help: "Target id (pt_…).") var id: String
         @OptionGroup var connection: Cue.Connection
 
-        func run() async throws {
-            _ = try await connection.send(.PATCH, "/api/v1/streams/\(stream)/pushes/\(id)", body: ["enabled": false])
-            print("\(id) disabled")
-        }
+        func run() async throws { try await Push.switchTarget(on: false, stream: stream, id: id, connection: connection) }
+    }
+
+    static func switchTarget(on: Bool, stream: String, id: String, connection: Cue.Connection) async throws {
+        _ = try await connection.send(.PATCH, "/api/v1/streams/\(stream)/pushes/\(id)", body: ["enabled": on])
+        print("\(id) \(on ? "enabled" : "disabled")")
     }
 
     struct Remove: AsyncParsableCommand {

@@ -96,11 +96,7 @@ final class PlaySession: PlaySink {
         let id = request.messageStreamID
         switch event.kind {
         case .packet(let packet):
-            let chunkSize = output.chunkSize
-            let bytes = event.encodings.bytes(for: chunkSize << 8 | Int(id & 0xFF)) {
-                PlayMessages.media(packet, messageStreamID: id).map { ChunkEncoder.chunked($0, chunkSize: chunkSize) }
-            }
-            if let bytes { output.write(chunked: bytes) }
+            output.writeMedia(packet, messageStreamID: id, shared: event.encodings.bytes)
         case .metadata(let body):
             output.send(PlayMessages.data(body, timestamp: 0, messageStreamID: id))
         case .cuePlaced(let cue):

@@ -30,7 +30,7 @@ public final class PushSession: Sendable {
     let readerConfiguration: QueuedStreamReader.Configuration
     let logger: Logger
     private let status: Mutex<PushStatus>
-    private let state: NIOLoopBoundBox<State>
+    let state: NIOLoopBoundBox<State>
 
     /// Why the session closes its own connection, so `closed` knows what comes next.
     enum CloseIntent {
@@ -64,6 +64,10 @@ public final class PushSession: Sendable {
         var bytesAtLastSample = 0
         /// Frames dropped by the readers before the current one.
         var droppedBefore = 0
+        /// Figures kept on the loop and published to `status` once a second and when the connection ends, so
+        /// the media path takes no lock per write.
+        var bytesSent = 0
+        var lastArrival: ContinuousClock.Instant?
         /// The codec of each track's last sequence header sent on this connection.
         var codecs: [Track: Codec] = [:]
         init() {}
@@ -94,7 +98,7 @@ public final class PushSession: Sendable {
 
     public var currentStatus: PushStatus { status.withLock { $0 } }
 
-    private func update(_ change: (inout PushStatus) -> Void) { status.withLock { change(&$0) } }
+    func update(_ change: (inout PushStatus) -> Void) { status.withLock { change(&$0) } }
 
     // MARK: Life
 
@@ -127,7 +131,7 @@ public final class PushSession: Sendable {
         }
     }
 
-    private func waitForPublish(after previous: PublishID?) {
+    func waitForPublish(after previous: PublishID?) {
         let state = self.state.value
         guard !state.stopped else { return }
         let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
@@ -335,143 +339,5 @@ public final class PushSession: Sendable {
             update { $0.move(to: .idle); $0.retryAt = nil }
             waitForPublish(after: state.stream?.publish)
         }
-    }
-
-    // MARK: Media
-
-    private func attachReader() {
-        let state = self.state.value
-        guard let stream = state.stream else { return }
-        detachReader()
-        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
-        let reader = QueuedStreamReader(eventLoop: eventLoop, configuration: readerConfiguration) {
-            loopBound.value.drain()
-        }
-        state.reader = reader
-        stream.attach(reader)
-    }
-
-    private func detachReader() {
-        let state = self.state.value
-        guard let reader = state.reader else { return }
-        state.stream?.detach(reader)
-        state.droppedBefore += reader.droppedFrames
-        let dropped = state.droppedBefore
-        update { $0.framesDropped = dropped }
-        state.reader = nil
-    }
-
-    private func writabilityChanged() {
-        let state = self.state.value
-        guard !state.drainScheduled, state.output?.isWritable == true else { return }
-        state.drainScheduled = true
-        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
-        eventLoop.execute {
-            loopBound.value.state.value.drainScheduled = false
-            loopBound.value.drain()
-        }
-    }
-
-    private func drain() {
-        let state = self.state.value
-        guard let output = state.output, let reader = state.reader else { return }
-        if let reason = reader.closedReason {
-            logger.warning("push target not keeping up; reconnecting", metadata: ["reason": "\(reason)"])
-            update {
-                $0.lastError = "target not keeping up: \(reason)"
-                $0.lastErrorAt = Date()
-            }
-            state.intent = .lagging
-            return output.close(reason: reason)
-        }
-        var sent = 0
-        var lag: Double?
-        while output.isWritable, state.reader === reader {
-            let events = reader.take()
-            if events.isEmpty { break }
-            for event in events where event.publish == state.stream?.publish {
-                let (bytes, arrival) = send(event, to: output)
-                sent += bytes
-                if let arrival {
-                    let elapsed = ContinuousClock.now - arrival
-                    lag = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-                }
-            }
-        }
-        output.flush()
-        let dropped = state.droppedBefore + reader.droppedFrames
-        update {
-            $0.bytesSent += sent
-            if let lag { $0.lagSeconds = lag }
-            $0.framesDropped = dropped
-        }
-    }
-
-    /// Sends one event; returns the bytes written and, for a frame, when it arrived at the ingest.
-    private func send(_ event: StreamEvent, to output: any PlayOutput) -> (Int, ContinuousClock.Instant?) {
-        let id = state.value.messageStreamID
-        switch event.kind {
-        case .packet(let packet):
-            if packet.kind == .sequenceHeader {
-                let state = self.state.value
-                if let previous = state.codecs[packet.track], previous != packet.codec {
-                    logger.info("codec changed on republish; the target gets a fresh publish", metadata: ["track": "\(packet.track)"])
-                    state.intent = .codecChanged
-                    detachReader()
-                    output.close(reason: "codec changed")
-                    return (0, nil)
-                }
-                state.codecs[packet.track] = packet.codec
-            }
-            let chunkSize = output.chunkSize
-            let bytes = event.encodings.bytes(for: chunkSize << 8 | Int(id & 0xFF)) {
-                PlayMessages.media(packet, messageStreamID: id).map { ChunkEncoder.chunked($0, chunkSize: chunkSize) }
-            }
-            guard let bytes else { return (0, nil) }
-            output.write(chunked: bytes)
-            return (bytes.readableBytes, packet.kind == .frame ? packet.arrival : nil)
-        case .metadata(let body):
-            // A publisher sends metadata through `@setDataFrame`, which the server stores and hands its players.
-            var payload = ByteBuffer()
-            payload.writeAMF0(.string("@setDataFrame"))
-            var rest = body
-            payload.writeBuffer(&rest)
-            output.send(PlayMessages.data(payload, timestamp: 0, messageStreamID: id))
-            return (payload.readableBytes, nil)
-        case .cuePlaced(let cue):
-            let body = ScriptData.onCuePoint(name: cue.kind.rawValue, timeMS: cue.timestamp, json: cue.json)
-            output.send(PlayMessages.data(body, timestamp: cue.timestamp, messageStreamID: id))
-            return (body.readableBytes, nil)
-        case .ended(let reason):
-            logger.info("publisher gone; push waits the grace period", metadata: ["reason": "\(reason)"])
-            detachReader()
-            startGrace()
-            waitForPublish(after: event.publish)
-            return (0, nil)
-        case .started, .clock:
-            return (0, nil)
-        }
-    }
-
-    private func startGrace() {
-        let state = self.state.value
-        state.grace?.cancel()
-        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
-        state.grace = eventLoop.scheduleTask(in: .milliseconds(Int64(graceSeconds * 1000))) {
-            let session = loopBound.value
-            let state = session.state.value
-            state.grace = nil
-            guard let output = state.output, state.reader == nil else { return }
-            state.intent = .graceOver
-            output.close(reason: "publish ended")
-        }
-    }
-
-    private func sampleBitrate() {
-        let bytes = status.withLock { $0.bytesSent }
-        let state = self.state.value
-        let delta = bytes - state.bytesAtLastSample
-        state.bytesAtLastSample = bytes
-        update { $0.bitsPerSecond = Double(delta * 8) }
     }
 }

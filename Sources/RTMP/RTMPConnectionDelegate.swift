@@ -65,3 +65,21 @@ public struct RTMPConnectionConfiguration: Sendable {
 
     public init() {}
 }
+
+extension PlayOutput {
+    /// Writes `packet` as a media message on `messageStreamID`, chunked at this output's chunk size. `shared` is
+    /// the event's cache of encodings (`SharedEncodings.bytes(for:encode:)`): every player and push with the same
+    /// chunk size and message stream sends the one buffer. Returns the bytes written (0 for a codec FLV does not
+    /// carry).
+    @discardableResult
+    public func writeMedia(
+        _ packet: MediaPacket, messageStreamID id: UInt32, shared: (Int, () -> ByteBuffer?) -> ByteBuffer?
+    ) -> Int {
+        let chunkSize = self.chunkSize
+        guard let bytes = shared(chunkSize << 8 | Int(id & 0xFF), {
+            PlayMessages.media(packet, messageStreamID: id).map { ChunkEncoder.chunked($0, chunkSize: chunkSize) }
+        }) else { return 0 }
+        write(chunked: bytes)
+        return bytes.readableBytes
+    }
+}

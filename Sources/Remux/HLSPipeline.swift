@@ -198,8 +198,7 @@ final class HLSPipeline {
                 let before = composition.dropped
                 for ready in composition.push(fixed) { interleaver.push(ready) }
                 if composition.dropped > before {
-                    droppedFrames += composition.dropped - before
-                    output?.droppedFrames.add(composition.dropped - before, ordering: .relaxed)
+                    countDropped(composition.dropped - before)
                     logger.warning(
                         "dropped a video frame decoded later than the decode lead allows",
                         metadata: ["dts": "\(fixed.dts)", "pts": "\(fixed.pts)", "lead_ms": "\(composition.shift ?? 0)"])
@@ -276,8 +275,7 @@ final class HLSPipeline {
         }
         if writer == nil {
             if layoutRefused != nil {
-                droppedFrames += 1
-                output?.droppedFrames.add(1, ordering: .relaxed)
+                countDropped(1)
                 return
             }
             // Video segments must start with a keyframe; audio waits for it too so the first segment is aligned.
@@ -329,8 +327,7 @@ final class HLSPipeline {
             return
         } catch {
             // One frame the muxer refuses costs that frame, not the output.
-            droppedFrames += 1
-            output?.droppedFrames.add(1, ordering: .relaxed)
+            countDropped(1)
             if droppedFrames <= 10 || droppedFrames & (droppedFrames - 1) == 0 {
                 logger.warning("dropped a frame the muxer refused", metadata: ["track": "\(packet.track)", "error": "\(error)", "dropped": "\(droppedFrames)"])
             }
@@ -342,6 +339,12 @@ final class HLSPipeline {
     }
 
     static func tsTime(_ milliseconds: Int64) -> Int64 { milliseconds * 90 + tsOffset }
+
+    /// Frames dropped without ending the output: counted here and in the stream's figures.
+    private func countDropped(_ count: Int) {
+        droppedFrames += count
+        output?.droppedFrames.add(count, ordering: .relaxed)
+    }
 
     /// How long the first segment of a playlist may run before it is cut without a keyframe: its length fixes
     /// the playlist's target duration, so an encoder's keyframe interval up to three target durations (at least

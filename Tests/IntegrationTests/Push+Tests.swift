@@ -309,6 +309,10 @@ extension LongRealTimeTests {
         #expect(listed.json["url"] as? String == "rtmp://127.0.0.1:1/live/ke…ey")
         #expect(try await server.request(.DELETE, "/api/v1/streams/live/kept/pushes/\(added.id)").status == 204)
         #expect(try await server.request(.DELETE, "/api/v1/streams/live/kept/pushes/\(added.id)").status == 404)
+        let long = try await server.request(
+            .POST, "/api/v1/streams/live/kept/pushes", body: "{\"url\": \"rtmp://h/a/k\", \"name\": \"\(String(repeating: "n", count: 101))\"}")
+        #expect(long.status == 400, "names are at most 100 characters: \(long.body)")
+        #expect(long.body.contains("\"field\":\"name\""))
         let bad = try await server.request(.POST, "/api/v1/streams/live/kept/pushes", body: "{\"url\": \"http://x/a/b\"}")
         #expect(bad.status == 400)
         #expect(bad.body.contains("must start with rtmp:"))
