@@ -29,7 +29,7 @@ public final class RTMPClientHandler: ChannelInboundHandler {
     private var handshakeBuffer: ByteBuffer?
     private var session: ClientSession
     private var processor: NIOSingleStepByteToMessageProcessor<ChunkDecoder>
-    private var encoder = ChunkEncoder()
+    var encoder = ChunkEncoder()
     private var timeout: Scheduled<Void>?
     private let timeoutSeconds: Int64
     private var unflushedWrites = false
@@ -115,7 +115,7 @@ public final class RTMPClientHandler: ChannelInboundHandler {
         case .published(let id):
             timeout?.cancel()
             timeout = nil
-            delegate.published(output: Connection(handler: self, context: context), messageStreamID: id)
+            delegate.published(output: ChannelPlayOutput(host: self, context: context), messageStreamID: id)
         case .refused(let code, let description):
             delegate.refused(code: code, description: description)
             close(context: context, reason: "publish refused: \(code) \(description)", error: nil)
@@ -156,39 +156,10 @@ public final class RTMPClientHandler: ChannelInboundHandler {
         delegate.closed(reason: reason, error: error)
         context.close(promise: nil)
     }
+}
 
-    /// The connection as a push's feed writes to it.
-    private final class Connection: PlayOutput {
-        unowned let handler: RTMPClientHandler
-        let context: ChannelHandlerContext
-
-        init(handler: RTMPClientHandler, context: ChannelHandlerContext) {
-            self.handler = handler
-            self.context = context
-        }
-
-        var isWritable: Bool { handler.phase == .chunks && context.channel.isWritable }
-        var chunkSize: Int { handler.encoder.chunkSize }
-
-        func send(_ message: RTMPMessage) {
-            guard handler.phase == .chunks else { return }
-            var out = context.channel.allocator.buffer(capacity: message.payload.readableBytes + 32)
-            handler.encoder.encode(message, into: &out)
-            context.write(handler.wrapOutboundOut(out), promise: nil)
-        }
-
-        func write(chunked bytes: ByteBuffer) {
-            guard handler.phase == .chunks else { return }
-            context.write(handler.wrapOutboundOut(bytes), promise: nil)
-        }
-
-        func flush() {
-            guard handler.phase == .chunks else { return }
-            context.flush()
-        }
-
-        func close(reason: String) {
-            handler.finish(context: context, reason: reason)
-        }
-    }
+extension RTMPClientHandler: PlayOutputHost {
+    var carriesChunks: Bool { phase == .chunks }
+    func wroteOutput(context: ChannelHandlerContext) {}
+    func closeOutput(context: ChannelHandlerContext, reason: String) { finish(context: context, reason: reason) }
 }

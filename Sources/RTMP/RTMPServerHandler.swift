@@ -24,7 +24,7 @@ public final class RTMPServerHandler: ChannelInboundHandler {
     private var handshakeBuffer: ByteBuffer?
     private var session: ServerSession
     private var processor: NIOSingleStepByteToMessageProcessor<ChunkDecoder>
-    private var encoder = ChunkEncoder()
+    var encoder = ChunkEncoder()
     private var handshakeTimeout: Scheduled<Void>?
     private var idleCheck: RepeatedTask?
     private var lastActivity = NIODeadline.now()
@@ -217,49 +217,12 @@ public final class RTMPServerHandler: ChannelInboundHandler {
             case .success(let player):
                 for action in handler.session.playAuthorized() { handler.perform(action, context: context) }
                 handler.player = player
-                player.start(output: PlayConnection(handler: handler, context: context))
+                player.start(output: ChannelPlayOutput(host: handler, context: context))
             case .failure(let refusal):
                 for action in handler.session.playRefused(refusal) { handler.perform(action, context: context) }
             }
             handler.unflushedWrites = false
             context.flush()
-        }
-    }
-
-    /// The handler as a player's feed sees it.
-    private final class PlayConnection: PlayOutput {
-        unowned let handler: RTMPServerHandler
-        let context: ChannelHandlerContext
-
-        init(handler: RTMPServerHandler, context: ChannelHandlerContext) {
-            self.handler = handler
-            self.context = context
-        }
-
-        var isWritable: Bool { handler.phase == .chunks && context.channel.isWritable }
-        var chunkSize: Int { handler.encoder.chunkSize }
-
-        func send(_ message: RTMPMessage) {
-            guard handler.phase == .chunks else { return }
-            var out = context.channel.allocator.buffer(capacity: message.payload.readableBytes + 32)
-            handler.encoder.encode(message, into: &out)
-            write(chunked: out)
-        }
-
-        func write(chunked bytes: ByteBuffer) {
-            guard handler.phase == .chunks else { return }
-            // A player sends little (acknowledgements): what it is sent keeps it from counting as idle.
-            handler.lastActivity = context.eventLoop.now
-            context.write(handler.wrapOutboundOut(bytes), promise: nil)
-        }
-
-        func flush() {
-            guard handler.phase == .chunks else { return }
-            context.flush()
-        }
-
-        func close(reason: String) {
-            handler.close(context: context, reason: reason, error: nil)
         }
     }
 
@@ -334,4 +297,10 @@ public final class RTMPServerHandler: ChannelInboundHandler {
         delegate.closed(reason: reason, error: error)
         context.close(promise: nil)
     }
+}
+
+extension RTMPServerHandler: PlayOutputHost {
+    var carriesChunks: Bool { phase == .chunks }
+    func wroteOutput(context: ChannelHandlerContext) { lastActivity = context.eventLoop.now }
+    func closeOutput(context: ChannelHandlerContext, reason: String) { close(context: context, reason: reason, error: nil) }
 }

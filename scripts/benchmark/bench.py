@@ -1030,10 +1030,11 @@ rtmp {{ server {{ listen 127.0.0.1:{self.port}; chunk_size 4096; application liv
             self.process.wait()
 
 
-def push_cost(server, sink, clip, count, seconds, work):
-    """One publish of the clip pushed to `count` targets on the sink: the pushing server's CPU-s per target-second,
-    each target's delay (our publisher's send → a timing reader at the sink, one reader per target, matched by
-    timestamp), then the sink killed and restarted: seconds until frames reach a sink reader again."""
+def push_cost(server, sink, clip, count, seconds, work, restart=True):
+    """One publish of the clip pushed to `count` targets on the sink: the pushing server's CPU-s per target-second
+    (with the CPU seconds and target-seconds behind it, so rounds can be summed), each target's delay (our
+    publisher's send → a timing reader at the sink, one reader per target, matched by timestamp), then, with
+    `restart`, the sink killed and restarted: seconds until frames reach a sink reader again."""
     ids = []
     if isinstance(server, CueCast):
         for k in range(count):
@@ -1062,6 +1063,12 @@ def push_cost(server, sink, clip, count, seconds, work):
         cpu1, t1 = cpu_seconds(server.pid), time.monotonic()
         readers.join(10)
         result["cpuPerTargetSecond"] = (cpu1 - cpu0) / (count * (t1 - t0))
+        result["cpuSeconds"], result["targetSeconds"] = cpu1 - cpu0, count * (t1 - t0)
+        if not restart:
+            stop.set()
+            answer = sent_queue.get(timeout=15)
+            publisher.join(10)
+            return push_delays(result, played, answer)
         # Target restart: the sink goes away for 2 s; how long until a reader there gets frames again.
         sink.stop()
         time.sleep(2)
@@ -1089,10 +1096,31 @@ def push_cost(server, sink, clip, count, seconds, work):
             request = urllib.request.Request(f"http://127.0.0.1:{server.http}/api/v1/streams/live/s0/pushes/{target}", method="DELETE",
                                              headers={"Authorization": f"Bearer {server.token}"})
             urllib.request.urlopen(request, timeout=5).close()
+    return push_delays(result, played, answer)
+
+
+def push_delays(result, played, answer):
     delays = g2g_delays(played, answer["sent"]).get("rtmp", {})
     result.update({"delayP50": delays.get("p50"), "delayP99": delays.get("p99"), "framesMissing": delays.get("missing"),
                    "failedTargets": delays.get("failed"), "frames": delays.get("frames")})
     return result
+
+
+def merge_push_rounds(rounds):
+    """One figure per count from several rounds: CPU summed over all of them (so a noisy window weighs what its
+    length does), delays as the median of the rounds' percentiles, the restart time from the round that measured it."""
+    merged = dict(rounds[0])
+    cpu, target_seconds = sum(r["cpuSeconds"] for r in rounds), sum(r["targetSeconds"] for r in rounds)
+    merged["cpuPerTargetSecond"] = cpu / target_seconds if target_seconds else None
+    merged["cpuPerTargetSecondRounds"] = [r["cpuPerTargetSecond"] for r in rounds]
+    for key, name in (("delayP50", "p50"), ("delayP99", "p99")):
+        values = sorted(r[key] for r in rounds if r.get(key) is not None)
+        merged[key] = values[len(values) // 2] if values else None
+    merged["framesMissing"] = sum(r.get("framesMissing") or 0 for r in rounds)
+    merged["failedTargets"] = sum(r.get("failedTargets") or 0 for r in rounds)
+    merged["frames"] = sum(r.get("frames") or 0 for r in rounds)
+    merged["rounds"] = len(rounds)
+    return merged
 
 
 # --- Stats overhead (CueCast only) ------------------------------------------------------------------------------
@@ -1273,6 +1301,15 @@ def push_rows(row, p_c, p_n):
         a, b = at(p_c, count, "cpuPerTargetSecond"), at(p_n, count, "cpuPerTargetSecond")
         row(f"Push to {count} targets: server CPU s per target-s", a, b, "≤ 1.0× nginx-rtmp",
             "yes" if a is not None and b and a <= b else "no", 5)
+    if len(counts) > 1:
+        # What one more target costs, the base (ingest and HLS of the stream) taken out: the slope between the
+        # smallest and the largest count.
+        low, high = counts[0], counts[-1]
+
+        def slope(side):
+            a, b = at(side, low, "cpuPerTargetSecond"), at(side, high, "cpuPerTargetSecond")
+            return (b * high - a * low) / (high - low) if a is not None and b is not None else None
+        row(f"Push: CPU s per added target-s ({low} → {high} targets)", slope(p_c), slope(p_n), "", "", 5)
     for count in counts:
         a = at(p_c, count, "delayP99", 1000)
         row(f"Push to {count} targets: delay p50 ms (send → sink reader)", at(p_c, count, "delayP50", 1000),
@@ -1438,7 +1475,8 @@ def main():
                         help="seconds the glass-to-glass readers are timed per server (0: no glass-to-glass run)")
     parser.add_argument("--push-targets", default="1,4,10",
                         help="target counts for the push workload, each pushed to an nginx-rtmp sink (0: no push run)")
-    parser.add_argument("--push-seconds", type=float, default=20, help="seconds the push targets are timed per count")
+    parser.add_argument("--push-seconds", type=float, default=20, help="seconds the push targets are timed per count and round")
+    parser.add_argument("--push-rounds", type=int, default=3, help="turns each server takes per push count (CPU summed over them)")
     parser.add_argument("--only", help="run only this workload (push) and print its figures")
     parser.add_argument("--rounds", type=int, default=2, help="turns each server takes per remux measurement (the duration is split)")
     parser.add_argument("--out-md", required=True)
@@ -1489,19 +1527,27 @@ def main():
             server.stop()
 
     def push_workload():
+        # A single stream's CPU is a few ms a second, so one window's figure swings by a fifth between runs on a
+        # shared VM: the servers take turns for several rounds and the CPU is summed over all of them.
         for count in options.push_targets:
-            for key, server in made.items():
-                sink = Sink(server.work)
-                sink.start()
-                if isinstance(server, NginxRTMP):
-                    server.push_to = [(sink.port, k) for k in range(count)]
-                try:
-                    figures[key].setdefault("push", {})[str(count)] = on(
-                        server, f"push to {count} nginx-rtmp targets, {options.push_seconds:g} s",
-                        lambda: push_cost(server, sink, options.clip, count, options.push_seconds, server.work))
-                finally:
-                    server.push_to = []
-                    sink.stop()
+            rounds = {key: [] for key in made}
+            for round_index in range(options.push_rounds):
+                for key, server in made.items():
+                    sink = Sink(server.work)
+                    sink.start()
+                    if isinstance(server, NginxRTMP):
+                        server.push_to = [(sink.port, k) for k in range(count)]
+                    try:
+                        rounds[key].append(on(
+                            server, f"push to {count} nginx-rtmp targets, round {round_index + 1} of {options.push_rounds}, "
+                                    f"{options.push_seconds:g} s",
+                            lambda: push_cost(server, sink, options.clip, count, options.push_seconds, server.work,
+                                              restart=round_index == 0)))
+                    finally:
+                        server.push_to = []
+                        sink.stop()
+            for key in made:
+                figures[key].setdefault("push", {})[str(count)] = merge_push_rounds(rounds[key])
 
     if options.only == "push":
         push_workload()
