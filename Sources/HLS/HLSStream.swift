@@ -28,6 +28,25 @@ public final class HLSStream: Sendable {
         var stateChangedAt = Date()
         var listingDelays: [Double] = []
         var dateRanges: [(range: DateRange, segment: Int)] = []
+        /// The CMAF rendition for Low-Latency HLS, when the output makes one.
+        var lowLatency: LowLatencyRendition?
+        var renderedLowLatency: ByteBuffer?
+        /// Goes up with every part, segment and state change of the low-latency rendition.
+        var lowLatencyVersion = 0
+        /// Blocking reloads and preload-hinted part requests parked until the rendition changes (§6.2.5.2).
+        var waiters: [Int: Waiter] = [:]
+        var nextWaiter = 0
+    }
+
+    struct Waiter {
+        var continuation: CheckedContinuation<Void, Never>
+        /// Its deadline, cancelled when a change wakes it first.
+        var timeout: Scheduled<Void>?
+
+        func wake() {
+            timeout?.cancel()
+            continuation.resume()
+        }
     }
 
     /// How many cue date ranges are remembered per stream.
@@ -44,12 +63,15 @@ public final class HLSStream: Sendable {
     public let timestampRepairs = Atomic<Int>(0)
     /// Frames dropped without ending the output: refused by the muxer, or waiting for usable headers.
     public let droppedFrames = Atomic<Int>(0)
-    private let storage: Mutex<Storage>
+    let storage: Mutex<Storage>
 
-    public init(path: StreamPath, epoch: String, windowSize: Int, targetDuration: Double) {
+    /// `lowLatency`: the output also makes a CMAF rendition for Low-Latency HLS (`ll.m3u8`).
+    public init(path: StreamPath, epoch: String, windowSize: Int, targetDuration: Double, lowLatency: Bool = false) {
         self.path = path
         self.epoch = epoch
-        storage = Mutex(Storage(window: SegmentWindow(windowSize: windowSize, targetDuration: targetDuration)))
+        var storage = Storage(window: SegmentWindow(windowSize: windowSize, targetDuration: targetDuration))
+        if lowLatency { storage.lowLatency = LowLatencyRendition(windowSize: windowSize, targetDuration: targetDuration) }
+        self.storage = Mutex(storage)
     }
 
     // MARK: Writing (the remuxer)
@@ -70,26 +92,30 @@ public final class HLSStream: Sendable {
     }
 
     public func setState(_ state: State, now: Date = Date()) {
-        storage.withLock {
+        let waiters = storage.withLock {
             $0.state = state
             $0.stateChangedAt = now
-            if state == .ended { $0.window.end() }
+            if state == .ended { $0.end() }
             $0.invalidate()
+            return $0.lowLatencyChanged()
         }
+        for waiter in waiters { waiter.wake() }
     }
 
     /// Moves `from` → `to` only if the state is still `from` (and, with `since`, has not changed since that
     /// instant): the remuxer and housekeeping both move a playlist out of grace, and whichever comes second
     /// must find out it lost. Returns whether the move happened.
     public func transition(from: State, to: State, since: Date? = nil, now: Date = Date()) -> Bool {
-        storage.withLock {
-            guard $0.state == from, since.map({ [changed = $0.stateChangedAt] in $0 == changed }) ?? true else { return false }
-            $0.state = to
-            $0.stateChangedAt = now
-            if to == .ended { $0.window.end() }
-            $0.invalidate()
-            return true
+        let (moved, waiters) = storage.withLock { storage -> (Bool, [HLSStream.Waiter]) in
+            guard storage.state == from, since.map({ [changed = storage.stateChangedAt] in $0 == changed }) ?? true else { return (false, []) }
+            storage.state = to
+            storage.stateChangedAt = now
+            if to == .ended { storage.end() }
+            storage.invalidate()
+            return (true, storage.lowLatencyChanged())
         }
+        for waiter in waiters { waiter.wake() }
+        return moved
     }
 
     /// The state and when it was entered, read together.
@@ -124,7 +150,10 @@ public final class HLSStream: Sendable {
 
     /// Frees removed segments whose grace time is over.
     public func purge(now: Date = Date()) {
-        storage.withLock { _ = $0.window.purge(now: now) }
+        storage.withLock {
+            _ = $0.window.purge(now: now)
+            $0.lowLatency?.purge(now: now)
+        }
     }
 
     // MARK: Reading (HTTP)
@@ -238,5 +267,18 @@ extension HLSStream.Storage {
         renderedPlaylist = nil
         renderedMaster = nil
         playlistVersion += 1
+    }
+
+    mutating func end() {
+        window.end()
+        lowLatency?.end()
+    }
+
+    /// Notes a change of the low-latency rendition; returns the parked requests to wake (outside the lock).
+    mutating func lowLatencyChanged() -> [HLSStream.Waiter] {
+        renderedLowLatency = nil
+        lowLatencyVersion += 1
+        defer { waiters = [:] }
+        return Array(waiters.values)
     }
 }

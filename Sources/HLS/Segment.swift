@@ -27,10 +27,12 @@ public struct Segment: Sendable {
     public var file: SegmentFile
     public var videoFrames: Int
     public var audioFrames: Int
+    /// The initialization segment (`EXT-X-MAP`) a fragmented MP4 segment needs; nil for MPEG-TS.
+    public var mapURI: String?
 
     public init(
         sequence: Int, uri: String, duration: Double, programDateTime: Date, discontinuity: Bool, startPTS: Int64,
-        parts: [Part], file: SegmentFile, videoFrames: Int = 0, audioFrames: Int = 0
+        parts: [Part], file: SegmentFile, videoFrames: Int = 0, audioFrames: Int = 0, mapURI: String? = nil
     ) {
         self.sequence = sequence
         self.uri = uri
@@ -42,6 +44,7 @@ public struct Segment: Sendable {
         self.file = file
         self.videoFrames = videoFrames
         self.audioFrames = audioFrames
+        self.mapURI = mapURI
     }
 
     /// Bits per second of this segment.

@@ -1,5 +1,7 @@
 /// Decides where segments and parts end: segments at video keyframes once the target duration is reached (on
-/// time for audio-only streams); parts at frame boundaries once the part target is reached.
+/// time for audio-only streams); parts at frame boundaries of the pace-setting track once the part target is
+/// reached in decode time, and before a frame that would take a part past `partLimit` (the playlist's
+/// `PART-TARGET`, which no part may exceed: draft-pantos-hls-rfc8216bis §4.4.4.9).
 ///
 /// Two cuts do not wait for the target: a GOP that runs to `maxDuration` is cut there, at whatever frame comes
 /// (the playlist's target duration must never change, RFC 8216 §6.2.1), and the next keyframe then starts a
@@ -10,7 +12,10 @@ public struct SegmentCutter: Sendable {
     public let hasVideo: Bool
     /// The longest a segment may run before it is cut without a keyframe.
     public var maxDuration: Int64
+    /// The longest a part may run, once the playlist's part target is fixed.
+    public var partLimit: Int64 = .max
     private var segmentStart: Int64?
+    /// Decode time of the open part's first frame.
     private var partStart: Int64?
     private var breakPending = false
     /// The open segment began with a forced cut: the next keyframe starts a segment at once, so segments line
@@ -38,13 +43,15 @@ public struct SegmentCutter: Sendable {
         case segment
     }
 
-    /// Call for every frame in output order, with its PTS; returns where to cut before it. `frameDuration` (of the
-    /// pace-setting track, when known) lets a forced cut come one frame early when the next frame would take the
-    /// segment half a second past `maxDuration` (a slide show at one frame a second and a half, say).
-    public mutating func decide(isVideo: Bool, isKeyframe: Bool, pts: Int64, frameDuration: Int64 = 0) -> Decision {
+    /// Call for every frame in output order, with its PTS and DTS (the PTS when nil); returns where to cut
+    /// before it. `frameDuration` (of the pace-setting track, when known) lets a forced cut come one frame early
+    /// when the next frame would take the segment half a second past `maxDuration` (a slide show at one frame a
+    /// second and a half, say), and a part end before a frame that would take it past `partLimit`.
+    public mutating func decide(isVideo: Bool, isKeyframe: Bool, pts: Int64, dts: Int64? = nil, frameDuration: Int64 = 0) -> Decision {
+        let dts = dts ?? pts
         guard let start = segmentStart else {
             segmentStart = pts
-            partStart = pts
+            partStart = dts
             return .none
         }
         let canStartSegment = hasVideo ? (isVideo && isKeyframe) : true
@@ -57,13 +64,14 @@ public struct SegmentCutter: Sendable {
             startedMidGOP = !canStartSegment
             if startedMidGOP { forcedCuts += 1 }
             segmentStart = pts
-            partStart = pts
+            partStart = dts
             breakPending = false
             return .segment
         }
-        // Parts end on any frame of the track that sets the pace (video if there is one).
-        if let partStart, setsPace, pts - partStart >= partTarget {
-            self.partStart = pts
+        // Parts end on any frame of the track that sets the pace (video if there is one); in decode order, which
+        // B-frames do not reorder.
+        if let partStart, setsPace, dts > partStart, dts - partStart >= partTarget || dts - partStart + frameDuration > partLimit {
+            self.partStart = dts
             return .part
         }
         return .none

@@ -98,6 +98,16 @@ extension SegmentFile {
             }
         }
 
+        /// The bytes written so far, as a file of their own (a second descriptor on the same memory): a part of
+        /// a segment still being written is served from it. Bytes below `size` never change, so the view is
+        /// as final as a finished file.
+        public func view() throws(SegmentFileError) -> SegmentFile {
+            precondition(descriptor >= 0, "a view of a segment file already handed over")
+            let copy = dup(descriptor)
+            guard copy >= 0 else { throw SegmentFileError(operation: "dup", errno: errno) }
+            return SegmentFile(descriptor: copy, size: size)
+        }
+
         fileprivate func hand() -> (CInt, Int) {
             precondition(descriptor >= 0, "a segment file handed over twice")
             defer { descriptor = -1 }

@@ -63,7 +63,7 @@ public struct SegmentWindow: Sendable {
             targetDuration: targetDuration, mediaSequence: segments.first?.sequence ?? 0,
             discontinuitySequence: discontinuitySequence,
             entries: segments.map {
-                .init(uri: $0.uri, duration: $0.duration, programDateTime: $0.programDateTime, discontinuity: $0.discontinuity)
+                .init(uri: $0.uri, duration: $0.duration, programDateTime: $0.programDateTime, discontinuity: $0.discontinuity, mapURI: $0.mapURI)
             }, ended: ended)
     }
 }

@@ -2,8 +2,10 @@
 public struct HLSConfiguration: Sendable, Equatable {
     /// Target segment duration in seconds; segments end at the first keyframe past it.
     public var segmentDuration: Double = 2
-    /// Part target in seconds (parts are modelled now, published with Low-Latency HLS later).
-    public var partDuration: Double = 0.5
+    /// Part target in seconds for Low-Latency HLS: parts end at the first frame that reaches it.
+    public var partDuration: Double = 0.2
+    /// Also make the CMAF rendition for Low-Latency HLS (`ll.m3u8`).
+    public var lowLatency = true
     /// Segments listed in a live playlist.
     public var windowSize = 6
     /// Seconds a playlist stays live after its publisher leaves; a republish within it continues the playlist.

@@ -26,11 +26,15 @@ final class HLSPipeline {
     var logger: Logger
 
     var output: HLSStream?
-    private var nextSequence = 0
+    var nextSequence = 0
     /// The TS muxer and the open segment's file, for the current timeline.
     var writer: TSSegmentWriter?
+    /// The CMAF muxer of the low-latency rendition, for the current timeline (`HLSPipeline+LowLatency`).
+    var cmaf: CMAFSegmentWriter?
+    /// The part target fixed by the first segment, 90 kHz: no later part runs longer.
+    var fixedPartLimit: Int64?
     var failed = false
-    private var cutter: SegmentCutter?
+    var cutter: SegmentCutter?
     private var repair = TimestampRepair()
     private var composition = CompositionShift()
     /// The playlist's fixed target duration in 90 kHz, once its first segment set it (`SegmentWindow`).
@@ -151,11 +155,14 @@ final class HLSPipeline {
     func begin(firstSequence next: Int) -> Bool {
         reservedUpTo = next + Self.sequenceBlock
         let epoch = String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
-        let stream = HLSStream(path: path, epoch: epoch, windowSize: configuration.windowSize, targetDuration: configuration.segmentDuration)
+        let stream = HLSStream(
+            path: path, epoch: epoch, windowSize: configuration.windowSize, targetDuration: configuration.segmentDuration,
+            lowLatency: configuration.lowLatency)
         store.put(stream)
         output = stream
         nextSequence = next
         fixedTarget = nil
+        fixedPartLimit = nil
         discontinuityPending = false
         logger.info("HLS playlist started", metadata: ["epoch": "\(epoch)", "first_sequence": "\(next)"])
         let queued = waiting ?? []
@@ -173,6 +180,7 @@ final class HLSPipeline {
         pendingPlacements = []
         finishSegment(endPTS: nil)
         writer = nil
+        cmaf = nil
         cutter = nil
         output?.setState(.grace)
         logger.info("publisher gone; playlist in grace period", metadata: ["reason": "\(reason)", "timestamp_repairs": "\(repair.repairs)"])
@@ -230,6 +238,7 @@ final class HLSPipeline {
             while let ready = interleaver.next(flushing: true) { write(ready) }
             finishSegment(endPTS: nil)
             writer = nil
+            cmaf = nil
             cutter = nil
             discontinuityPending = true
             logger.info("new \(packet.track) sequence header mid-stream; next segment starts after a discontinuity")
@@ -242,6 +251,7 @@ final class HLSPipeline {
         do {
             let layout = try MuxerLayout(video: videoHeader, audio: audioHeader)
             writer = try TSSegmentWriter(layout: layout)
+            makeLowLatencyWriter(layout: layout)
             if let duration = layout.audioFrameDuration { audioFrameDuration = duration }
             output?.describe(codecs: layout.codecs, resolution: layout.resolution.map { ($0.width, $0.height) })
         } catch {
@@ -253,6 +263,7 @@ final class HLSPipeline {
         cutter = SegmentCutter(
             targetDuration: Int64(configuration.segmentDuration * 90000), partTarget: Int64(configuration.partDuration * 90000),
             hasVideo: videoHeader != nil, maxDuration: fixedTarget ?? Self.firstSegmentLimit(configuration))
+        cutter?.partLimit = fixedPartLimit ?? .max
         if anchor == nil { anchor = (Date(), Self.tsTime(firstFrame.pts)) }
         return true
     }
@@ -293,29 +304,26 @@ final class HLSPipeline {
             if let last = lastVideoDTS, dts > last { videoFrameDuration = dts - last }
             lastVideoDTS = dts
         }
-        do {
-            switch cutter?.decide(isVideo: isVideo, isKeyframe: packet.isKeyframe, pts: pts, frameDuration: isVideo || !hasVideo ? (isVideo ? videoFrameDuration : audioFrameDuration) : 0) ?? .none {
-            case .segment:
-                finishSegment(endPTS: pts)
-                if failed { return }
-                if let arrival = packet.arrival {
-                    let delay = ContinuousClock.now - arrival
-                    output?.recordListingDelay(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
-                }
-            case .part:
-                try writer.closePart(endPTS: pts)
-            case .none:
-                break
+        let paceDuration = isVideo || !hasVideo ? (isVideo ? videoFrameDuration : audioFrameDuration) : 0
+        switch cutter?.decide(isVideo: isVideo, isKeyframe: packet.isKeyframe, pts: pts, dts: dts, frameDuration: paceDuration) ?? .none {
+        case .segment:
+            finishSegment(endPTS: pts)
+            if failed { return }
+            if let arrival = packet.arrival {
+                let delay = ContinuousClock.now - arrival
+                output?.recordListingDelay(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
             }
-            if writer.current == nil {
-                guard startSegment(pts: pts) else { return }
-            }
-            if !pendingPlacements.isEmpty && (isVideo || !hasVideo) {
-                writePlacements(upTo: pts)
-            }
-        } catch {
-            _ = fail("writing \(packet.track) frame: \(error)")
-            return
+        case .part:
+            // Parts are published by the low-latency rendition only; the TS segment stays one run of bytes.
+            closeLowLatencyPart(endDTS: dts)
+        case .none:
+            break
+        }
+        if writer.current == nil {
+            guard startSegment(pts: pts, dts: dts) else { return }
+        }
+        if !pendingPlacements.isEmpty && (isVideo || !hasVideo) {
+            writePlacements(upTo: pts)
         }
         do {
             try packet.payload.withUnsafeReadableBytes { bytes in
@@ -333,6 +341,13 @@ final class HLSPipeline {
             }
             return
         }
+        // The MP4 muxer starts each fragment where the previous one's last sample ends, by this duration: it must
+        // not reach past the next frame's real time, and FLV times are whole milliseconds (AAC frames of 21.33 ms
+        // arrive 21 or 22 ms apart), so a frame's length is counted in whole milliseconds, rounded down.
+        let expectedDuration = (isVideo ? videoFrameDuration : audioFrameDuration) / 90 * 90
+        writeLowLatency(
+            stream: index, pts: pts, dts: dts, duration: expectedDuration, isKeyframe: packet.isKeyframe,
+            independent: isVideo ? packet.isKeyframe : !hasVideo, payload: packet.payload)
         output?.writingBytes.store(writer.byteCount, ordering: .relaxed)
         writer.noteFrame(
             isVideo: isVideo, setsPace: isVideo || !hasVideo, pts: pts, end: pts + (isVideo ? videoFrameDuration : audioFrameDuration))
@@ -354,14 +369,18 @@ final class HLSPipeline {
     }
 
     /// Opens the next segment's file; false (and the output ended) if the system refuses one.
-    private func startSegment(pts: Int64) -> Bool {
+    private func startSegment(pts: Int64, dts: Int64) -> Bool {
         guard let output, let writer else { return false }
         let anchor = self.anchor ?? (Date(), pts)
+        let programDateTime = anchor.date.addingTimeInterval(Double(pts - anchor.pts) / 90000)
         do {
             // Named after its stream too: `ls -l /proc/<pid>/fd` then says whose segment each file is.
             try writer.startSegment(
                 name: "cuecast-\(path)/\(output.epoch)-\(nextSequence).ts", sequence: nextSequence, startPTS: pts,
-                programDateTime: anchor.date.addingTimeInterval(Double(pts - anchor.pts) / 90000), discontinuity: discontinuityPending)
+                programDateTime: programDateTime, discontinuity: discontinuityPending)
+            try cmaf?.startSegment(
+                name: "cuecast-\(path)/\(output.epoch)-\(nextSequence).m4s", sequence: nextSequence, startPTS: pts, startDTS: dts,
+                programDateTime: programDateTime, discontinuity: discontinuityPending)
         } catch {
             return fail("no file for segment \(nextSequence): \(error)")
         }
@@ -381,7 +400,10 @@ final class HLSPipeline {
             return
         }
         output.writingBytes.store(0, ordering: .relaxed)
-        guard let (builder, end) = finished else { return }
+        guard let (builder, end) = finished else {
+            _ = cmaf?.finishSegment()
+            return
+        }
         let now = Date()
         output.purge(now: now)
         let segment = Segment(
@@ -389,6 +411,7 @@ final class HLSPipeline {
             programDateTime: builder.programDateTime, discontinuity: builder.discontinuity, startPTS: builder.startPTS,
             parts: builder.parts, file: SegmentFile(builder.file), videoFrames: builder.videoFrames, audioFrames: builder.audioFrames)
         output.append(segment, now: now)
+        finishLowLatencySegment(end: end, now: now)
         if fixedTarget == nil {
             // The first segment fixed the playlist's target duration; no later one may round above it.
             fixedTarget = Int64(output.targetDuration) * 90000
@@ -407,6 +430,7 @@ final class HLSPipeline {
     private func fail(_ reason: String) -> Bool {
         failed = true
         writer = nil
+        cmaf = nil
         output?.setState(.ended)
         logger.error("HLS output ended", metadata: ["reason": "\(reason)"])
         return false

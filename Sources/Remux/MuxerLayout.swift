@@ -4,7 +4,7 @@ import Media
 /// The MPEG-TS streams a publish becomes, decided from its sequence headers and the facts the ingest parsed from
 /// them (`MediaPacket.format`): video first, then audio, then the timed ID3 stream cues ride in. Pure.
 struct MuxerLayout: Equatable {
-    var streams: [TSMuxer.StreamSpec]
+    var streams: [Muxer.StreamSpec]
     /// RFC 6381 strings for the multivariant playlist's `CODECS`.
     var codecs: [String]
     var resolution: Resolution?

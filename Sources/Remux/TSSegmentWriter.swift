@@ -3,7 +3,7 @@ import Foundation
 import HLS
 import NIOCore
 
-/// The MPEG-TS side of an HLS output: one `TSMuxer` per timeline, and each segment's bytes in a memory file of
+/// The MPEG-TS side of an HLS output: one `Muxer` per timeline, and each segment's bytes in a memory file of
 /// its own (`SegmentFile.Writer`). It knows nothing of playlists, clocks or cues: the pipeline says when a
 /// segment starts and ends, and hands it frames and ID3 tags with their 90 kHz times.
 final class TSSegmentWriter {
@@ -20,7 +20,7 @@ final class TSSegmentWriter {
     }
 
     let layout: MuxerLayout
-    private let muxer: TSMuxer
+    private let muxer: Muxer
     /// The segment being written, if one is open.
     private(set) var current: SegmentBuilder?
 
@@ -31,7 +31,7 @@ final class TSSegmentWriter {
     init(layout: MuxerLayout) throws(Failure) {
         self.layout = layout
         do {
-            muxer = try TSMuxer(streams: layout.streams)
+            muxer = try Muxer(streams: layout.streams)
         } catch {
             throw .muxer("muxer: \(error)")
         }

@@ -78,6 +78,18 @@ public struct ServerConfiguration: Sendable, Equatable {
             $0.hls.segmentDuration = try positiveDouble($1, "hls-segment-duration")
         },
         Setting("hls-window", "segments listed in a live playlist") { $0.hls.windowSize = try positive($1, "hls-window") },
+        Setting("hls-low-latency", "also make the CMAF rendition for Low-Latency HLS (ll.m3u8), on or off") {
+            switch $1 {
+            case "on", "true", "1": $0.hls.lowLatency = true
+            case "off", "false", "0": $0.hls.lowLatency = false
+            default: throw ConfigurationError.invalid("hls-low-latency", $1)
+            }
+        },
+        Setting("hls-part-duration", "Low-Latency HLS part target in seconds (0.1 to 1; parts end on frame boundaries)") {
+            let seconds = try positiveDouble($1, "hls-part-duration")
+            guard seconds >= 0.1, seconds <= 1 else { throw ConfigurationError.invalid("hls-part-duration", $1) }
+            $0.hls.partDuration = seconds
+        },
         Setting("hls-grace", "seconds a playlist stays live after its publisher leaves") {
             $0.hls.gracePeriod = try positiveDouble($1, "hls-grace")
         },

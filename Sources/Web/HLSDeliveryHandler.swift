@@ -227,6 +227,8 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let path = StreamPath(app: String(Substring(components[2])), name: String(Substring(components[3]))),
             let file = HLSResponder.File(Substring(components[4]))
         else { return nil }
+        // A blocking reload (`ll.m3u8?_HLS_msn=…`) may be held: the router parks it (`replyWaiting`).
+        if case .lowLatencyPlaylist = file, request.uri.utf8.count > pathPart.count { return nil }
         guard
             var reply = try? responder.reply(
                 isHead: request.method == .HEAD, path: path, file: file,

@@ -50,6 +50,11 @@ struct HLSResponder: Sendable {
         case mediaPlaylist
         case multivariantPlaylist
         case segment(String)
+        /// `ll.m3u8`, the Low-Latency HLS playlist of the CMAF rendition.
+        case lowLatencyPlaylist
+        /// A part (`<epoch>-<sequence>.<part>.m4s`), segment (`<epoch>-<sequence>.m4s`) or initialization
+        /// segment (`<epoch>-<sequence>.mp4`) of the CMAF rendition.
+        case lowLatencyFile(String)
 
         init?(_ name: some StringProtocol) {
             // Bytes, not Characters: this runs for every segment and playlist request.
@@ -58,6 +63,20 @@ struct HLSResponder: Sendable {
                 self = .mediaPlaylist
             } else if bytes.elementsEqual("master.m3u8".utf8) {
                 self = .multivariantPlaylist
+            } else if bytes.elementsEqual("ll.m3u8".utf8) {
+                self = .lowLatencyPlaylist
+            } else if bytes.count <= 64, bytes.count > 4, bytes.reversed().starts(with: "s4m.".utf8) || bytes.reversed().starts(with: "4pm.".utf8) {
+                let allowed = bytes.dropLast(4).allSatisfy { byte in
+                    switch byte {
+                    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                        UInt8(ascii: "-"), UInt8(ascii: "."):
+                        true
+                    default:
+                        false
+                    }
+                }
+                guard allowed else { return nil }
+                self = .lowLatencyFile(String(name))
             } else {
                 // Segment names are `<epoch>-<sequence>.ts`, both parts ASCII letters and digits.
                 guard bytes.count <= 64, bytes.count > 3, bytes.reversed().starts(with: "st.".utf8) else { return nil }
@@ -114,35 +133,75 @@ struct HLSResponder: Sendable {
             return playlistReply(
                 body, etag: "\"\(stream.epoch)-\(stream.playlistVersion)\"", ended: stream.state == .ended,
                 targetDuration: stream.targetDuration, isHead: isHead, request: request, counters: stream.delivery)
+        case .lowLatencyPlaylist:
+            guard let view = stream.lowLatencyView() else { throw APIError(.notFound, "stream \(path) makes no low-latency rendition") }
+            guard let text = view.playlist else { throw APIError(.notFound, "stream \(path) has no segment yet") }
+            stream.sawViewer(viewer())
+            return lowLatencyPlaylistReply(
+                text, etag: "\"\(stream.epoch)-ll-\(view.version)\"", view: view, isHead: isHead, request: request, counters: stream.delivery)
+        case .lowLatencyFile(let uri):
+            guard let (file, range) = stream.lowLatencyFile(uri: uri) else { throw APIError(.notFound, "\(uri) is not available") }
+            return fileReply(
+                file: file, range: range, etag: "\"\(uri)\"", contentType: uri.hasSuffix(".mp4") ? "video/mp4" : "video/iso.segment",
+                isHead: isHead, request: request, counters: stream.delivery)
         case .segment(let uri):
             guard let segment = stream.segment(uri: uri) else { throw APIError(.notFound, "segment \(uri) is not available") }
-            let etag = "\"\(uri.dropLast(3))\""
-            var headers: HTTPHeaders = [
-                "Content-Type": "video/mp2t", "Cache-Control": "public, max-age=86400, immutable", "ETag": etag, "Accept-Ranges": "bytes",
-            ]
-            if request.ifNoneMatch == etag {
-                stream.delivery.countSegment(bytes: 0)
-                return HLSReply(status: .notModified, headers: headers)
-            }
-            let total = segment.file.size
-            switch request.range.map({ ByteRange.parse($0, length: total) }) ?? .whole {
-            case .unsatisfiable:
-                headers.add(name: "Content-Range", value: "bytes */\(total)")
-                return HLSReply(status: .rangeNotSatisfiable, headers: headers)
-            case .whole:
-                break
-            case .range(let range):
-                headers.add(name: "Content-Range", value: "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(total)")
-                headers.add(name: "Content-Length", value: String(range.count))
-                stream.delivery.countSegment(bytes: isHead ? 0 : range.count)
-                return HLSReply(
-                    status: .partialContent, headers: headers,
-                    body: isHead ? nil : .file(segment.file, range))
-            }
-            headers.add(name: "Content-Length", value: String(total))
-            stream.delivery.countSegment(bytes: isHead ? 0 : total)
-            return HLSReply(status: .ok, headers: headers, body: isHead ? nil : .file(segment.file, 0..<total))
+            return fileReply(
+                file: segment.file, range: 0..<segment.file.size, etag: "\"\(uri.dropLast(3))\"", contentType: "video/mp2t", isHead: isHead,
+                request: request, counters: stream.delivery)
         }
+    }
+
+    /// A segment, part or initialization segment: `range` of `file`, immutable (its URI never names other
+    /// bytes), with byte ranges of it served as asked.
+    private func fileReply(
+        file: SegmentFile, range whole: Range<Int>, etag: String, contentType: String, isHead: Bool, request: Conditions, counters: DeliveryCounters
+    ) -> HLSReply {
+        var headers: HTTPHeaders = [
+            "Content-Type": contentType, "Cache-Control": "public, max-age=86400, immutable", "ETag": etag, "Accept-Ranges": "bytes",
+        ]
+        if request.ifNoneMatch == etag {
+            counters.countSegment(bytes: 0)
+            return HLSReply(status: .notModified, headers: headers)
+        }
+        let total = whole.count
+        switch request.range.map({ ByteRange.parse($0, length: total) }) ?? .whole {
+        case .unsatisfiable:
+            headers.add(name: "Content-Range", value: "bytes */\(total)")
+            return HLSReply(status: .rangeNotSatisfiable, headers: headers)
+        case .whole:
+            break
+        case .range(let range):
+            headers.add(name: "Content-Range", value: "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(total)")
+            headers.add(name: "Content-Length", value: String(range.count))
+            counters.countSegment(bytes: isHead ? 0 : range.count)
+            let shifted = (whole.lowerBound + range.lowerBound)..<(whole.lowerBound + range.upperBound)
+            return HLSReply(status: .partialContent, headers: headers, body: isHead ? nil : .file(file, shifted))
+        }
+        headers.add(name: "Content-Length", value: String(total))
+        counters.countSegment(bytes: isHead ? 0 : total)
+        return HLSReply(status: .ok, headers: headers, body: isHead ? nil : .file(file, whole))
+    }
+}
+
+extension HLSResponder {
+    /// A low-latency playlist: cached for about one part target (a blocking reload's URL names what it waits for,
+    /// so a cache that keys on the query returns the right answer), and never past the next part.
+    func lowLatencyPlaylistReply(
+        _ body: ByteBuffer, etag: String, view: HLSStream.LowLatencyView, isHead: Bool, request: Conditions, counters: DeliveryCounters
+    ) -> HLSReply {
+        let ended = view.state == .ended
+        var headers: HTTPHeaders = [
+            "Content-Type": "application/vnd.apple.mpegurl", "ETag": etag,
+            "Cache-Control": ended ? "public, max-age=600" : "public, max-age=\(max(1, Int((view.partTarget ?? 1).rounded(.down))))",
+        ]
+        if request.ifNoneMatch == etag {
+            counters.countPlaylist(bytes: 0)
+            return HLSReply(status: .notModified, headers: headers)
+        }
+        headers.add(name: "Content-Length", value: String(body.readableBytes))
+        counters.countPlaylist(bytes: isHead ? 0 : body.readableBytes)
+        return HLSReply(status: .ok, headers: headers, body: isHead ? nil : .bytes(body))
     }
 }
 

@@ -35,12 +35,12 @@ public struct HLSRoutes: Sendable {
         let group = router.group("hls")
         for method in [HTTPRequest.Method.get, .head] {
             group.on(":app/:name/:file", method: method) { request, context in
-                try serve(request, context: context)
+                try await serve(request, context: context)
             }
         }
     }
 
-    func serve(_ request: Request, context: CueCastRequestContext) throws -> Response {
+    func serve(_ request: Request, context: CueCastRequestContext) async throws -> Response {
         guard let app = context.parameters.get("app"), let name = context.parameters.get("name"),
             let path = StreamPath(app: app, name: name), let fileName = context.parameters.get("file"),
             let file = HLSResponder.File(fileName)
@@ -49,11 +49,17 @@ public struct HLSRoutes: Sendable {
         }
         let reply: HLSReply
         do {
-            reply = try responder.reply(
-                isHead: request.method == .head, path: path, file: file,
+            let directives: DeliveryDirectives
+            do {
+                directives = try DeliveryDirectives(query: request.uri.queryParameters.map { (String($0.key), String($0.value)) })
+            } catch {
+                throw APIError(.badRequest, error.description)
+            }
+            reply = try await responder.replyWaiting(
+                isHead: request.method == .head, path: path, file: file, directives: directives,
                 conditions: HLSResponder.Conditions(ifNoneMatch: request.headers[.ifNoneMatch], range: request.headers[.range]),
                 viewer: HLSResponder.viewer(address: context.remoteAddress, userAgent: request.headers[.userAgent]))
-        } catch var error {
+        } catch var error as APIError {
             // A player's first poll (no segment yet) is a 404 a browser must be allowed to read.
             for (name, value) in HLSResponder.corsHeaders(origin: corsOrigin) {
                 if let field = HTTPField.Name(name) { error.headers[field] = value }

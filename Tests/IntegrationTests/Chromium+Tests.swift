@@ -25,4 +25,24 @@ import TestSupport
             _ = try? await publish.value
         }
     }
+
+    /// Chromium's native HLS plays the low-latency rendition (fMP4 behind `EXT-X-MAP`) as plain HLS.
+    @Test func chromiumPlaysTheLowLatencyPlaylist() async throws {
+        try await withServer { server in
+            let secret = try await server.server.keys.add(stream: "live/chromell")
+            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/chromell?key=\(secret)", loops: 3)
+            try await server.eventually("three segments") {
+                entries(of: try await server.request(.GET, "/hls/live/chromell/ll.m3u8").body).count >= 3
+            }
+            let script = Fixtures.directory.deletingLastPathComponent().appendingPathComponent("scripts/testing/chromium_play.py").path
+            let screenshot = FileManager.default.temporaryDirectory.appendingPathComponent("ll-chromium-\(UUID().uuidString).png").path
+            defer { try? FileManager.default.removeItem(atPath: screenshot) }
+            let output = try await Tool("python3").run(
+                [script, "\(server.httpBase)/hls/live/chromell/ll.m3u8", "5", "45", screenshot], timeout: 90, requireSuccess: false)
+            #expect(output.status == 0, "playback: \(output.text) \(output.stderr)")
+            #expect(output.text.contains(#""error": null"#))
+            publish.cancel()
+            _ = try? await publish.value
+        }
+    }
 }

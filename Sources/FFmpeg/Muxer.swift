@@ -1,18 +1,28 @@
 internal import CFFmpeg
 public import NIOCore
 
-/// An MPEG-TS muxer writing into memory: owns its `AVFormatContext`, its `AVIOContext` and that context's buffer.
+/// A libavformat muxer writing into memory, MPEG-TS or fragmented MP4 (CMAF): owns its `AVFormatContext`, its
+/// `AVIOContext` and that context's buffer.
 ///
-/// Packets go in with 90 kHz timestamps; `flush()` pushes everything written so far (including audio the muxer
-/// was collecting into a larger PES) into `output`, so a segment or part can end exactly there.
-/// libavformat converts length-prefixed H.264/HEVC to Annex B (inserting SPS/PPS before keyframes) and wraps
-/// AAC in ADTS itself.
-public final class TSMuxer {
+/// Packets go in with 90 kHz timestamps; `flush()` pushes everything written so far into `output`, so a segment
+/// or part can end exactly there: in MPEG-TS it also flushes audio the muxer was collecting into a larger PES;
+/// in fragmented MP4 it ends the fragment (`moof` + `mdat`, ISO/IEC 23000-19 §7.3.2.3 chunk). libavformat converts
+/// length-prefixed H.264/HEVC to Annex B for MPEG-TS (inserting SPS/PPS before keyframes) and wraps AAC in ADTS
+/// itself; fragmented MP4 takes both as FLV carries them (`avcC`/`hvcC` records, raw AAC).
+public final class Muxer {
+    public enum Container: Sendable, Equatable {
+        /// MPEG-TS with the caller's timestamps kept (`mpegts_copyts`).
+        case mpegTS
+        /// Fragmented MP4 for CMAF (`empty_moov`, `default_base_moof`, `cmaf`, fragments cut by `flush()`): the
+        /// header (`ftyp` + `moov`) is the first output, the initialization segment. Video tracks at 90 kHz.
+        case fragmentedMP4
+    }
+
     public enum StreamSpec: Sendable, Equatable {
         case h264(extradata: [UInt8], width: Int, height: Int)
         case hevc(extradata: [UInt8], width: Int, height: Int)
         case aac(extradata: [UInt8], sampleRate: Int, channels: Int)
-        /// ID3 timed metadata (stream type 0x15), for cue events.
+        /// ID3 timed metadata (stream type 0x15), for cue events; MPEG-TS only.
         case timedID3
     }
 
@@ -30,22 +40,35 @@ public final class TSMuxer {
     private let sink = Sink()
     private var headerWritten = false
     public let streams: [StreamSpec]
+    public let container: Container
 
-    public init(streams: [StreamSpec]) throws(FFmpegError) {
+    /// - Throws: `FFmpegError` when libavformat refuses the streams (`.timedID3` in MP4, say) or memory runs out.
+    public init(container: Container = .mpegTS, streams: [StreamSpec]) throws(FFmpegError) {
         self.streams = streams
+        self.container = container
         guard let packet = av_packet_alloc() else { throw .outOfMemory("av_packet_alloc") }
         self.packet = packet
         packetPool = av_buffer_pool_init(Self.pooledPacketSize + Int(cuecast_av_input_buffer_padding_size()), nil)
         var context: UnsafeMutablePointer<AVFormatContext>?
         do {
-            try check(avformat_alloc_output_context2(&context, nil, "mpegts", nil), "avformat_alloc_output_context2")
+            try check(
+                avformat_alloc_output_context2(&context, nil, container == .mpegTS ? "mpegts" : "mp4", nil), "avformat_alloc_output_context2")
             self.context = context
             try openIO()
             for spec in streams { try addStream(spec) }
             var options: OpaquePointer? = nil
             defer { av_dict_free(&options) }
-            // Keep the caller's timestamps as they are (no muxer delay added), so a cue's ID3 PTS is known exactly.
-            av_dict_set(&options, "mpegts_copyts", "1", 0)
+            switch container {
+            case .mpegTS:
+                // Keep the caller's timestamps as they are (no muxer delay added), so a cue's ID3 PTS is known exactly.
+                av_dict_set(&options, "mpegts_copyts", "1", 0)
+            case .fragmentedMP4:
+                // An empty moov (the init segment), fragments only when flushed, tfhd offsets from their moof (each
+                // part stands alone), CMAF brands; decode times from the caller's timestamps (`frag_discont`: the
+                // first fragment's tfdt is its first DTS, not 0), video at 90 kHz, so a sample's time is the caller's.
+                av_dict_set(&options, "movflags", "+empty_moov+default_base_moof+frag_custom+cmaf+frag_discont", 0)
+                av_dict_set(&options, "video_track_timescale", "90000", 0)
+            }
             try check(avformat_write_header(context, &options), "avformat_write_header")
             headerWritten = true
         } catch {
@@ -110,7 +133,13 @@ public final class TSMuxer {
         switch spec {
         case .h264(let extradata, let width, let height), .hevc(let extradata, let width, let height):
             parameters.pointee.codec_type = AVMEDIA_TYPE_VIDEO
-            if case .h264 = spec { parameters.pointee.codec_id = AV_CODEC_ID_H264 } else { parameters.pointee.codec_id = AV_CODEC_ID_HEVC }
+            if case .h264 = spec {
+                parameters.pointee.codec_id = AV_CODEC_ID_H264
+            } else {
+                parameters.pointee.codec_id = AV_CODEC_ID_HEVC
+                // `hvc1` (parameter sets only in the record), which Apple's players require; `hev1` is the default.
+                if container == .fragmentedMP4 { parameters.pointee.codec_tag = 0x3163_7668 }
+            }
             parameters.pointee.width = Int32(width)
             parameters.pointee.height = Int32(height)
             try setExtradata(extradata)
@@ -127,9 +156,10 @@ public final class TSMuxer {
         }
     }
 
-    /// Writes one packet. Timestamps are 90 kHz; the muxer copies `data` because it rewrites it (Annex B, ADTS).
+    /// Writes one packet. Timestamps and `duration` are 90 kHz; the muxer copies `data` because it rewrites it
+    /// (Annex B, ADTS). A fragment's last sample lasts `duration` in MP4 (0: the muxer guesses).
     public func write(
-        stream index: Int, pts: Int64, dts: Int64, isKeyframe: Bool, data: UnsafeRawBufferPointer
+        stream index: Int, pts: Int64, dts: Int64, duration: Int64 = 0, isKeyframe: Bool, data: UnsafeRawBufferPointer
     ) throws(FFmpegError) {
         guard let context, index < Int(context.pointee.nb_streams) else {
             throw FFmpegError(operation: "write", code: -22, message: "no stream \(index)")
@@ -150,6 +180,7 @@ public final class TSMuxer {
         packet.pointee.stream_index = Int32(index)
         packet.pointee.pts = pts
         packet.pointee.dts = dts
+        packet.pointee.duration = duration
         packet.pointee.time_base = AVRational(num: 1, den: 90000)
         if isKeyframe { packet.pointee.flags |= cuecast_av_pkt_flag_key() }
         av_packet_rescale_ts(packet, AVRational(num: 1, den: 90000), context.pointee.streams[index]!.pointee.time_base)
@@ -163,9 +194,9 @@ public final class TSMuxer {
         avio_flush(context.pointee.pb)
     }
 
-    /// Makes the next packet start with PAT and PMT again, as every HLS segment must.
+    /// Makes the next packet start with PAT and PMT again, as every HLS segment must (MPEG-TS only).
     public func repeatTablesAtNextPacket() throws(FFmpegError) {
-        guard let context else { return }
+        guard let context, container == .mpegTS else { return }
         try check(av_opt_set(context.pointee.priv_data, "mpegts_flags", "+resend_headers", 0), "av_opt_set(mpegts_flags)")
     }
 

@@ -1,0 +1,102 @@
+import Foundation
+import NIOCore
+
+/// The low-latency rendition as the remuxer writes it and HTTP reads it, with blocking reloads parked here
+/// (draft-pantos-hls-rfc8216bis §6.2.5.2): a held request costs a parked continuation, not a thread, and every
+/// part that lands wakes them all to look again.
+extension HLSStream {
+    // MARK: Writing (the remuxer)
+
+    /// A timeline starts: its segments need the initialization segment `file`, served as `uri`.
+    public func addMap(uri: String, file: SegmentFile) {
+        change { $0.addMap(uri: uri, file: file) }
+    }
+
+    /// Fixes `PART-TARGET` (seconds) once the first segment is whole.
+    public func fixPartTarget(_ seconds: Double) {
+        change { $0.fixPartTarget(seconds) }
+    }
+
+    public func append(part: PartialSegment, programDateTime: Date, discontinuity: Bool) {
+        change { $0.append(part: part, programDateTime: programDateTime, discontinuity: discontinuity) }
+    }
+
+    public func append(lowLatencySegment segment: Segment, now: Date = Date()) {
+        change { $0.append(segment: segment, now: now) }
+    }
+
+    private func change(_ body: (inout LowLatencyRendition) -> Void) {
+        let waiters = storage.withLock { storage -> [Waiter] in
+            guard storage.lowLatency != nil else { return [] }
+            body(&storage.lowLatency!)
+            return storage.lowLatencyChanged()
+        }
+        for waiter in waiters { waiter.wake() }
+    }
+
+    // MARK: Reading (HTTP)
+
+    public var makesLowLatency: Bool { storage.withLock { $0.lowLatency != nil } }
+
+    /// What a blocking reload or a part request looks at, read together under one lock.
+    public struct LowLatencyView: Sendable {
+        /// nil before the first whole segment.
+        public var playlist: ByteBuffer?
+        /// Goes up with every change: wait for it to move with `awaitLowLatencyChange(after:until:)`.
+        public var version: Int
+        public var state: State
+        public var targetDuration: Int
+        public var partTarget: Double?
+        public var lastPosition: (sequence: Int, part: Int?)?
+        public var nextPart: (sequence: Int, index: Int)?
+        /// Whether the requested position (if any) is in the playlist.
+        public var contains: Bool
+    }
+
+    /// The low-latency playlist and where it stands; `sequence`/`part` ask whether that position is listed.
+    /// nil when the output makes no low-latency rendition.
+    public func lowLatencyView(sequence: Int? = nil, part: Int? = nil) -> LowLatencyView? {
+        storage.withLock { storage in
+            guard let rendition = storage.lowLatency else { return nil }
+            var text = storage.renderedLowLatency
+            if text == nil, var playlist = rendition.playlist(epoch: epoch, ended: storage.state == .ended) {
+                playlist.dateRanges = storage.visibleDateRanges(now: Date()).map { $0.render(formatDate: MediaPlaylist.formatDate) }
+                text = ByteBuffer(string: playlist.render())
+                storage.renderedLowLatency = text
+            }
+            return LowLatencyView(
+                playlist: text, version: storage.lowLatencyVersion, state: storage.state, targetDuration: rendition.window.targetDuration,
+                partTarget: rendition.partTarget, lastPosition: rendition.lastPosition, nextPart: rendition.nextPart(epoch: epoch),
+                contains: sequence.map { rendition.contains(sequence: $0, part: part) } ?? true)
+        }
+    }
+
+    /// A part, segment or initialization segment of the low-latency rendition, by URI.
+    public func lowLatencyFile(uri: String) -> (file: SegmentFile, range: Range<Int>)? {
+        storage.withLock { $0.lowLatency?.file(uri: uri) }
+    }
+
+    /// Returns when the rendition changed after `version`, or at `deadline` (on `eventLoop`'s clock), whichever
+    /// comes first. Cancellation is not awaited: the deadline bounds every wait.
+    public func awaitLowLatencyChange(after version: Int, until deadline: NIODeadline, on eventLoop: any EventLoop) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let id: Int? = storage.withLock { storage in
+                guard storage.lowLatencyVersion == version, storage.state != .ended else { return nil }
+                let id = storage.nextWaiter
+                storage.nextWaiter += 1
+                storage.waiters[id] = Waiter(continuation: continuation)
+                return id
+            }
+            guard let id else { return continuation.resume() }
+            let timeout = eventLoop.scheduleTask(deadline: deadline) { [self] in
+                let waiter = storage.withLock { $0.waiters.removeValue(forKey: id) }
+                waiter?.continuation.resume()
+            }
+            // Woken before the timer was set, the waiter is gone and the timer finds nothing when it fires.
+            storage.withLock { $0.waiters[id]?.timeout = timeout }
+        }
+    }
+
+    /// Requests parked now (for the stats and the tests).
+    public var parkedRequests: Int { storage.withLock { $0.waiters.count } }
+}

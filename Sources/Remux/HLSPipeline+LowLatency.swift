@@ -1,0 +1,79 @@
+import Foundation
+import HLS
+import NIOCore
+
+/// The low-latency rendition: the same frames, cut at the same segment boundaries as the MPEG-TS one, muxed
+/// again as CMAF (`CMAFSegmentWriter`), with each part listed as soon as it closes. A failure here ends only this
+/// rendition's timeline (logged); the TS output goes on.
+extension HLSPipeline {
+    /// Makes the CMAF writer for a new timeline and lists its initialization segment.
+    func makeLowLatencyWriter(layout: MuxerLayout) {
+        cmaf = nil
+        guard configuration.lowLatency, let output else { return }
+        let uri = "\(output.epoch)-\(nextSequence).mp4"
+        do {
+            let writer = try CMAFSegmentWriter(layout: layout, mapURI: uri, name: "cuecast-\(path)/\(uri)")
+            output.addMap(uri: uri, file: writer.initSegment)
+            cmaf = writer
+        } catch {
+            logger.warning("no low-latency rendition for this timeline", metadata: ["reason": "\(error)"])
+        }
+    }
+
+    func writeLowLatency(stream: Int, pts: Int64, dts: Int64, duration: Int64, isKeyframe: Bool, independent: Bool, payload: ByteBuffer) {
+        guard let cmaf else { return }
+        if cmaf.current?.partHasFrames == false { cmaf.startPart(independent: independent) }
+        do {
+            try payload.withUnsafeReadableBytes { bytes throws(TSSegmentWriter.Failure) in
+                try cmaf.write(stream: stream, pts: pts, dts: dts, duration: duration, isKeyframe: isKeyframe, bytes: bytes)
+            }
+        } catch {
+            lowLatencyFailed("\(error)")
+        }
+    }
+
+    /// Ends the open part before the frame at `endDTS` and lists it; `duration` (90 kHz) overrides its span.
+    func closeLowLatencyPart(endDTS: Int64, duration: Int64? = nil) {
+        guard let cmaf, let output, let open = cmaf.current else { return }
+        do {
+            guard let (part, file) = try cmaf.closePart(endDTS: endDTS, duration: duration, limit: fixedPartLimit ?? .max) else { return }
+            let index = open.parts.count
+            output.append(
+                part: PartialSegment(
+                    sequence: open.sequence, index: index, uri: PartialSegment.uri(epoch: output.epoch, sequence: open.sequence, index: index),
+                    duration: part.duration, independent: part.independent, file: file, byteRange: part.byteRange),
+                programDateTime: open.programDateTime, discontinuity: open.discontinuity)
+        } catch {
+            lowLatencyFailed("\(error)")
+        }
+    }
+
+    /// Ends the open segment where the TS one ended (`end`, 90 kHz PTS); its duration is its parts' sum. The
+    /// first segment fixes `PART-TARGET` (the longest part so far, at least the configured target, rounded up to
+    /// a millisecond); no later part is listed longer.
+    func finishLowLatencySegment(end: Int64, now: Date) {
+        guard let cmaf, let output, let open = cmaf.current else { return }
+        let rest = max(end - open.startPTS - open.partTicks, 0)
+        closeLowLatencyPart(endDTS: open.partStartDTS + rest, duration: rest)
+        guard let (finished, file) = cmaf.finishSegment() else { return }
+        let segment = Segment(
+            sequence: finished.sequence, uri: "\(output.epoch)-\(finished.sequence).m4s", duration: Double(finished.partTicks) / 90000,
+            programDateTime: finished.programDateTime, discontinuity: finished.discontinuity, startPTS: finished.startPTS,
+            parts: finished.parts, file: file, mapURI: cmaf.mapURI)
+        if fixedPartLimit == nil {
+            // A millisecond over the longest: frame times in FLV are whole milliseconds, and jitter by one.
+            let longest = finished.parts.map(\.duration).max() ?? 0
+            let limit = (Int64((max(longest, configuration.partDuration) * 1000).rounded(.up)) + 1) * 90
+            fixedPartLimit = limit
+            cutter?.partLimit = limit
+            output.fixPartTarget(Double(limit) / 90000)
+            logger.info("part target fixed", metadata: ["seconds": "\(Double(limit) / 90000)"])
+        }
+        output.append(lowLatencySegment: segment, now: now)
+    }
+
+    private func lowLatencyFailed(_ reason: String) {
+        cmaf = nil
+        logger.error("low-latency rendition stopped until the next timeline", metadata: ["reason": "\(reason)"])
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import NIOCore
+import Testing
+
+@testable import FFmpeg
+import TestSupport
+
+@Suite struct MuxerTests {
+    /// Demuxes the FLV fixture with libavformat and remuxes it with `Muxer`, cutting at every keyframe.
+    func remux(_ fixture: String) throws -> (segments: [[UInt8]], input: [InputFile.PacketInfo]) {
+        let input = try InputFile(url: Fixtures.path(fixture))
+        let specs: [Muxer.StreamSpec] = input.streams.map { stream in
+            stream.codecName == "h264"
+                ? .h264(extradata: stream.extradata, width: stream.width, height: stream.height)
+                : .aac(extradata: stream.extradata, sampleRate: stream.sampleRate, channels: stream.channels)
+        }
+        let muxer = try Muxer(streams: specs + [.timedID3])
+        var segments: [[UInt8]] = []
+        var packets: [InputFile.PacketInfo] = []
+        while let packet = try input.readPacket() {
+            let isVideo = specs[packet.streamIndex] != .timedID3 && input.streams[packet.streamIndex].codecName == "h264"
+            if isVideo && packet.isKeyframe && !packets.isEmpty {
+                try muxer.flush()
+                muxer.drainOutput { segments.append(Array($0)) }
+                try muxer.repeatTablesAtNextPacket()
+            }
+            packets.append(packet)
+            let dts = (packet.dts ?? 0) * 90
+            let pts = (packet.pts ?? packet.dts ?? 0) * 90
+            try packet.data.withUnsafeBytes { bytes in
+                try muxer.write(stream: packet.streamIndex, pts: pts, dts: dts, isKeyframe: packet.isKeyframe, data: bytes)
+            }
+        }
+        try muxer.finish()
+        muxer.drainOutput { segments.append(Array($0)) }
+        return (segments, packets)
+    }
+
+    @Test func everySegmentIsPlayableOnItsOwn() async throws {
+        let (segments, input) = try remux(Fixtures.bframes)
+        #expect(segments.count == 6)
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var videoTotal = 0
+        var audioTotal = 0
+        for (index, segment) in segments.enumerated() {
+            #expect(segment.count % 188 == 0)
+            #expect(segment.first == 0x47)
+            let path = dir.path + "/\(index).ts"
+            try Data(segment).write(to: URL(fileURLWithPath: path))
+            let packets = try await FFprobe.packets(of: path)
+            let video = packets.filter { $0.mediaType == "video" }
+            videoTotal += video.count
+            audioTotal += packets.filter { $0.mediaType == "audio" }.count
+            #expect(video.first?.isKeyframe == true, "segment \(index) starts with a keyframe")
+            #expect(try await FFprobe.codecNames(of: path) == ["h264", "aac", "timed_id3"], "segment \(index) has PAT/PMT with all streams")
+        }
+        #expect(videoTotal == input.filter { $0.streamIndex == 0 }.count)
+        #expect(audioTotal == input.filter { $0.streamIndex == 1 }.count)
+    }
+
+    /// The fixture through the fragmented MP4 muxer, flushed at every keyframe and every sixth video frame: the
+    /// first output is the init segment (`ftyp`, `moov`), every later one a fragment (`moof`, `mdat`), and the
+    /// init segment followed by any one fragment is a file ffprobe reads, with that fragment's frames at the
+    /// times they went in.
+    @Test func fragmentedMP4InitAndFragmentsStandAlone() async throws {
+        let input = try InputFile(url: Fixtures.path(Fixtures.bframes))
+        let specs: [Muxer.StreamSpec] = input.streams.map { stream in
+            stream.codecName == "h264"
+                ? .h264(extradata: stream.extradata, width: stream.width, height: stream.height)
+                : .aac(extradata: stream.extradata, sampleRate: stream.sampleRate, channels: stream.channels)
+        }
+        let muxer = try Muxer(container: .fragmentedMP4, streams: specs)
+        var initSegment: [UInt8] = []
+        muxer.drainOutput { initSegment = Array($0) }
+        #expect(Self.boxTypes(initSegment) == ["ftyp", "moov"])
+        var fragments: [[UInt8]] = []
+        var expected: [[(video: Bool, pts: Int64)]] = [[]]
+        var videoSinceCut = 0
+        while let packet = try input.readPacket() {
+            let isVideo = input.streams[packet.streamIndex].codecName == "h264"
+            if isVideo && (packet.isKeyframe || videoSinceCut == 6) && expected.last?.isEmpty == false {
+                try muxer.flush()
+                muxer.drainOutput { fragments.append(Array($0)) }
+                expected.append([])
+                videoSinceCut = 0
+            }
+            if isVideo { videoSinceCut += 1 }
+            let pts = (packet.pts ?? packet.dts ?? 0)
+            expected[expected.count - 1].append((isVideo, pts))
+            try packet.data.withUnsafeBytes { bytes in
+                try muxer.write(stream: packet.streamIndex, pts: pts * 90, dts: (packet.dts ?? 0) * 90, isKeyframe: packet.isKeyframe, data: bytes)
+            }
+        }
+        try muxer.flush()
+        muxer.drainOutput { fragments.append(Array($0)) }
+        #expect(fragments.count == expected.count && fragments.count > 12)
+        let delay = 100 as Int64
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // ffprobe shows presentation times less the stream's first composition offset (the B-frame delay, no edit
+        // list in CMAF): one constant for every fragment.
+        var shift: Int64?
+        for (index, fragment) in fragments.enumerated() {
+            #expect(Self.boxTypes(fragment) == ["moof", "mdat"], "fragment \(index)")
+            let path = dir.path + "/\(index).mp4"
+            try Data(initSegment + fragment).write(to: URL(fileURLWithPath: path))
+            let probed = try await FFprobe.packets(of: path)
+            let video = probed.filter { $0.mediaType == "video" }.map(\.ptsMilliseconds).sorted()
+            let audio = probed.filter { $0.mediaType == "audio" }.map(\.ptsMilliseconds).sorted()
+            let wanted = expected[index].filter(\.video).map(\.pts).sorted()
+            #expect(video.count == wanted.count, "fragment \(index): video frames")
+            if let first = video.first, let firstWanted = wanted.first {
+                shift = shift ?? (firstWanted - first)
+                #expect(video.map { $0 + shift! } == wanted, "fragment \(index): video times")
+            }
+            #expect(audio.count == expected[index].filter { !$0.video }.count, "fragment \(index): audio frames")
+        }
+        #expect(abs(shift ?? 1000) <= delay, "composition delay \(shift ?? 1000) ms")
+    }
+
+    /// The top-level ISO-BMFF box types of `bytes` (ISO/IEC 14496-12 §4.2): a size, a type, and the size's worth.
+    static func boxTypes(_ bytes: [UInt8]) -> [String] {
+        var types: [String] = []
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            let size = bytes[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
+            types.append(String(decoding: bytes[offset + 4..<offset + 8], as: UTF8.self))
+            guard size >= 8 else { break }
+            offset += size
+        }
+        return offset == bytes.count ? types : types + ["(truncated)"]
+    }
+}

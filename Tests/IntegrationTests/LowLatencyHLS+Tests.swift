@@ -1,0 +1,179 @@
+import Foundation
+import Media
+import Testing
+import TestSupport
+
+/// Low-Latency HLS over CMAF (`ll.m3u8`), read by readers that share no code with the server: a small LL-HLS
+/// client (`scripts/testing/llhls_client.py`: blocking reloads, preload-hint fetches, its own ISO-BMFF reader), a
+/// rule checker (`llhls_rules.py`, on Python `m3u8`), ffprobe, and GStreamer's `hlsdemux2` reading it as plain HLS.
+extension LongRealTimeTests {
+    @Suite struct LowLatencyHLSTests {
+        static let scripts = Fixtures.directory.deletingLastPathComponent().appendingPathComponent("scripts/testing")
+
+        /// What `llhls_client.py` prints.
+        struct ClientReport: Decodable {
+            var parts: Int
+            var samples: [String: Int]
+            var handlers: [String: String]?
+            var blocking_reloads: Int
+            var hint_fetches: Int
+            var hint_misses: Int?
+            var waits: [Double]
+            var errors: [String]
+        }
+
+        static func waitForLowLatencyPlaylist(_ server: TestServer, _ stream: String) async throws -> String {
+            var text = ""
+            try await server.eventually(timeout: 30, "ll.m3u8 of \(stream)") {
+                let response = try await server.fetch("/hls/\(stream)/ll.m3u8")
+                text = String(decoding: response.body, as: UTF8.self)
+                return response.status == 200 && text.contains("#EXT-X-PART:")
+            }
+            return text
+        }
+
+        /// The client follows the stream part by part for 10 s while the rule checker reloads the playlist for
+        /// 12 s: every frame arrives once and in order, and the playlist keeps the draft's rules throughout.
+        @Test func aClientFollowsPartByPartAndThePlaylistKeepsTheRules() async throws {
+            try await withServer(configure: { $0.hls.gracePeriod = 2 }) { server in
+                let publish = try await server.publishLive(StreamPath("live/ll")!, loops: 4)
+                defer { publish.cancel() }
+                _ = try await Self.waitForLowLatencyPlaylist(server, "live/ll")
+                let url = "\(server.httpBase)/hls/live/ll/ll.m3u8"
+                async let rules = Tool("python3").run(
+                    [Self.scripts.appendingPathComponent("llhls_rules.py").path, url, "--seconds", "12"], timeout: 60, requireSuccess: false)
+                async let client = Tool("python3").run(
+                    [Self.scripts.appendingPathComponent("llhls_client.py").path, url, "--seconds", "10"], timeout: 60, requireSuccess: false)
+                let (checked, followed) = try await (rules, client)
+                #expect(checked.status == 0 && checked.text.hasPrefix("ok:"), "draft rules: \(checked.text)\(checked.stderr)")
+                let report = try JSONDecoder().decode(ClientReport.self, from: Data(followed.text.utf8))
+                #expect(followed.status == 0 && report.errors.isEmpty, "client: \(report.errors)")
+                let video = report.handlers?.first { $0.value == "vide" }.flatMap { report.samples[$0.key] } ?? 0
+                let audio = report.handlers?.first { $0.value == "soun" }.flatMap { report.samples[$0.key] } ?? 0
+                // 10 s of a 30 fps stream with 48 kHz AAC, read live from the newest independent part.
+                #expect(video >= 240 && video <= 360, "\(video) video frames in 10 s")
+                #expect(audio >= 350, "\(audio) audio frames in 10 s")
+                #expect(report.parts >= 40, "\(report.parts) parts of about 0.2 s in 10 s")
+                #expect(report.blocking_reloads > 0 && report.hint_fetches > 0)
+                // Each held request is answered when its part lands: a part target later, give or take.
+                let slowest = report.waits.max() ?? 0
+                #expect(slowest < 1.5, "slowest held request \(slowest) s")
+            }
+        }
+
+        /// A whole segment and its parts, fetched and read by ffprobe behind the init segment: the parts are the
+        /// segment's bytes in order, and every frame of it plays.
+        @Test func ffprobeReadsTheInitSegmentWithPartsAndSegments() async throws {
+            try await withServer(configure: { $0.hls.gracePeriod = 2 }) { server in
+                let publish = try await server.publishLive(StreamPath("live/llprobe")!, loops: 1)
+                defer { publish.cancel() }
+                var playlist = ""
+                try await server.eventually(timeout: 30, "two whole segments") {
+                    playlist = try await Self.waitForLowLatencyPlaylist(server, "live/llprobe")
+                    return entries(of: playlist).count >= 2
+                }
+                let lines = playlist.split(separator: "\n").map(String.init)
+                let map = try #require(lines.first { $0.hasPrefix("#EXT-X-MAP:URI=") }).split(separator: "\"")[1]
+                // The newest whole segment (parts are listed for the last three target durations only) and the
+                // parts listed between the segment before it and its URI.
+                let all = entries(of: playlist)
+                let segment = try #require(all.last)
+                let end = try #require(lines.firstIndex(of: segment.uri))
+                let begin = all.count > 1 ? (lines.firstIndex(of: all[all.count - 2].uri) ?? 0) : 0
+                var parts: [String] = []
+                for line in lines[begin..<end] where line.hasPrefix("#EXT-X-PART:") {
+                    parts.append(String(line.split(separator: "\"")[1]))
+                }
+                #expect(parts.count >= 5, "parts of \(segment.uri): \(parts)")
+                let base = "/hls/live/llprobe/"
+                let initBytes = try await server.fetch(base + map)
+                #expect(initBytes.status == 200 && initBytes.headers.first(name: "content-type") == "video/mp4")
+                let whole = try await server.fetch(base + segment.uri)
+                #expect(whole.status == 200)
+                var joined: [UInt8] = []
+                for part in parts {
+                    let fetched = try await server.fetch(base + part)
+                    #expect(fetched.status == 200 && fetched.headers.first(name: "cache-control")?.contains("immutable") == true)
+                    joined += fetched.body
+                }
+                #expect(joined == whole.body, "the parts are the segment, in order")
+                let dir = try TemporaryDirectory()
+                defer { dir.remove() }
+                let path = dir.path + "/segment.mp4"
+                try Data(initBytes.body + whole.body).write(to: URL(fileURLWithPath: path))
+                let packets = try await FFprobe.packets(of: path)
+                // Segments are cut at a keyframe past 2 s: the fixture's GOPs are 1 s.
+                #expect(packets.videoCount >= 59 && packets.videoCount <= 63, "\(packets.videoCount) video frames")
+                #expect(packets.firstVideo?.isKeyframe == true)
+                #expect(abs(Double(packets.videoCount) / 30 - segment.duration) < 0.1, "EXTINF \(segment.duration)")
+                let onePart = dir.path + "/part.mp4"
+                try Data(initBytes.body + (try await server.fetch(base + parts[1])).body).write(to: URL(fileURLWithPath: onePart))
+                let partPackets = try await FFprobe.packets(of: onePart)
+                #expect(partPackets.videoCount == 6, "a 0.2 s part of a 30 fps stream: \(partPackets.videoCount) frames")
+            }
+        }
+
+        /// Directives a server must refuse get a 400 that says why; a held reload is answered with the part it
+        /// waited for; a stream that ends while requests are held answers them with EXT-X-ENDLIST.
+        @Test func directivesAreCheckedAndHeldRequestsAreAnswered() async throws {
+            try await withServer(configure: { $0.hls.gracePeriod = 1 }) { server in
+                let publish = try await server.publishLive(StreamPath("live/lldir")!, loops: 0)
+                defer { publish.cancel() }
+                let playlist = try await Self.waitForLowLatencyPlaylist(server, "live/lldir")
+                for (query, reason) in [
+                    ("_HLS_msn=abc", "non-negative integer"), ("_HLS_msn=-1", "non-negative integer"), ("_HLS_part=2", "needs _HLS_msn"),
+                    ("_HLS_msn=999999", "too far ahead"),
+                ] {
+                    let response = try await server.fetch("/hls/live/lldir/ll.m3u8?\(query)")
+                    let body = String(decoding: response.body, as: UTF8.self)
+                    #expect(response.status == 400 && body.contains(reason), "\(query): \(response.status) \(body)")
+                    #expect(response.headers.first(name: "access-control-allow-origin") == "*")
+                }
+                // The next part after the newest listed.
+                let lines = playlist.split(separator: "\n")
+                let sequence = (mediaSequence(of: playlist) ?? 0) + entries(of: playlist).count
+                let openParts = lines.reversed().prefix { !$0.hasPrefix("#EXTINF") }.filter { $0.hasPrefix("#EXT-X-PART:") }.count
+                let started = Date()
+                let held = try await server.fetch("/hls/live/lldir/ll.m3u8?_HLS_msn=\(sequence)&_HLS_part=\(openParts)")
+                let text = String(decoding: held.body, as: UTF8.self)
+                #expect(held.status == 200)
+                // Named by the next segment's part 0 when the segment ended first.
+                #expect(text.contains("-\(sequence).\(openParts).m4s\"") || text.contains("-\(sequence + 1).0.m4s\""), "\(text)")
+                #expect(Date().timeIntervalSince(started) < 3)
+                // The publish (6 s) ends; a reload held for a part that never comes is answered when the playlist ends.
+                _ = try? await publish.value
+                let after = try await server.fetch("/hls/live/lldir/ll.m3u8")
+                let last = String(decoding: after.body, as: UTF8.self)
+                let next = (mediaSequence(of: last) ?? 0) + entries(of: last).count + 1
+                let ending = try await server.fetch("/hls/live/lldir/ll.m3u8?_HLS_msn=\(next)")
+                let endText = String(decoding: ending.body, as: UTF8.self)
+                #expect(
+                    (ending.status == 200 && endText.contains("#EXT-X-ENDLIST")) || ending.status == 503,
+                    "held while the stream ended: \(ending.status) \(endText)")
+            }
+        }
+
+        /// GStreamer's `hlsdemux2` (inside `uridecodebin3`) reads ll.m3u8 as a plain HLS playlist of fMP4
+        /// segments and gets the frames. It starts once three segments are listed, as a live player joining does:
+        /// hlsdemux2 1.22 loses its place in any live playlist (index.m3u8 too) first loaded with a single segment.
+        @Test func gstreamerReadsTheLowLatencyPlaylistAsPlainHLS() async throws {
+            try await withServer { server in
+                let publish = try await server.publishLive(StreamPath("live/llgst")!, loops: 3)
+                defer { publish.cancel() }
+                try await server.eventually(timeout: 30, "three whole segments") {
+                    entries(of: try await Self.waitForLowLatencyPlaylist(server, "live/llgst")).count >= 3
+                }
+                let dir = try TemporaryDirectory()
+                defer { dir.remove() }
+                let file = dir.path + "/gst.mkv"
+                _ = try await Tool("gst-launch-1.0").run([
+                    "-q", "uridecodebin3", "uri=\(server.httpBase)/hls/live/llgst/ll.m3u8", "caps=video/x-h264", "name=d", "d.", "!", "queue", "!",
+                    "h264parse", "!", "identity", "eos-after=60", "!", "matroskamux", "!", "filesink", "location=\(file)",
+                ], timeout: 60)
+                let packets = try await FFprobe.packets(of: file)
+                #expect(packets.videoCount >= 55, "\(packets.videoCount) video frames through hlsdemux2")
+                #expect(packets.firstVideo?.isKeyframe == true)
+            }
+        }
+    }
+}
