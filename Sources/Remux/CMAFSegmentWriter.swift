@@ -6,6 +6,11 @@ import NIOCore
 /// The CMAF side of an HLS output, for Low-Latency HLS: one fragmented-MP4 `Muxer` per timeline, its
 /// initialization segment, and each segment's fragments, one per part, in a memory file of its own. Like
 /// `TSSegmentWriter`, it knows nothing of playlists: the pipeline says where segments and parts end.
+///
+/// Each frame goes to the muxer when the next frame of its track arrives, with its exact duration: the MP4 muxer
+/// starts a fragment where the previous one's last sample ends, so a guessed duration would move that frame. The
+/// pace-setting track's held frame ends the part it belongs to (the frame that cuts the part gives its end); other
+/// tracks' last frame goes into the next part.
 final class CMAFSegmentWriter {
     /// The initialization segment (`ftyp`, `moov`) every segment of this timeline needs, and its URI.
     let initSegment: SegmentFile
@@ -14,6 +19,19 @@ final class CMAFSegmentWriter {
     /// Stream indices as the pipeline numbers them (video, then audio), mapped to the muxer's.
     let streamCount: Int
     private(set) var current: Open?
+    /// The newest frame of each stream, written when the next one (or a part's end) says how long it lasts.
+    private var held: [Held?]
+    /// `emsg` boxes for the open part, written ahead of its `moof` (CMAF puts event messages first in a chunk).
+    private var events: [[UInt8]] = []
+
+    private struct Held {
+        var pts: Int64
+        var dts: Int64
+        /// Its expected length, for a frame that has no successor (the publish ended).
+        var estimate: Int64
+        var isKeyframe: Bool
+        var payload: ByteBuffer
+    }
 
     struct Open {
         let sequence: Int
@@ -35,6 +53,7 @@ final class CMAFSegmentWriter {
         self.mapURI = mapURI
         let streams = layout.streams.filter { $0 != .timedID3 }
         streamCount = streams.count
+        held = Array(repeating: nil, count: streams.count)
         do {
             muxer = try Muxer(container: .fragmentedMP4, streams: streams)
         } catch {
@@ -55,14 +74,38 @@ final class CMAFSegmentWriter {
             file: try SegmentFile.Writer(name: name), partStartDTS: startDTS)
     }
 
-    /// Writes one frame into the open segment, times and `duration` (its expected length, for a fragment's last
-    /// sample) in 90 kHz; streams past the muxer's (timed ID3) are not carried here.
-    func write(stream: Int, pts: Int64, dts: Int64, duration: Int64, isKeyframe: Bool, bytes: UnsafeRawBufferPointer) throws(TSSegmentWriter.Failure) {
+    /// Takes one frame for the open segment, times and `estimate` (its expected length, used only when no frame
+    /// follows) in 90 kHz; streams past the muxer's (timed ID3) are not carried here. The frame before it in the
+    /// same stream goes to the muxer now.
+    func write(stream: Int, pts: Int64, dts: Int64, estimate: Int64, isKeyframe: Bool, payload: ByteBuffer) throws(TSSegmentWriter.Failure) {
         guard stream < streamCount, current != nil else { return }
+        if let previous = held[stream] { try emit(previous, stream: stream, duration: dts - previous.dts) }
+        held[stream] = Held(pts: pts, dts: dts, estimate: estimate, isKeyframe: isKeyframe, payload: payload)
+    }
+
+    private func emit(_ frame: Held, stream: Int, duration: Int64) throws(TSSegmentWriter.Failure) {
         do {
-            try muxer.write(stream: stream, pts: pts, dts: dts, duration: duration, isKeyframe: isKeyframe, data: bytes)
+            try frame.payload.withUnsafeReadableBytes { bytes throws(FFmpegError) in
+                try muxer.write(
+                    stream: stream, pts: frame.pts, dts: frame.dts, duration: duration > 0 ? duration : frame.estimate, isKeyframe: frame.isKeyframe,
+                    data: bytes)
+            }
         } catch {
             throw .muxer("fMP4 stream \(stream): \(error)")
+        }
+    }
+
+    /// Adds an event message (a whole `emsg` box) to the open part.
+    func addEvent(_ box: [UInt8]) {
+        guard current != nil else { return }
+        events.append(box)
+    }
+
+    /// Writes every held frame with its estimated length: the timeline ends here.
+    func drainHeld() throws(TSSegmentWriter.Failure) {
+        for stream in held.indices {
+            if let frame = held[stream] { try emit(frame, stream: stream, duration: 0) }
+            held[stream] = nil
         }
     }
 
@@ -73,12 +116,23 @@ final class CMAFSegmentWriter {
     /// (draft-pantos-hls-rfc8216bis §4.4.4.9); the segment's duration is then its parts' sum.
     func closePart(endDTS: Int64, duration: Int64? = nil, limit: Int64 = .max) throws(TSSegmentWriter.Failure) -> (part: Segment.Part, file: SegmentFile)? {
         guard let open = current else { return nil }
+        // The pace-setting track's last frame ends where the part does.
+        if let last = held[0], endDTS > last.dts {
+            try emit(last, stream: 0, duration: endDTS - last.dts)
+            held[0] = nil
+        }
         do {
             try muxer.flush()
         } catch {
             throw .muxer("fMP4 flush: \(error)")
         }
         do {
+            if muxer.outputByteCount > 0 {
+                for box in events {
+                    try box.withUnsafeBytes { bytes in Result { () throws(SegmentFileError) in try open.file.append(bytes) } }.get()
+                }
+                events = []
+            }
             try muxer.drainOutput { bytes throws(SegmentFileError) in try open.file.append(bytes) }
         } catch {
             throw .file(error)

@@ -4,7 +4,8 @@ import HLS
 import Media
 
 /// Cues the stream placed on frames (see `CueBinder`): each becomes an ID3 tag with its frame's PTS in the
-/// segment that holds the frame, and a DATERANGE listed with that segment.
+/// segment that holds the frame (in TS a timed ID3 packet, in CMAF an `emsg` box in the part), and a DATERANGE
+/// listed with that segment.
 extension HLSPipeline {
     /// A placement arrives before its frame is written (frames wait in the interleaver), or after, when the cue
     /// went to a frame already delivered: then the tag goes into the open segment at once.
@@ -41,6 +42,15 @@ extension HLSPipeline {
             logger.error("could not write cue \(cue.id): \(error)")
             return
         }
+        // The same tag in the low-latency rendition: an `emsg` box in the part that holds the frame, at its
+        // presentation time (the MP4 muxer keeps the 90 kHz composition times it is given).
+        nextEventID &+= 1
+        cmaf?.addEvent(
+            EventMessage(
+                timescale: 90000, presentationTime: UInt64(max(pts, 0)),
+                duration: cue.duration.map { UInt32(min(max($0, 0) * 90000, Double(UInt32.max - 1))) } ?? EventMessage.unknownDuration,
+                id: nextEventID, message: tag
+            ).encoded())
         output.addDateRange(
             DateRange(id: cue.id, kind: cue.kind, startDate: cue.programDateTime, duration: cue.duration, playerJSON: cue.json),
             segmentSequence: builder.sequence)

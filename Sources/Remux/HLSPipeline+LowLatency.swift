@@ -20,13 +20,11 @@ extension HLSPipeline {
         }
     }
 
-    func writeLowLatency(stream: Int, pts: Int64, dts: Int64, duration: Int64, isKeyframe: Bool, independent: Bool, payload: ByteBuffer) {
+    func writeLowLatency(stream: Int, pts: Int64, dts: Int64, estimate: Int64, isKeyframe: Bool, independent: Bool, payload: ByteBuffer) {
         guard let cmaf else { return }
         if cmaf.current?.partHasFrames == false { cmaf.startPart(independent: independent) }
         do {
-            try payload.withUnsafeReadableBytes { bytes throws(TSSegmentWriter.Failure) in
-                try cmaf.write(stream: stream, pts: pts, dts: dts, duration: duration, isKeyframe: isKeyframe, bytes: bytes)
-            }
+            try cmaf.write(stream: stream, pts: pts, dts: dts, estimate: estimate, isKeyframe: isKeyframe, payload: payload)
         } catch {
             lowLatencyFailed("\(error)")
         }
@@ -51,10 +49,18 @@ extension HLSPipeline {
     /// Ends the open segment where the TS one ended (`end`, 90 kHz PTS); its duration is its parts' sum. The
     /// first segment fixes `PART-TARGET` (the longest part so far, at least the configured target, rounded up to
     /// a millisecond); no later part is listed longer.
-    func finishLowLatencySegment(end: Int64, now: Date) {
+    /// `endDTS` is the decode time of the frame that starts the next segment; nil when the timeline ends here.
+    func finishLowLatencySegment(end: Int64, endDTS: Int64?, now: Date) {
         guard let cmaf, let output, let open = cmaf.current else { return }
         let rest = max(end - open.startPTS - open.partTicks, 0)
-        closeLowLatencyPart(endDTS: open.partStartDTS + rest, duration: rest)
+        if endDTS == nil {
+            do {
+                try cmaf.drainHeld()
+            } catch {
+                return lowLatencyFailed("\(error)")
+            }
+        }
+        closeLowLatencyPart(endDTS: endDTS ?? (open.partStartDTS + rest), duration: rest)
         guard let (finished, file) = cmaf.finishSegment() else { return }
         let segment = Segment(
             sequence: finished.sequence, uri: "\(output.epoch)-\(finished.sequence).m4s", duration: Double(finished.partTicks) / 90000,

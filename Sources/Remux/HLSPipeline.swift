@@ -33,6 +33,8 @@ final class HLSPipeline {
     var cmaf: CMAFSegmentWriter?
     /// The part target fixed by the first segment, 90 kHz: no later part runs longer.
     var fixedPartLimit: Int64?
+    /// The last `emsg` id given in the low-latency rendition.
+    var nextEventID: UInt32 = 0
     var failed = false
     var cutter: SegmentCutter?
     private var repair = TimestampRepair()
@@ -178,7 +180,7 @@ final class HLSPipeline {
         for packet in composition.flush() { interleaver.push(packet) }
         while let packet = interleaver.next(flushing: true) { write(packet) }
         pendingPlacements = []
-        finishSegment(endPTS: nil)
+        finishSegment(endPTS: nil, endDTS: nil)
         writer = nil
         cmaf = nil
         cutter = nil
@@ -236,7 +238,7 @@ final class HLSPipeline {
         if writer != nil {
             // New codec parameters: the current segment ends and the next one starts a new timeline.
             while let ready = interleaver.next(flushing: true) { write(ready) }
-            finishSegment(endPTS: nil)
+            finishSegment(endPTS: nil, endDTS: nil)
             writer = nil
             cmaf = nil
             cutter = nil
@@ -307,7 +309,7 @@ final class HLSPipeline {
         let paceDuration = isVideo || !hasVideo ? (isVideo ? videoFrameDuration : audioFrameDuration) : 0
         switch cutter?.decide(isVideo: isVideo, isKeyframe: packet.isKeyframe, pts: pts, dts: dts, frameDuration: paceDuration) ?? .none {
         case .segment:
-            finishSegment(endPTS: pts)
+            finishSegment(endPTS: pts, endDTS: dts)
             if failed { return }
             if let arrival = packet.arrival {
                 let delay = ContinuousClock.now - arrival
@@ -341,12 +343,8 @@ final class HLSPipeline {
             }
             return
         }
-        // The MP4 muxer starts each fragment where the previous one's last sample ends, by this duration: it must
-        // not reach past the next frame's real time, and FLV times are whole milliseconds (AAC frames of 21.33 ms
-        // arrive 21 or 22 ms apart), so a frame's length is counted in whole milliseconds, rounded down.
-        let expectedDuration = (isVideo ? videoFrameDuration : audioFrameDuration) / 90 * 90
         writeLowLatency(
-            stream: index, pts: pts, dts: dts, duration: expectedDuration, isKeyframe: packet.isKeyframe,
+            stream: index, pts: pts, dts: dts, estimate: isVideo ? videoFrameDuration : audioFrameDuration, isKeyframe: packet.isKeyframe,
             independent: isVideo ? packet.isKeyframe : !hasVideo, payload: packet.payload)
         output?.writingBytes.store(writer.byteCount, ordering: .relaxed)
         writer.noteFrame(
@@ -390,7 +388,8 @@ final class HLSPipeline {
     }
 
     /// Ends the open segment (at `endPTS` when the next one starts there) and lists it.
-    private func finishSegment(endPTS: Int64?) {
+    /// `endDTS`: the decode time of the frame that starts the next segment (nil when nothing follows).
+    private func finishSegment(endPTS: Int64?, endDTS: Int64?) {
         guard let writer, let output else { return }
         let finished: (builder: SegmentBuilder, end: Int64)?
         do {
@@ -411,7 +410,7 @@ final class HLSPipeline {
             programDateTime: builder.programDateTime, discontinuity: builder.discontinuity, startPTS: builder.startPTS,
             parts: builder.parts, file: SegmentFile(builder.file), videoFrames: builder.videoFrames, audioFrames: builder.audioFrames)
         output.append(segment, now: now)
-        finishLowLatencySegment(end: end, now: now)
+        finishLowLatencySegment(end: end, endDTS: endDTS, now: now)
         if fixedTarget == nil {
             // The first segment fixed the playlist's target duration; no later one may round above it.
             fixedTarget = Int64(output.targetDuration) * 90000

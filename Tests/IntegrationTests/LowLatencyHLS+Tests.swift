@@ -175,5 +175,52 @@ extension LongRealTimeTests {
                 #expect(packets.firstVideo?.isKeyframe == true)
             }
         }
-    }
+    
+        /// A pin placed while the stream is live reaches the low-latency rendition as an `emsg` box (version 1,
+        /// the AOM ID3 scheme) in the part holding its frame, read back by our ISO-BMFF walker and mutagen: its
+        /// presentation time is that frame's composition time exactly, and ll.m3u8 lists its DATERANGE.
+        @Test func aCueRidesInAnEventMessageOnItsFrame() async throws {
+            try await withServer(configure: { $0.hls.gracePeriod = 2 }) { server in
+                let publish = try await server.publishLive(StreamPath("live/llcue")!, loops: 2)
+                defer { publish.cancel() }
+                _ = try await Self.waitForLowLatencyPlaylist(server, "live/llcue")
+                let url = "\(server.httpBase)/hls/live/llcue/ll.m3u8"
+                async let read = Tool("python3").run([Self.scripts.appendingPathComponent("emsg_read.py").path, url, "--seconds", "6"], timeout: 60)
+                try await Task.sleep(for: .seconds(1))
+                let body = #"{"kind":"product.pin","payload":{"sku":"LL1","title":"Tea set","price":199,"currency":"CNY"}}"#
+                let response = try await server.request(.POST, "/api/v1/streams/live/llcue/cues", body: body)
+                #expect(response.status == 201, "\(response.body)")
+                struct Placed: Decodable { var id: String; var pts: Int64 }
+                let placed = try JSONDecoder().decode(Placed.self, from: Data(response.body.utf8))
+                struct Read: Decodable {
+                    struct Event: Decodable {
+                        var version: Int
+                        var scheme: String
+                        var id: Int
+                        var timescale: Int
+                        var presentationTime: Int64
+                        var duration: Int64
+                        var text: String?
+                        var onVideoSample: Bool
+                        var topLevel: [String]
+                    }
+                    var events: [Event]
+                    var parts: Int
+                }
+                let output = try await read
+                let events = try JSONDecoder().decode(Read.self, from: Data(output.text.utf8)).events
+                let event = try #require(events.first { $0.text?.contains(placed.id) == true }, "no emsg for \(placed.id): \(output.text.prefix(2000))")
+                #expect(event.version == 1 && event.scheme == "https://aomedia.org/emsg/ID3" && event.timescale == 90000)
+                #expect(event.onVideoSample, "presentation time \(event.presentationTime) is a video sample's composition time")
+                // The same 90 kHz presentation time the API gave the cue (the TS rendition's clock).
+                #expect(event.presentationTime == placed.pts)
+                #expect(event.duration == 0xFFFF_FFFF, "a pin has no set duration")
+                #expect(event.topLevel.first == "emsg" && event.topLevel.contains("moof"), "emsg comes first in its part: \(event.topLevel)")
+                #expect(event.text?.contains("\"sku\":\"LL1\"") == true)
+                #expect(events.filter { $0.text?.contains(placed.id) == true }.count == 1, "one event per cue")
+                let playlist = try await server.request(.GET, "/hls/live/llcue/ll.m3u8").body
+                #expect(playlist.contains("ID=\"\(placed.id)\""), "DATERANGE in ll.m3u8")
+            }
+        }
+}
 }
