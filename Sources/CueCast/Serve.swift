@@ -28,6 +28,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Target HLS segment duration in seconds; segments end at the next keyframe (default 2).")
     var hlsSegmentDuration: Double?
     @Option(help: "Segments in a live HLS playlist (default 6).") var hlsWindow: Int?
+    @Option(help: "Also make the CMAF rendition for Low-Latency HLS, ll.m3u8: on or off (default on).") var hlsLowLatency: String?
+    @Option(help: "Low-Latency HLS part target in seconds, 0.1 to 1; parts end on frame boundaries (default 0.2).")
+    var hlsPartDuration: Double?
     @Option(help: "Also write HLS segments and playlists under this directory.") var hlsDir: String?
     @Option(help: "Seconds a playlist stays live after its publisher leaves (default 10).") var hlsGrace: Double?
     @Option(help: "Seconds an ended playlist stays available (default 600).") var hlsRetention: Double?
@@ -51,6 +54,7 @@ struct Serve: AsyncParsableCommand {
                 ("handshake-timeout", handshakeTimeout.map(String.init)),
                 ("idle-timeout", idleTimeout.map(String.init)), ("log-level", logLevel),
                 ("hls-segment-duration", hlsSegmentDuration.map { String($0) }), ("hls-window", hlsWindow.map(String.init)),
+                ("hls-low-latency", hlsLowLatency), ("hls-part-duration", hlsPartDuration.map { String($0) }),
                 ("hls-dir", hlsDir), ("hls-grace", hlsGrace.map { String($0) }),
                 ("hls-retention", hlsRetention.map { String($0) }), ("cors-origin", corsOrigin),
                 ("rtmp-host", host), ("http-host", host), ("stats", stats),

@@ -1125,14 +1125,14 @@ def merge_push_rounds(rounds):
 
 # --- Stats overhead (CueCast only) ------------------------------------------------------------------------------
 
-def stats_overhead(binary, work, window, fragment, clip, streams, warmup, duration, rounds=1):
-    """CPU per stream-second with statistics on (and read every second, as an operator would) and off, the two
-    taking turns `rounds` times."""
+def setting_cost(name, on, off, binary, work, window, fragment, clip, streams, warmup, duration, rounds=1, read_stats=False):
+    """CueCast's CPU per stream-second with a setting on (`on`: extra arguments) and off, the two taking turns
+    `rounds` times; with `read_stats`, the "on" side's API and /metrics are read every second, as an operator would."""
     cpu = {"on": 0.0, "off": 0.0}
     seconds = {"on": 0.0, "off": 0.0}
     for round_index in range(rounds):
-        for label, extra in (("on", []), ("off", ["--stats", "off"])):
-            server = CueCast(os.path.join(work, f"stats-{label}-{round_index}"), window, fragment, binary, extra)
+        for label, extra in (("on", on), ("off", off)):
+            server = CueCast(os.path.join(work, f"{name}-{label}-{round_index}"), window, fragment, binary, extra)
             os.makedirs(server.work, exist_ok=True)
             server.prepare(streams)
             server.start()
@@ -1143,7 +1143,7 @@ def stats_overhead(binary, work, window, fragment, clip, streams, warmup, durati
                     time.sleep(warmup)
                     cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
                     while time.monotonic() - t0 < duration / rounds:
-                        if label == "on":
+                        if label == "on" and read_stats:
                             server.api("/api/v1/streams")
                             get(f"http://127.0.0.1:{server.http}/metrics")
                         time.sleep(1)
@@ -1260,7 +1260,15 @@ def report(figures, options):
         add("")
         add(f"CueCast statistics cost, {st['streams']} publishers: {st['on']:.5f} CPU s per stream-s with stats on "
             f"(API and /metrics read every second) vs {st['off']:.5f} with `--stats off` ({st['overhead'] * 100:+.1f} %).")
+    if "lowLatency" in figures:
+        add("")
+        add(low_latency_line(figures["lowLatency"]))
     return "\n".join(lines)
+
+
+def low_latency_line(ll):
+    return (f"Low-Latency HLS cost, {ll['streams']} publishers: {ll['on']:.5f} CPU s per stream-s with the CMAF rendition "
+            f"(`--hls-low-latency on`, the default) vs {ll['off']:.5f} with TS HLS alone ({ll['overhead'] * 100:+.1f} %).")
 
 
 def fanout_rows(row, f_c, f_n):
@@ -1467,6 +1475,8 @@ def main():
     # +54 % between runs on this VM.
     parser.add_argument("--slow-seconds", type=float, default=60, help="seconds with and seconds without slow viewers, in two phases each")
     parser.add_argument("--stats-streams", type=int, default=10)
+    parser.add_argument("--lowlatency-streams", type=int, default=50,
+                        help="publishers for the Low-Latency HLS cost (CMAF rendition on vs off; 0: no run)")
     parser.add_argument("--fanout-viewers", default="100,500,1000",
                         help="reader counts for the fan-out workload, each in its own window (0: no fan-out run)")
     # 20 s: the clip's length, so a window holds the same media wherever it starts.
@@ -1477,7 +1487,7 @@ def main():
                         help="target counts for the push workload, each pushed to an nginx-rtmp sink (0: no push run)")
     parser.add_argument("--push-seconds", type=float, default=20, help="seconds the push targets are timed per count and round")
     parser.add_argument("--push-rounds", type=int, default=3, help="turns each server takes per push count (CPU summed over them)")
-    parser.add_argument("--only", help="run only this workload (push) and print its figures")
+    parser.add_argument("--only", help="run only this workload (push or lowlatency) and print its figures")
     parser.add_argument("--rounds", type=int, default=2, help="turns each server takes per remux measurement (the duration is split)")
     parser.add_argument("--out-md", required=True)
     parser.add_argument("--out-json", required=True)
@@ -1549,6 +1559,18 @@ def main():
             for key in made:
                 figures[key].setdefault("push", {})[str(count)] = merge_push_rounds(rounds[key])
 
+    def low_latency_workload():
+        log(f"CueCast: Low-Latency HLS on vs off, {options.lowlatency_streams} publishers")
+        figures["lowLatency"] = setting_cost(
+            "lowlatency", ["--hls-low-latency", "on"], ["--hls-low-latency", "off"], options.binary, work, window, fragment,
+            options.clip, options.lowlatency_streams, options.warmup, options.duration, options.rounds)
+
+    if options.only == "lowlatency":
+        low_latency_workload()
+        print(json.dumps(figures["lowLatency"], indent=1))
+        print(low_latency_line(figures["lowLatency"]))
+        shutil.rmtree(work, ignore_errors=True)
+        return
     if options.only == "push":
         push_workload()
         lines = ["| Measure | CueCast | nginx-rtmp | CueCast / nginx | Goal | Met |", "|---|---|---|---|---|---|"]
@@ -1600,8 +1622,10 @@ def main():
         push_workload()
     if options.stats_streams > 0:
         log(f"CueCast: statistics on vs off, {options.stats_streams} publishers")
-        figures["stats"] = stats_overhead(options.binary, work, window, fragment, options.clip, options.stats_streams,
-                                          options.warmup, options.duration, options.rounds)
+        figures["stats"] = setting_cost("stats", [], ["--stats", "off"], options.binary, work, window, fragment, options.clip,
+                                        options.stats_streams, options.warmup, options.duration, options.rounds, read_stats=True)
+    if options.lowlatency_streams > 0:
+        low_latency_workload()
     table = write_report(figures, options, window, fragment)
     print(table)
     shutil.rmtree(work, ignore_errors=True)
