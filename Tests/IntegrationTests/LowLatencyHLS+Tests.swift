@@ -222,5 +222,49 @@ extension LongRealTimeTests {
                 #expect(playlist.contains("ID=\"\(placed.id)\""), "DATERANGE in ll.m3u8")
             }
         }
+
+        /// Behind a real nginx `proxy_cache` (with `proxy_cache_lock`, the query string in the key, as a CDN keeps
+        /// it): the LL-HLS client's blocking reloads through the cache each return the part they asked for, never
+        /// a stale copy, and every frame still arrives once.
+        @Test func blockingReloadsThroughAnNginxCacheGetTheNewPart() async throws {
+            try await withServer(configure: { $0.hls.gracePeriod = 2 }) { server in
+                let publish = try await server.publishLive(StreamPath("live/llcdn")!, loops: 3)
+                defer { publish.cancel() }
+                _ = try await Self.waitForLowLatencyPlaylist(server, "live/llcdn")
+                let port = try await Nginx.freePort()
+                let nginx = try Nginx.start("""
+                    events {}
+                    http {
+                        access_log off;
+                        client_body_temp_path <dir>/body; proxy_temp_path <dir>/proxy; fastcgi_temp_path <dir>/fastcgi;
+                        uwsgi_temp_path <dir>/uwsgi; scgi_temp_path <dir>/scgi;
+                        proxy_cache_path <dir>/cache keys_zone=ll:1m;
+                        server {
+                            listen 127.0.0.1:\(port);
+                            location /hls/ {
+                                proxy_pass http://127.0.0.1:\(server.httpPort);
+                                proxy_http_version 1.1;
+                                proxy_cache ll;
+                                proxy_cache_lock on;
+                                proxy_cache_key $scheme$proxy_host$request_uri;
+                                proxy_read_timeout 20s;
+                            }
+                        }
+                    }
+                    """)
+                defer { nginx.stop() }
+                try await server.eventually("nginx to answer") {
+                    (try? await Tool("curl").run(["-sf", "-o", "/dev/null", "http://127.0.0.1:\(port)/hls/live/llcdn/ll.m3u8"], timeout: 5))?.status == 0
+                }
+                let url = "http://127.0.0.1:\(port)/hls/live/llcdn/ll.m3u8"
+                let followed = try await Tool("python3").run(
+                    [Self.scripts.appendingPathComponent("llhls_client.py").path, url, "--seconds", "8"], timeout: 60, requireSuccess: false)
+                let report = try JSONDecoder().decode(ClientReport.self, from: Data(followed.text.utf8))
+                #expect(followed.status == 0 && report.errors.isEmpty, "client through nginx: \(report.errors)")
+                #expect(report.parts >= 30 && report.blocking_reloads > 10, "\(report.parts) parts, \(report.blocking_reloads) blocking reloads")
+                let cached = try FileManager.default.subpathsOfDirectory(atPath: nginx.directory.path + "/cache").count
+                #expect(cached > 0, "nginx cached what it served")
+            }
+        }
 }
 }

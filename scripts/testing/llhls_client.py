@@ -121,6 +121,13 @@ def main():
             playlist = parse(body.decode())
             if playlist["ended"] and parts_of(playlist, msn)[0] is None:
                 break
+            # The answer must hold what was asked for (a cache in front must not answer with an older playlist):
+            # the part, or, when its segment ended first, the next segment's part 0.
+            listed, whole, _ = parts_of(playlist, msn)
+            has = listed is not None and (index < len(listed) or (whole and (parts_of(playlist, msn + 1)[0] or [])))
+            if not has and not playlist["ended"]:
+                errors.append(f"blocking reload msn {msn} part {index} answered without it")
+                break
             continue
         if misses:
             listed = {p["uri"] for s in playlist["segments"] for p in s["parts"]} | \
