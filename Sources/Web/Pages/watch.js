@@ -1,11 +1,23 @@
-// The viewer page: plays /hls/<app>/<stream>/index.m3u8 and shows each cue's overlay when the picture reaches
+// The viewer page: plays /hls/<app>/<stream>/ll.m3u8 (Low-Latency HLS; index.m3u8 when the server makes no
+// low-latency rendition) and shows each cue's overlay when the picture reaches
 // the frame the cue was stamped on. Cues carry the program date time (PDT) of that frame; the page maps its
 // playback position to PDT and applies a cue once the position passes it.
 "use strict";
 (() => {
   const parts = location.pathname.split("/").filter(Boolean); // ["watch", app, stream]
   const stream = parts.slice(1, 3).map(decodeURIComponent).join("/");
-  const playlistURL = `/hls/${stream}/index.m3u8`;
+  const lowLatencyURL = `/hls/${stream}/ll.m3u8`;
+  const transportStreamURL = `/hls/${stream}/index.m3u8`;
+  let playlistURL = lowLatencyURL;
+
+  // The low-latency playlist where the server makes one (hls.js then plays it in low-latency mode, Safari natively;
+  // other native players read it as plain HLS), the TS one otherwise.
+  async function choosePlaylist() {
+    try {
+      const response = await fetch(lowLatencyURL, { method: "HEAD", cache: "no-store" });
+      playlistURL = response.ok ? lowLatencyURL : transportStreamURL;
+    } catch (error) { playlistURL = transportStreamURL; }
+  }
   const video = document.getElementById("video");
   const status = document.getElementById("status");
   const $ = (id) => document.getElementById(id);
@@ -39,20 +51,24 @@
     if (anchor === null || estimate < anchor) anchor = estimate;
   }
 
-  // PDT (ms) at the end of the newest segment in a media playlist.
+  // PDT (ms) at the end of the newest media in a media playlist: its newest segment, and in a low-latency playlist
+  // the parts of the segment being written after it (listed after the last segment URI).
   function playlistEnd(text) {
-    let pdt = null, end = null, duration = null;
+    let pdt = null, end = null, duration = null, partsAfter = 0;
     for (const line of text.split("\n")) {
       if (line.startsWith("#EXT-X-TARGETDURATION:")) targetDuration = Number(line.slice(22)) || targetDuration;
       else if (line.startsWith("#EXT-X-PROGRAM-DATE-TIME:")) pdt = Date.parse(line.slice(25));
       else if (line.startsWith("#EXTINF:")) duration = parseFloat(line.slice(8));
-      else if (line && !line.startsWith("#") && duration !== null) {
+      else if (line.startsWith("#EXT-X-PART:")) {
+        const match = /DURATION=([0-9.]+)/.exec(line);
+        if (match) partsAfter += parseFloat(match[1]);
+      } else if (line && !line.startsWith("#") && duration !== null) {
         if (pdt !== null) end = pdt + duration * 1000;
         else if (end !== null) end += duration * 1000;
-        pdt = null; duration = null;
+        pdt = null; duration = null; partsAfter = 0;
       }
     }
-    return end;
+    return end === null ? null : end + partsAfter * 1000;
   }
 
   // A product image that fails to load is left out rather than shown broken.
@@ -152,7 +168,8 @@
     status.classList.toggle("live", Boolean(live));
   }
 
-  function play() {
+  async function play() {
+    await choosePlaylist();
     if (video.canPlayType("application/vnd.apple.mpegurl")) {
       video.src = playlistURL;
       return;
@@ -162,7 +179,7 @@
     script.src = "https://cdn.jsdelivr.net/npm/hls.js@1/dist/hls.min.js";
     script.onload = () => {
       if (!window.Hls || !window.Hls.isSupported()) { setStatus("This browser cannot play HLS"); return; }
-      hls = new window.Hls({ liveSyncDurationCount: 3 });
+      hls = new window.Hls({ lowLatencyMode: true, liveSyncDurationCount: 3 });
       hls.loadSource(playlistURL);
       hls.attachMedia(video);
     };
@@ -175,13 +192,14 @@
   video.addEventListener("emptied", () => { anchor = null; });
   video.addEventListener("error", () => {
     setStatus("Stream unavailable; retrying…");
-    setTimeout(() => { video.src = playlistURL; }, 3000);
+    setTimeout(async () => { await choosePlaylist(); video.src = playlistURL; }, 3000);
   });
 
   // What tests and embedding pages can read.
   window.cuecast = {
     stream,
     position,
+    playlist: () => playlistURL,
     latency: () => { const p = position(); return p === null ? null : (Date.now() - p) / 1000; },
     pending: () => pending.length,
   };
