@@ -14,6 +14,7 @@ import os
 import platform
 import re
 import resource
+import select
 import shutil
 import signal
 import socket
@@ -1263,7 +1264,81 @@ def report(figures, options):
     if "lowLatency" in figures:
         add("")
         add(low_latency_line(figures["lowLatency"]))
+    if "heldReloads" in figures:
+        h = figures["heldReloads"]
+        add("")
+        add(f"Held blocking reloads: {h['clients']} clients parked on one stream's next part, {h['rounds']} rounds: "
+            f"{h['answered']} answered, {h['failures']} failed; answers came within {h['spreadP50'] * 1000:.1f} ms (p50) and "
+            f"{h['spreadP99'] * 1000:.1f} ms (p99) of the first (goal: p99 ≤ 50 ms), server on one core.")
     return "\n".join(lines)
+
+
+# --- Low-Latency HLS: held blocking reloads ---------------------------------------------------------------------
+
+def next_part(text):
+    """The (msn, part) after the newest part an LL playlist lists."""
+    msn, parts_after, last = None, 0, None
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
+            msn = int(line.split(":", 1)[1])
+        elif line.startswith("#EXT-X-PART:"):
+            parts_after += 1
+        elif line and not line.startswith("#"):
+            last, parts_after = msn, 0
+            msn += 1
+    return msn, parts_after
+
+
+def held_reloads(port, stream, clients, rounds):
+    """`clients` connections each ask ll.m3u8 for the next part with a blocking reload (_HLS_msn/_HLS_part), all
+    parked at once; per round, how long after the first answer each other answer came (all should come together
+    when the part lands), and how many failed."""
+    spreads, failures, answered = [], 0, 0
+    path = f"/hls/{stream}/ll.m3u8"
+    for _ in range(rounds):
+        text = get(f"http://127.0.0.1:{port}{path}").decode()
+        msn, part = next_part(text)
+        request = f"GET {path}?_HLS_msn={msn}&_HLS_part={part} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+        sockets = []
+        for _ in range(clients):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.setblocking(False)
+            sock.sendall(request)
+            sockets.append(sock)
+        pending = {sock.fileno(): sock for sock in sockets}
+        first_bytes = {}
+        deadline = time.monotonic() + 15
+        poller = select.epoll()
+        for fd in pending:
+            poller.register(fd, select.EPOLLIN)
+        while pending and time.monotonic() < deadline:
+            for fd, _ in poller.poll(0.5):
+                sock = pending.get(fd)
+                if sock is None:
+                    continue
+                try:
+                    data = sock.recv(65536)
+                except BlockingIOError:
+                    continue
+                # The first bytes are the answer's arrival; the rest is not waited for.
+                first_bytes[fd] = time.monotonic()
+                if not data.startswith(b"HTTP/1.1 200"):
+                    failures += 1
+                poller.unregister(fd)
+                del pending[fd]
+        failures += len(pending)
+        poller.close()
+        for sock in sockets:
+            sock.close()
+        if first_bytes:
+            earliest = min(first_bytes.values())
+            spreads += [t - earliest for t in first_bytes.values()]
+            answered += len(first_bytes)
+    spreads.sort()
+
+    def pct(p):
+        return spreads[min(len(spreads) - 1, int(p * len(spreads)))] if spreads else None
+    return {"clients": clients, "rounds": rounds, "answered": answered, "failures": failures, "spreadP50": pct(0.5), "spreadP99": pct(0.99)}
 
 
 def low_latency_line(ll):
@@ -1487,7 +1562,9 @@ def main():
                         help="target counts for the push workload, each pushed to an nginx-rtmp sink (0: no push run)")
     parser.add_argument("--push-seconds", type=float, default=20, help="seconds the push targets are timed per count and round")
     parser.add_argument("--push-rounds", type=int, default=3, help="turns each server takes per push count (CPU summed over them)")
-    parser.add_argument("--only", help="run only this workload (push or lowlatency) and print its figures")
+    parser.add_argument("--only", help="run only this workload (push, lowlatency or held) and print its figures")
+    parser.add_argument("--held-clients", type=int, default=2000, help="blocking reloads held at once on one stream's next part")
+    parser.add_argument("--held-rounds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2, help="turns each server takes per remux measurement (the duration is split)")
     parser.add_argument("--out-md", required=True)
     parser.add_argument("--out-json", required=True)
@@ -1565,6 +1642,29 @@ def main():
             "lowlatency", ["--hls-low-latency", "on"], ["--hls-low-latency", "off"], options.binary, work, window, fragment,
             options.clip, options.lowlatency_streams, options.warmup, options.duration, options.rounds)
 
+    def held_reloads_workload():
+        server = made["cuecast"]
+        log(f"CueCast: {options.held_clients} blocking reloads held on one stream's next part, {options.held_rounds} rounds")
+
+        def run():
+            publishers = Publishers(options.clip, [server.publish_url(0)], server.work)
+            try:
+                wait_for_playlists(server, 1, minimum=2)
+                time.sleep(2)
+                cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+                result = held_reloads(server.http, "live/s0", options.held_clients, options.held_rounds)
+                result["cpuSeconds"] = cpu_seconds(server.pid) - cpu0
+                result["seconds"] = time.monotonic() - t0
+                return result
+            finally:
+                publishers.stop()
+        figures["heldReloads"] = on(server, "held blocking reloads", run)
+
+    if options.only == "held":
+        held_reloads_workload()
+        print(json.dumps(figures["heldReloads"], indent=1))
+        shutil.rmtree(work, ignore_errors=True)
+        return
     if options.only == "lowlatency":
         low_latency_workload()
         print(json.dumps(figures["lowLatency"], indent=1))
@@ -1626,6 +1726,8 @@ def main():
                                         options.stats_streams, options.warmup, options.duration, options.rounds, read_stats=True)
     if options.lowlatency_streams > 0:
         low_latency_workload()
+    if options.held_clients > 0:
+        held_reloads_workload()
     table = write_report(figures, options, window, fragment)
     print(table)
     shutil.rmtree(work, ignore_errors=True)
