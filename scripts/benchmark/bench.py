@@ -897,7 +897,7 @@ def run_g2g_publisher(port, app, name, clip, seconds, started, stop, results):
         error = repr(failure)
     finally:
         publisher.close()
-        results.put({"sent": publisher.sent, "error": error, "bytes": publisher.bytes_sent})
+        results.put({"sent": publisher.sent, "sentPTS": publisher.sent_pts, "error": error, "bytes": publisher.bytes_sent})
 
 
 def run_g2g_readers(specs, seconds, stop, results):
@@ -987,6 +987,100 @@ def glass_to_glass(server, clip, seconds, work):
                     process.join()
     result = g2g_delays(played, sent)
     result.update({"seconds": seconds, "videoFramesSent": len(sent), "publisherError": answer["error"]})
+    return result
+
+
+def run_ll_reader(port, path, seconds, results):
+    """Child process: a Low-Latency HLS reader (the test's LL-HLS client logic: blocking reloads, part by part from
+    the newest independent part) noting when each video frame arrives, by presentation time in ms (the 90 kHz
+    composition time less CueCast's 10 s TS offset)."""
+    pin_client()
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testing"))
+    import isobmff
+    from llhls_client import parse, parts_of
+    base = f"http://127.0.0.1:{port}{path.rsplit('/', 1)[0]}/"
+    frames, error, started, hold_back = [], None, time.monotonic(), None
+    try:
+        playlist = parse(get(f"http://127.0.0.1:{port}{path}").decode())
+        text_hold = None
+        start = None
+        for segment in playlist["segments"] + ([playlist["open"]] if playlist["open"] else []):
+            for index, part in enumerate(segment["parts"]):
+                if part["independent"]:
+                    start = (segment["msn"], index)
+        msn, index = start
+        tracks, maps = None, {}
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            parts, whole, map_uri = parts_of(playlist, msn)
+            if parts is not None and whole and index >= len(parts):
+                msn, index = msn + 1, 0
+                continue
+            if parts is None or index >= len(parts):
+                text = get(f"http://127.0.0.1:{port}{path}?_HLS_msn={msn}&_HLS_part={index}", timeout=15).decode()
+                playlist = parse(text)
+                if text_hold is None:
+                    match = re.search(r"PART-HOLD-BACK=([0-9.]+)", text)
+                    text_hold = float(match.group(1)) if match else None
+                continue
+            if map_uri not in maps:
+                maps[map_uri] = isobmff.init_tracks(get(base + map_uri))
+                tracks = maps[map_uri]
+            data = get(base + parts[index]["uri"])
+            arrived = time.monotonic()
+            video = [t for t, info in tracks.items() if info["handler"] == "vide"]
+            for decode, _, _, offset in isobmff.fragment_samples(data, tracks).get(video[0], []) if video else []:
+                frames.append((((decode + offset) - 900_000) // 90 & 0xFFFFFFFF, arrived))
+            index += 1
+        hold_back = text_hold
+    except Exception as failure:  # reported by the parent
+        error = repr(failure)
+    results.put([{"kind": "ll", "state": 1 if error is None else -1, "startedAt": started, "frames": frames, "error": error,
+                  "partHoldBack": hold_back}])
+
+
+def low_latency_g2g(server, clip, seconds):
+    """Our publisher sends the clip at real time noting when each video frame goes out (by presentation time); an
+    LL-HLS reader notes when the part holding it arrives. Delay = arrival - send; plus PART-HOLD-BACK, what a
+    compliant player (hls.js, AVPlayer) waits behind the live edge."""
+    app, name = server.publish_url(0).split("/", 3)[3].split("/", 1)
+    sent_queue, played_queue = multiprocessing.Queue(), multiprocessing.Queue()
+    started, stop = multiprocessing.Event(), multiprocessing.Event()
+    publisher = multiprocessing.Process(target=run_g2g_publisher,
+                                        args=(server.rtmp, app, name, clip, seconds + 60, started, stop, sent_queue))
+    publisher.start()
+    reader = None
+    stream = f"{app}/{name.split('?')[0]}"
+    try:
+        if not started.wait(15):
+            raise RuntimeError("our publisher did not start")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if get(f"http://127.0.0.1:{server.http}/hls/{stream}/ll.m3u8").count(b"#EXTINF") >= 2:
+                    break
+            except Exception:
+                pass
+            time.sleep(0.3)
+        reader = multiprocessing.Process(target=run_ll_reader, args=(server.http, f"/hls/{stream}/ll.m3u8", seconds, played_queue))
+        reader.start()
+        played = played_queue.get(timeout=seconds + 30)
+        reader.join(10)
+        stop.set()
+        answer = sent_queue.get(timeout=15)
+        publisher.join(10)
+    finally:
+        stop.set()
+        for process in (reader, publisher):
+            if process is not None:
+                process.join(5)
+                if process.is_alive():
+                    process.terminate()
+                    process.join()
+    result = g2g_delays(played, answer["sentPTS"]).get("ll", {})
+    hold = played[0].get("partHoldBack")
+    result.update({"seconds": seconds, "partHoldBack": hold, "error": played[0].get("error"),
+                   "p99WithHoldBack": result["p99"] + hold if result.get("p99") is not None and hold else None})
     return result
 
 
@@ -1264,6 +1358,14 @@ def report(figures, options):
     if "lowLatency" in figures:
         add("")
         add(low_latency_line(figures["lowLatency"]))
+    if "lowLatencyGlassToGlass" in figures:
+        g = figures["lowLatencyGlassToGlass"]
+        if g.get("p99") is not None:
+            add("")
+            add(f"Low-Latency HLS glass-to-glass (our publisher → our LL-HLS reader, part by part): p50 {g['p50'] * 1000:.0f} ms, "
+                f"p99 {g['p99'] * 1000:.0f} ms over {g['frames']} frames ({g['missing']} missing); with PART-HOLD-BACK "
+                f"{g['partHoldBack']} s, what hls.js or AVPlayer waits behind the live edge: p99 {g['p99WithHoldBack']:.2f} s "
+                f"(goal ≤ 1.5 s).")
     if "heldReloads" in figures:
         h = figures["heldReloads"]
         add("")
@@ -1562,7 +1664,7 @@ def main():
                         help="target counts for the push workload, each pushed to an nginx-rtmp sink (0: no push run)")
     parser.add_argument("--push-seconds", type=float, default=20, help="seconds the push targets are timed per count and round")
     parser.add_argument("--push-rounds", type=int, default=3, help="turns each server takes per push count (CPU summed over them)")
-    parser.add_argument("--only", help="run only this workload (push, lowlatency or held) and print its figures")
+    parser.add_argument("--only", help="run only this workload (push, lowlatency, held or llg2g) and print its figures")
     parser.add_argument("--held-clients", type=int, default=2000, help="blocking reloads held at once on one stream's next part")
     parser.add_argument("--held-rounds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2, help="turns each server takes per remux measurement (the duration is split)")
@@ -1660,6 +1762,13 @@ def main():
                 publishers.stop()
         figures["heldReloads"] = on(server, "held blocking reloads", run)
 
+    if options.only == "llg2g":
+        server = made["cuecast"]
+        figures["lowLatencyGlassToGlass"] = on(server, f"LL-HLS glass-to-glass, {options.g2g_seconds:g} s",
+                                               lambda: low_latency_g2g(server, options.clip, options.g2g_seconds))
+        print(json.dumps(figures["lowLatencyGlassToGlass"], indent=1))
+        shutil.rmtree(work, ignore_errors=True)
+        return
     if options.only == "held":
         held_reloads_workload()
         print(json.dumps(figures["heldReloads"], indent=1))
@@ -1726,6 +1835,10 @@ def main():
                                         options.stats_streams, options.warmup, options.duration, options.rounds, read_stats=True)
     if options.lowlatency_streams > 0:
         low_latency_workload()
+    if options.g2g_seconds > 0:
+        server = made["cuecast"]
+        figures["lowLatencyGlassToGlass"] = on(server, f"LL-HLS glass-to-glass, {options.g2g_seconds:g} s",
+                                               lambda: low_latency_g2g(server, options.clip, options.g2g_seconds))
     if options.held_clients > 0:
         held_reloads_workload()
     table = write_report(figures, options, window, fragment)

@@ -262,6 +262,7 @@ class Publisher:
         self.port, self.app, self.name = port, app, name
         self.tags = tags
         self.sent = {}          # video timestamp (32-bit) -> monotonic send time
+        self.sent_pts = {}      # video presentation time (timestamp + composition offset, 32-bit) -> send time
         self.bytes_sent = 0
         self.parser = ChunkParser()
 
@@ -358,6 +359,9 @@ class Publisher:
                         # Noted as the send starts: on loopback the last byte reaches the server during sendall,
                         # and a reader's clock must not run ahead of this one.
                         self.sent[stamp] = time.monotonic()
+                        # AVC video tags carry a signed 24-bit composition offset after the packet type.
+                        cts = int.from_bytes(body[2:5], "big", signed=True) if len(body) >= 5 else 0
+                        self.sent_pts[(stamp + cts) & 0xFFFFFFFF] = self.sent[stamp]
                     self.send(6, VIDEO, self.stream_id, stamp, body)
 
     def close(self):
