@@ -1039,6 +1039,69 @@ def run_ll_reader(port, path, seconds, results):
                   "partHoldBack": hold_back}])
 
 
+def ts_video_pts(data):
+    """Presentation times (90 kHz) of the video PES packets in an MPEG-TS segment: PAT → PMT → the H.264/HEVC PID."""
+    pmt_pid, video_pid, times = None, None, []
+    for offset in range(0, len(data) - 187, 188):
+        packet = data[offset:offset + 188]
+        if packet[0] != 0x47:
+            continue
+        pid = ((packet[1] & 0x1F) << 8) | packet[2]
+        start = packet[1] & 0x40
+        control = (packet[3] >> 4) & 3
+        payload = packet[4:] if control == 1 else packet[5 + packet[4]:] if control == 3 else b""
+        if not start or not payload:
+            continue
+        if pid == 0:
+            section = payload[1 + payload[0]:]
+            pmt_pid = ((section[10] & 0x1F) << 8) | section[11]
+        elif pid == pmt_pid and video_pid is None:
+            section = payload[1 + payload[0]:]
+            length = ((section[1] & 0x0F) << 8) | section[2]
+            info = ((section[10] & 0x0F) << 8) | section[11]
+            cursor = 12 + info
+            while cursor + 5 <= 3 + length - 4:
+                stream_type = section[cursor]
+                elementary = ((section[cursor + 1] & 0x1F) << 8) | section[cursor + 2]
+                if stream_type in (0x1B, 0x24):
+                    video_pid = elementary
+                cursor += 5 + (((section[cursor + 3] & 0x0F) << 8) | section[cursor + 4])
+        elif pid == video_pid and payload[:3] == b"\x00\x00\x01" and payload[7] & 0x80:
+            p = payload[9:14]
+            times.append(((p[0] >> 1) & 0x07) << 30 | p[1] << 22 | (p[2] >> 1) << 15 | p[3] << 7 | p[4] >> 1)
+    return times
+
+
+def run_ts_reader(port, path, seconds, results):
+    """Child process: a plain HLS reader of index.m3u8 polling every 100 ms, fetching each new segment as it is
+    listed and noting when each video frame arrives, by presentation time in ms."""
+    pin_client()
+    base = f"http://127.0.0.1:{port}{path.rsplit('/', 1)[0]}/"
+    frames, error, started, seen, target = [], None, time.monotonic(), set(), None
+    try:
+        deadline = time.monotonic() + seconds
+        first = True
+        while time.monotonic() < deadline:
+            text = get(f"http://127.0.0.1:{port}{path}").decode()
+            target = target or int(re.search(r"#EXT-X-TARGETDURATION:(\d+)", text).group(1))
+            uris = [line for line in text.splitlines() if line and not line.startswith("#")]
+            for uri in uris:
+                if uri in seen:
+                    continue
+                seen.add(uri)
+                if first:
+                    continue  # what was listed before the reader came is not timed
+                data = get(base + uri)
+                arrived = time.monotonic()
+                frames += [((pts - 900_000) // 90 & 0xFFFFFFFF, arrived) for pts in ts_video_pts(data)]
+            first = False
+            time.sleep(0.1)
+    except Exception as failure:  # reported by the parent
+        error = repr(failure)
+    results.put([{"kind": "ts", "state": 1 if error is None else -1, "startedAt": started, "frames": frames, "error": error,
+                  "holdBack": 3 * target if target else None}])
+
+
 def low_latency_g2g(server, clip, seconds):
     """Our publisher sends the clip at real time noting when each video frame goes out (by presentation time); an
     LL-HLS reader notes when the part holding it arrives. Delay = arrival - send; plus PART-HOLD-BACK, what a
@@ -1064,8 +1127,13 @@ def low_latency_g2g(server, clip, seconds):
             time.sleep(0.3)
         reader = multiprocessing.Process(target=run_ll_reader, args=(server.http, f"/hls/{stream}/ll.m3u8", seconds, played_queue))
         reader.start()
+        ts_queue = multiprocessing.Queue()
+        ts_reader = multiprocessing.Process(target=run_ts_reader, args=(server.http, f"/hls/{stream}/index.m3u8", seconds, ts_queue))
+        ts_reader.start()
         played = played_queue.get(timeout=seconds + 30)
+        ts_played = ts_queue.get(timeout=seconds + 30)
         reader.join(10)
+        ts_reader.join(10)
         stop.set()
         answer = sent_queue.get(timeout=15)
         publisher.join(10)
@@ -1081,6 +1149,11 @@ def low_latency_g2g(server, clip, seconds):
     hold = played[0].get("partHoldBack")
     result.update({"seconds": seconds, "partHoldBack": hold, "error": played[0].get("error"),
                    "p99WithHoldBack": result["p99"] + hold if result.get("p99") is not None and hold else None})
+    ts = g2g_delays(ts_played, answer["sentPTS"]).get("ts", {})
+    ts_hold = ts_played[0].get("holdBack")
+    ts.update({"holdBack": ts_hold, "error": ts_played[0].get("error"),
+               "p99WithHoldBack": ts["p99"] + ts_hold if ts.get("p99") is not None and ts_hold else None})
+    result["transportStream"] = ts
     return result
 
 
@@ -1366,6 +1439,11 @@ def report(figures, options):
                 f"p99 {g['p99'] * 1000:.0f} ms over {g['frames']} frames ({g['missing']} missing); with PART-HOLD-BACK "
                 f"{g['partHoldBack']} s, what hls.js or AVPlayer waits behind the live edge: p99 {g['p99WithHoldBack']:.2f} s "
                 f"(goal ≤ 1.5 s).")
+            ts = g.get("transportStream") or {}
+            if ts.get("p99") is not None:
+                add(f"The TS rendition, read the same way (index.m3u8 polled every 100 ms, each segment fetched as listed): "
+                    f"p50 {ts['p50']:.2f} s, p99 {ts['p99']:.2f} s; with HOLD-BACK {ts['holdBack']} s (three target durations): "
+                    f"p99 {ts['p99WithHoldBack']:.2f} s.")
     if "heldReloads" in figures:
         h = figures["heldReloads"]
         add("")
