@@ -6,10 +6,20 @@ public struct DeliveryDirectives: Sendable, Equatable {
     public var sequence: Int?
     /// `_HLS_part`: …and this part of it.
     public var part: Int?
+    /// `_HLS_skip`: a delta update (§6.2.5.1), leaving out the segments older than the skip boundary.
+    public var skip: Skip?
 
-    public init(sequence: Int? = nil, part: Int? = nil) {
+    public enum Skip: String, Sendable {
+        /// `YES`: skip segments.
+        case segments = "YES"
+        /// `v2`: skip segments and the date ranges before the boundary too.
+        case segmentsAndDateRanges = "v2"
+    }
+
+    public init(sequence: Int? = nil, part: Int? = nil, skip: Skip? = nil) {
         self.sequence = sequence
         self.part = part
+        self.skip = skip
     }
 
     /// A directive a server must refuse with 400 (§6.2.5.2), with a reason a developer can act on.
@@ -18,8 +28,8 @@ public struct DeliveryDirectives: Sendable, Equatable {
     }
 
     /// Reads the directives from a query's name–value pairs (percent-decoded). Other names are ignored.
-    /// - Throws: `Failure` for a value that is not a non-negative decimal integer, or `_HLS_part` without
-    ///   `_HLS_msn`.
+    /// - Throws: `Failure` for a value that is not a non-negative decimal integer, `_HLS_part` without `_HLS_msn`,
+    ///   or `_HLS_skip` other than `YES` or `v2`.
     public init(query: [(name: String, value: String)]) throws(Failure) {
         func number(_ name: String) throws(Failure) -> Int? {
             guard let value = query.last(where: { $0.name == name })?.value else { return nil }
@@ -31,6 +41,10 @@ public struct DeliveryDirectives: Sendable, Equatable {
         sequence = try number("_HLS_msn")
         part = try number("_HLS_part")
         if part != nil && sequence == nil { throw Failure(description: "_HLS_part needs _HLS_msn") }
+        if let value = query.last(where: { $0.name == "_HLS_skip" })?.value {
+            guard let skip = Skip(rawValue: value) else { throw Failure(description: "_HLS_skip must be YES or v2, not \"\(value.prefix(40))\"") }
+            self.skip = skip
+        }
     }
 
     public var blocks: Bool { sequence != nil }

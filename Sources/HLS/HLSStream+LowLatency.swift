@@ -54,15 +54,22 @@ extension HLSStream {
     }
 
     /// The low-latency playlist and where it stands; `sequence`/`part` ask whether that position is listed.
-    /// nil when the output makes no low-latency rendition.
-    public func lowLatencyView(sequence: Int? = nil, part: Int? = nil) -> LowLatencyView? {
+    /// `skip` asks for a delta update (rendered for the asker, not cached; with `v2` the date ranges of skipped
+    /// segments are left out too). nil when the output makes no low-latency rendition.
+    public func lowLatencyView(sequence: Int? = nil, part: Int? = nil, skip: DeliveryDirectives.Skip? = nil) -> LowLatencyView? {
         storage.withLock { storage in
             guard let rendition = storage.lowLatency else { return nil }
-            var text = storage.renderedLowLatency
-            if text == nil, var playlist = rendition.playlist(epoch: epoch, ended: storage.state == .ended) {
-                playlist.dateRanges = storage.visibleDateRanges(now: Date()).map { $0.render(formatDate: MediaPlaylist.formatDate) }
+            var text = skip == nil ? storage.renderedLowLatency : nil
+            if text == nil, var playlist = rendition.playlist(epoch: epoch, ended: storage.state == .ended, skip: skip != nil) {
+                var ranges = storage.visibleDateRanges(now: Date())
+                if skip == .segmentsAndDateRanges, let first = storage.window.segments.first?.sequence {
+                    let boundary = first + rendition.skippableSegments
+                    let before = Set(storage.dateRanges.filter { $0.segment < boundary }.map(\.range.id))
+                    ranges.removeAll { before.contains($0.id) }
+                }
+                playlist.dateRanges = ranges.map { $0.render(formatDate: MediaPlaylist.formatDate) }
                 text = ByteBuffer(string: playlist.render())
-                storage.renderedLowLatency = text
+                if skip == nil { storage.renderedLowLatency = text }
             }
             return LowLatencyView(
                 playlist: text, version: storage.lowLatencyVersion, state: storage.state, targetDuration: rendition.window.targetDuration,

@@ -117,8 +117,25 @@ public struct LowLatencyRendition: Sendable {
         return window.segments.last.map { ($0.sequence + 1, 0) }
     }
 
-    /// The playlist as it stands, or nil before the first whole segment (the part target is fixed then).
-    public func playlist(epoch: String, ended: Bool) -> MediaPlaylist? {
+    /// How far from the end of the playlist a delta update keeps segments (`CAN-SKIP-UNTIL`): six target
+    /// durations, the draft's least (§4.4.3.8).
+    public var skipBoundary: Double { 6 * Double(window.targetDuration) }
+
+    /// How many segments from the start a delta update leaves out: those that end more than the skip boundary
+    /// before the end of the last whole segment.
+    public var skippableSegments: Int {
+        var kept = 0.0
+        var count = window.segments.count
+        while count > 0, kept < skipBoundary {
+            count -= 1
+            kept += window.segments[count].duration
+        }
+        return count
+    }
+
+    /// The playlist as it stands, or nil before the first whole segment (the part target is fixed then); with
+    /// `skip`, a delta update (§6.2.5.1) without the segments `skippableSegments` counts.
+    public func playlist(epoch: String, ended: Bool, skip: Bool = false) -> MediaPlaylist? {
         guard let partTarget, !window.segments.isEmpty else { return nil }
         var playlist = window.playlist
         playlist.ended = ended
@@ -146,6 +163,12 @@ public struct LowLatencyRendition: Sendable {
         playlist.lowLatency = .init(
             partTarget: partTarget, partHoldBack: 3 * partTarget, holdBack: 3 * Double(window.targetDuration), open: openEntry,
             preloadHint: ended ? nil : hint)
+        playlist.lowLatency?.canSkipUntil = skipBoundary
+        if skip {
+            let skipped = skippableSegments
+            playlist.entries.removeFirst(skipped)
+            playlist.lowLatency?.skippedSegments = skipped
+        }
         return playlist
     }
 }

@@ -46,6 +46,10 @@ public struct MediaPlaylist: Sendable, Equatable {
         public var partHoldBack: Double
         /// `HOLD-BACK` for players that do not use parts (at least 3 target durations).
         public var holdBack: Double
+        /// `CAN-SKIP-UNTIL` (at least 6 target durations, §4.4.3.8): delta updates are offered.
+        public var canSkipUntil: Double?
+        /// In a delta update: how many segments `EXT-X-SKIP` stands for.
+        public var skippedSegments: Int?
         /// The segment being written: its parts so far, after the last whole segment.
         public var open: Entry?
         /// `EXT-X-PRELOAD-HINT:TYPE=PART`: the part that comes next.
@@ -85,9 +89,10 @@ public struct MediaPlaylist: Sendable, Equatable {
             "#EXT-X-TARGETDURATION:\(targetDuration)",
         ]
         if let lowLatency {
-            lines.append(
-                "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=\(Self.seconds(lowLatency.partHoldBack)),"
-                    + "HOLD-BACK=\(Self.seconds(lowLatency.holdBack))")
+            var control = "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=\(Self.seconds(lowLatency.partHoldBack)),"
+                + "HOLD-BACK=\(Self.seconds(lowLatency.holdBack))"
+            if let until = lowLatency.canSkipUntil { control += ",CAN-SKIP-UNTIL=\(Self.seconds(until)),CAN-SKIP-DATERANGES=YES" }
+            lines.append(control)
             lines.append("#EXT-X-PART-INF:PART-TARGET=\(Self.seconds(lowLatency.partTarget))")
         }
         lines += [
@@ -97,6 +102,11 @@ public struct MediaPlaylist: Sendable, Equatable {
             // duration must not change), and that segment does not start with a keyframe.
         ]
         lines += dateRanges
+        if let skipped = lowLatency?.skippedSegments {
+            // EXT-X-SKIP needs version 9 (§4.4.5.2).
+            lines[1] = "#EXT-X-VERSION:9"
+            lines.append("#EXT-X-SKIP:SKIPPED-SEGMENTS=\(skipped)")
+        }
         var map: String?
         func head(_ entry: Entry, dated: Bool = true) {
             if entry.discontinuity { lines.append("#EXT-X-DISCONTINUITY") }

@@ -109,6 +109,8 @@ struct HLSResponder: Sendable {
     struct Conditions {
         var ifNoneMatch: String?
         var range: String?
+        /// `_HLS_skip` of a low-latency playlist request: a delta update.
+        var skip: DeliveryDirectives.Skip? = nil
     }
 
     /// The answer to `GET`/`HEAD /hls/<app>/<name>/<file>`; errors are thrown before anything is counted.
@@ -134,11 +136,13 @@ struct HLSResponder: Sendable {
                 body, etag: "\"\(stream.epoch)-\(stream.playlistVersion)\"", ended: stream.state == .ended,
                 targetDuration: stream.targetDuration, isHead: isHead, request: request, counters: stream.delivery)
         case .lowLatencyPlaylist:
-            guard let view = stream.lowLatencyView() else { throw APIError(.notFound, "stream \(path) makes no low-latency rendition") }
+            guard let view = stream.lowLatencyView(skip: request.skip) else {
+                throw APIError(.notFound, "stream \(path) makes no low-latency rendition")
+            }
             guard let text = view.playlist else { throw APIError(.notFound, "stream \(path) has no segment yet") }
             stream.sawViewer(viewer())
-            return lowLatencyPlaylistReply(
-                text, etag: "\"\(stream.epoch)-ll-\(view.version)\"", view: view, isHead: isHead, request: request, counters: stream.delivery)
+            let etag = "\"\(stream.epoch)-ll-\(view.version)\(request.skip.map { "-skip-\($0.rawValue)" } ?? "")\""
+            return lowLatencyPlaylistReply(text, etag: etag, view: view, isHead: isHead, request: request, counters: stream.delivery)
         case .lowLatencyFile(let uri):
             guard let (file, range) = stream.lowLatencyFile(uri: uri) else { throw APIError(.notFound, "\(uri) is not available") }
             return fileReply(

@@ -57,7 +57,8 @@ public struct HLSRoutes: Sendable {
             }
             reply = try await responder.replyWaiting(
                 isHead: request.method == .head, path: path, file: file, directives: directives,
-                conditions: HLSResponder.Conditions(ifNoneMatch: request.headers[.ifNoneMatch], range: request.headers[.range]),
+                conditions: HLSResponder.Conditions(
+                    ifNoneMatch: request.headers[.ifNoneMatch], range: request.headers[.range], skip: directives.skip),
                 viewer: HLSResponder.viewer(address: context.remoteAddress, userAgent: request.headers[.userAgent]))
         } catch var error as APIError {
             // A player's first poll (no segment yet) is a 404 a browser must be allowed to read.

@@ -93,7 +93,7 @@ import Testing
     @Test func playlistListsPartsHintAndServerControl() throws {
         let text = try #require(Self.rendition(openParts: 2).playlist(epoch: "e", ended: false)).render()
         let lines = text.split(separator: "\n").map(String.init)
-        #expect(lines.contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.603,HOLD-BACK=6"))
+        #expect(lines.contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.603,HOLD-BACK=6,CAN-SKIP-UNTIL=12,CAN-SKIP-DATERANGES=YES"))
         #expect(lines.contains("#EXT-X-PART-INF:PART-TARGET=0.201"))
         #expect(lines.contains(#"#EXT-X-MAP:URI="e-0.mp4""#))
         #expect(lines.filter { $0 == #"#EXT-X-MAP:URI="e-0.mp4""# }.count == 1, "the map is written where it changes")
@@ -147,5 +147,32 @@ import Testing
             limitedCuts.append(frame * 3000)
         }
         #expect(limitedCuts == [15_000, 30_000, 45_000], "five frames fit in 16 000 ticks, six do not: \(limitedCuts)")
+    }
+
+    @Test func deltaUpdatesSkipSegmentsOlderThanTheBoundary() throws {
+        #expect(try DeliveryDirectives(query: [("_HLS_skip", "YES")]).skip == .segments)
+        #expect(try DeliveryDirectives(query: [("_HLS_skip", "v2")]).skip == .segmentsAndDateRanges)
+        #expect(throws: DeliveryDirectives.Failure.self) { try DeliveryDirectives(query: [("_HLS_skip", "yes please")]) }
+        var rendition = LowLatencyRendition(windowSize: 12, targetDuration: 2)
+        rendition.addMap(uri: "e-0.mp4", file: Self.file(50))
+        rendition.fixPartTarget(0.201)
+        for sequence in 0..<12 { rendition.append(segment: Self.segment(sequence, parts: 10), now: Date()) }
+        // 24 s listed, boundary 12 s: the 6 oldest segments can be skipped.
+        #expect(rendition.skipBoundary == 12)
+        #expect(rendition.skippableSegments == 6)
+        let full = try #require(rendition.playlist(epoch: "e", ended: false)).render()
+        #expect(full.contains("CAN-SKIP-UNTIL=12,CAN-SKIP-DATERANGES=YES") && full.contains("#EXT-X-VERSION:6") && !full.contains("EXT-X-SKIP"))
+        let delta = try #require(rendition.playlist(epoch: "e", ended: false, skip: true)).render()
+        let lines = delta.split(separator: "\n").map(String.init)
+        #expect(lines.contains("#EXT-X-VERSION:9"))
+        #expect(lines.contains("#EXT-X-MEDIA-SEQUENCE:0"), "the media sequence still names the first (skipped) segment")
+        let skip = try #require(lines.firstIndex(of: "#EXT-X-SKIP:SKIPPED-SEGMENTS=6"))
+        #expect(!delta.contains("e-5.m4s") && delta.contains("e-6.m4s"))
+        #expect(lines.firstIndex(of: #"#EXT-X-MAP:URI="e-0.mp4""#)! > skip, "the first segment kept carries its map")
+        var short = LowLatencyRendition(windowSize: 6, targetDuration: 2)
+        short.addMap(uri: "e-0.mp4", file: Self.file(50))
+        short.fixPartTarget(0.201)
+        for sequence in 0..<6 { short.append(segment: Self.segment(sequence, parts: 10), now: Date()) }
+        #expect(short.skippableSegments == 0, "a 12 s playlist is all inside the boundary")
     }
 }

@@ -122,7 +122,7 @@ extension LongRealTimeTests {
                 let playlist = try await Self.waitForLowLatencyPlaylist(server, "live/lldir")
                 for (query, reason) in [
                     ("_HLS_msn=abc", "non-negative integer"), ("_HLS_msn=-1", "non-negative integer"), ("_HLS_part=2", "needs _HLS_msn"),
-                    ("_HLS_msn=999999", "too far ahead"),
+                    ("_HLS_msn=999999", "too far ahead"), ("_HLS_skip=maybe", "YES or v2"),
                 ] {
                     let response = try await server.fetch("/hls/live/lldir/ll.m3u8?\(query)")
                     let body = String(decoding: response.body, as: UTF8.self)
@@ -264,6 +264,32 @@ extension LongRealTimeTests {
                 #expect(report.parts >= 30 && report.blocking_reloads > 10, "\(report.parts) parts, \(report.blocking_reloads) blocking reloads")
                 let cached = try FileManager.default.subpathsOfDirectory(atPath: nginx.directory.path + "/cache").count
                 #expect(cached > 0, "nginx cached what it served")
+            }
+        }
+
+        /// A delta update (`_HLS_skip=YES`) of a playlist longer than the skip boundary leaves out the oldest
+        /// segments behind `EXT-X-SKIP`, and the rule checker's reading of the full playlist still holds.
+        @Test func deltaUpdatesLeaveOutTheOldestSegments() async throws {
+            try await withServer(configure: {
+                $0.hls.segmentDuration = 1
+                $0.hls.windowSize = 10
+                $0.hls.gracePeriod = 2
+            }) { server in
+                let publish = try await server.publishLive(StreamPath("live/lldelta")!, loops: 3)
+                defer { publish.cancel() }
+                try await server.eventually(timeout: 40, "ten whole segments") {
+                    entries(of: try await Self.waitForLowLatencyPlaylist(server, "live/lldelta")).count >= 10
+                }
+                let full = try await server.request(.GET, "/hls/live/lldelta/ll.m3u8").body
+                #expect(full.contains("CAN-SKIP-UNTIL=6,CAN-SKIP-DATERANGES=YES"), "\(full)")
+                let delta = try await server.request(.GET, "/hls/live/lldelta/ll.m3u8?_HLS_skip=YES").body
+                let skipped = try #require(delta.split(separator: "\n").first { $0.hasPrefix("#EXT-X-SKIP:SKIPPED-SEGMENTS=") })
+                let count = Int(skipped.split(separator: "=")[1]) ?? 0
+                // 10 segments of 1 s, boundary 6 s: the oldest 4 (give or take one that slid in meanwhile).
+                #expect(count >= 3 && count <= 5, "\(skipped)")
+                #expect(delta.contains("#EXT-X-VERSION:9"))
+                #expect(entries(of: delta).count == entries(of: full).count - count || entries(of: delta).count == entries(of: full).count - count + 1)
+                #expect(delta.contains("#EXT-X-MAP:URI="), "the first segment kept carries its map")
             }
         }
 }
