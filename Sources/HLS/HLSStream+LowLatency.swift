@@ -63,6 +63,10 @@ extension HLSStream {
             if text == nil, var playlist = rendition.playlist(epoch: epoch, ended: storage.state == .ended, skip: skip != nil) {
                 var ranges = storage.visibleDateRanges(now: Date())
                 if skip == .segmentsAndDateRanges, let first = storage.window.segments.first?.sequence {
+                    // Ranges of skipped segments are left out; those no longer listed at all are named as removed.
+                    let visible = Set(ranges.map(\.id))
+                    playlist.lowLatency?.recentlyRemovedDateRanges = storage.dateRanges
+                        .filter { $0.segment < first && !visible.contains($0.range.id) }.map(\.range.id)
                     let boundary = first + rendition.skippableSegments
                     let before = Set(storage.dateRanges.filter { $0.segment < boundary }.map(\.range.id))
                     ranges.removeAll { before.contains($0.id) }

@@ -50,6 +50,8 @@ public struct MediaPlaylist: Sendable, Equatable {
         public var canSkipUntil: Double?
         /// In a delta update: how many segments `EXT-X-SKIP` stands for.
         public var skippedSegments: Int?
+        /// In a `v2` delta update: the IDs of date ranges no longer in the playlist.
+        public var recentlyRemovedDateRanges: [String]?
         /// The segment being written: its parts so far, after the last whole segment.
         public var open: Entry?
         /// `EXT-X-PRELOAD-HINT:TYPE=PART`: the part that comes next.
@@ -105,7 +107,11 @@ public struct MediaPlaylist: Sendable, Equatable {
         if let skipped = lowLatency?.skippedSegments {
             // EXT-X-SKIP needs version 9 (§4.4.5.2).
             lines[1] = "#EXT-X-VERSION:9"
-            lines.append("#EXT-X-SKIP:SKIPPED-SEGMENTS=\(skipped)")
+            var skip = "#EXT-X-SKIP:SKIPPED-SEGMENTS=\(skipped)"
+            if let removed = lowLatency?.recentlyRemovedDateRanges {
+                skip += ",RECENTLY-REMOVED-DATERANGES=\"\(removed.joined(separator: "\t"))\""
+            }
+            lines.append(skip)
         }
         var map: String?
         func head(_ entry: Entry, dated: Bool = true) {

@@ -174,5 +174,8 @@ import Testing
         short.fixPartTarget(0.201)
         for sequence in 0..<6 { short.append(segment: Self.segment(sequence, parts: 10), now: Date()) }
         #expect(short.skippableSegments == 0, "a 12 s playlist is all inside the boundary")
+        var v2 = try #require(rendition.playlist(epoch: "e", ended: false, skip: true))
+        v2.lowLatency?.recentlyRemovedDateRanges = ["cue-1", "cue-2"]
+        #expect(v2.render().contains("#EXT-X-SKIP:SKIPPED-SEGMENTS=6,RECENTLY-REMOVED-DATERANGES=\"cue-1\tcue-2\""))
     }
 }

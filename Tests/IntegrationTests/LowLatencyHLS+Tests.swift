@@ -290,6 +290,8 @@ extension LongRealTimeTests {
                 #expect(delta.contains("#EXT-X-VERSION:9"))
                 #expect(entries(of: delta).count == entries(of: full).count - count || entries(of: delta).count == entries(of: full).count - count + 1)
                 #expect(delta.contains("#EXT-X-MAP:URI="), "the first segment kept carries its map")
+                let v2 = try await server.request(.GET, "/hls/live/lldelta/ll.m3u8?_HLS_skip=v2").body
+                #expect(v2.contains(",RECENTLY-REMOVED-DATERANGES=\""), "a v2 delta names removed date ranges (none here): \(v2)")
             }
         }
 }
