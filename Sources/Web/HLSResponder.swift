@@ -128,13 +128,15 @@ struct HLSResponder: Sendable {
             guard let playlist = stream.mediaPlaylistVersion else { throw APIError(.notFound, "stream \(path) has no segment yet") }
             stream.sawViewer(viewer())
             return playlistReply(
-                playlist.text, etag: "\"\(stream.epoch)-\(playlist.version)\"", ended: playlist.state == .ended,
-                targetDuration: playlist.targetDuration, isHead: isHead, request: request, counters: stream.delivery)
+                playlist.text, etag: "\"\(stream.epoch)-\(playlist.version)\"",
+                maxAge: Self.maxAge(ended: playlist.state == .ended, seconds: Double(playlist.targetDuration) / 2), isHead: isHead,
+                request: request, counters: stream.delivery)
         case .multivariantPlaylist:
             guard let body = stream.multivariantPlaylist else { throw APIError(.notFound, "stream \(path) has no segment yet") }
             return playlistReply(
-                body, etag: "\"\(stream.epoch)-\(stream.playlistVersion)\"", ended: stream.state == .ended,
-                targetDuration: stream.targetDuration, isHead: isHead, request: request, counters: stream.delivery)
+                body, etag: "\"\(stream.epoch)-\(stream.playlistVersion)\"",
+                maxAge: Self.maxAge(ended: stream.state == .ended, seconds: Double(stream.targetDuration) / 2), isHead: isHead,
+                request: request, counters: stream.delivery)
         case .lowLatencyPlaylist:
             guard let view = stream.lowLatencyView(skip: request.skip) else {
                 throw APIError(.notFound, "stream \(path) makes no low-latency rendition")
@@ -142,7 +144,11 @@ struct HLSResponder: Sendable {
             guard let text = view.playlist else { throw APIError(.notFound, "stream \(path) has no segment yet") }
             stream.sawViewer(viewer())
             let etag = "\"\(stream.epoch)-ll-\(view.version)\(request.skip.map { "-skip-\($0.rawValue)" } ?? "")\""
-            return lowLatencyPlaylistReply(text, etag: etag, view: view, isHead: isHead, request: request, counters: stream.delivery)
+            // About a part target: a blocking reload's URL names what it waits for, so a cache keyed on the query
+            // returns the right answer, and a plain reload is never older than a part.
+            return playlistReply(
+                text, etag: etag, maxAge: Self.maxAge(ended: view.state == .ended, seconds: view.partTarget ?? 1), isHead: isHead,
+                request: request, counters: stream.delivery)
         case .lowLatencyFile(let uri):
             guard let (file, range) = stream.lowLatencyFile(uri: uri) else { throw APIError(.notFound, "\(uri) is not available") }
             return fileReply(
@@ -189,15 +195,12 @@ struct HLSResponder: Sendable {
 }
 
 extension HLSResponder {
-    /// A low-latency playlist: cached for about one part target (a blocking reload's URL names what it waits for,
-    /// so a cache that keys on the query returns the right answer), and never past the next part.
-    func lowLatencyPlaylistReply(
-        _ body: ByteBuffer, etag: String, view: HLSStream.LowLatencyView, isHead: Bool, request: Conditions, counters: DeliveryCounters
+    /// A playlist cached for `maxAge` seconds.
+    private func playlistReply(
+        _ body: ByteBuffer, etag: String, maxAge: Int, isHead: Bool, request: Conditions, counters: DeliveryCounters
     ) -> HLSReply {
-        let ended = view.state == .ended
         var headers: HTTPHeaders = [
-            "Content-Type": "application/vnd.apple.mpegurl", "ETag": etag,
-            "Cache-Control": ended ? "public, max-age=600" : "public, max-age=\(max(1, Int((view.partTarget ?? 1).rounded(.down))))",
+            "Content-Type": "application/vnd.apple.mpegurl", "Cache-Control": "public, max-age=\(maxAge)", "ETag": etag,
         ]
         if request.ifNoneMatch == etag {
             counters.countPlaylist(bytes: 0)
@@ -210,21 +213,9 @@ extension HLSResponder {
 }
 
 extension HLSResponder {
-    private func playlistReply(
-        _ body: ByteBuffer, etag: String, ended: Bool, targetDuration: Int, isHead: Bool, request: Conditions, counters: DeliveryCounters
-    ) -> HLSReply {
-        // Live playlists change every segment: cache for about half a target duration. Ended ones do not change.
-        let maxAge = ended ? 600 : max(1, targetDuration / 2)
-        var headers: HTTPHeaders = [
-            "Content-Type": "application/vnd.apple.mpegurl", "Cache-Control": "public, max-age=\(maxAge)", "ETag": etag,
-        ]
-        if request.ifNoneMatch == etag {
-            counters.countPlaylist(bytes: 0)
-            return HLSReply(status: .notModified, headers: headers)
-        }
-        headers.add(name: "Content-Length", value: String(body.readableBytes))
-        counters.countPlaylist(bytes: isHead ? 0 : body.readableBytes)
-        return HLSReply(status: .ok, headers: headers, body: isHead ? nil : .bytes(body))
+    /// `Cache-Control: max-age` of a playlist: `seconds` (whole, at least 1) while live; ended ones do not change.
+    static func maxAge(ended: Bool, seconds: Double) -> Int {
+        ended ? 600 : max(1, Int(seconds.rounded(.down)))
     }
 }
 

@@ -236,8 +236,7 @@ extension LongRealTimeTests {
                     events {}
                     http {
                         access_log off;
-                        client_body_temp_path <dir>/body; proxy_temp_path <dir>/proxy; fastcgi_temp_path <dir>/fastcgi;
-                        uwsgi_temp_path <dir>/uwsgi; scgi_temp_path <dir>/scgi;
+                        \(Nginx.httpTemporaryPaths)
                         proxy_cache_path <dir>/cache keys_zone=ll:1m;
                         server {
                             listen 127.0.0.1:\(port);

@@ -23,6 +23,10 @@ struct Nginx {
     }
 
     /// Starts nginx on `body` (its `events`, `http`, `rtmp` or `stream` blocks); `<dir>` in it is nginx's directory.
+    /// Where an `http` block's temporary files go: inside the test's directory, not the system's.
+    static let httpTemporaryPaths = "client_body_temp_path <dir>/body; proxy_temp_path <dir>/proxy; fastcgi_temp_path <dir>/fastcgi; "
+        + "uwsgi_temp_path <dir>/uwsgi; scgi_temp_path <dir>/scgi;"
+
     static func start(_ body: String, rtmpModule: Bool = false, streamModule: Bool = false) throws -> Nginx {
         let directory = try TemporaryDirectory()
         let modules = [rtmpModule ? module("ngx_rtmp_module") : nil, streamModule ? module("ngx_stream_module") : nil].compactMap { $0 }

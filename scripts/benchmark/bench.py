@@ -883,6 +883,16 @@ G2G_READERS = 2
 G2G_JOIN_SECONDS = 1.0
 
 
+def stop_processes(*processes):
+    """Joins each child process started (None: not started), terminating any still running after 5 s."""
+    for process in processes:
+        if process is not None:
+            process.join(5)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+
+
 def run_g2g_publisher(port, app, name, clip, seconds, started, stop, results):
     """Child process: publishes the clip's tags at real time with our own RTMP publisher, noting when each video
     frame went out; puts {timestamp: send time} on `results` at the end."""
@@ -979,12 +989,7 @@ def glass_to_glass(server, clip, seconds, work):
             log(f"{server.name}: glass-to-glass publisher: {answer['error']}")
     finally:
         stop.set()
-        for process in (readers, publisher):
-            if process is not None:
-                process.join(5)
-                if process.is_alive():
-                    process.terminate()
-                    process.join()
+        stop_processes(readers, publisher)
     result = g2g_delays(played, sent)
     result.update({"seconds": seconds, "videoFramesSent": len(sent), "publisherError": answer["error"]})
     return result
@@ -997,18 +1002,13 @@ def run_ll_reader(port, path, seconds, results):
     pin_client()
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testing"))
     import isobmff
-    from llhls_client import parse, parts_of
+    from llhls_client import newest_independent_part, parse, parts_of
     base = f"http://127.0.0.1:{port}{path.rsplit('/', 1)[0]}/"
     frames, error, started, hold_back = [], None, time.monotonic(), None
     try:
         playlist = parse(get(f"http://127.0.0.1:{port}{path}").decode())
         text_hold = None
-        start = None
-        for segment in playlist["segments"] + ([playlist["open"]] if playlist["open"] else []):
-            for index, part in enumerate(segment["parts"]):
-                if part["independent"]:
-                    start = (segment["msn"], index)
-        msn, index = start
+        msn, index = newest_independent_part(playlist)
         tracks, maps = None, {}
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -1112,7 +1112,7 @@ def low_latency_g2g(server, clip, seconds):
     publisher = multiprocessing.Process(target=run_g2g_publisher,
                                         args=(server.rtmp, app, name, clip, seconds + 60, started, stop, sent_queue))
     publisher.start()
-    reader = None
+    reader = ts_reader = None
     stream = f"{app}/{name.split('?')[0]}"
     try:
         if not started.wait(15):
@@ -1139,12 +1139,7 @@ def low_latency_g2g(server, clip, seconds):
         publisher.join(10)
     finally:
         stop.set()
-        for process in (reader, publisher):
-            if process is not None:
-                process.join(5)
-                if process.is_alive():
-                    process.terminate()
-                    process.join()
+        stop_processes(reader, ts_reader, publisher)
     result = g2g_delays(played, answer["sentPTS"]).get("ll", {})
     hold = played[0].get("partHoldBack")
     result.update({"seconds": seconds, "partHoldBack": hold, "error": played[0].get("error"),
@@ -1254,12 +1249,7 @@ def push_cost(server, sink, clip, count, seconds, work, restart=True):
         publisher.join(10)
     finally:
         stop.set()
-        for process in (readers, publisher):
-            if process is not None:
-                process.join(5)
-                if process.is_alive():
-                    process.terminate()
-                    process.join()
+        stop_processes(readers, publisher)
         for target in ids:
             request = urllib.request.Request(f"http://127.0.0.1:{server.http}/api/v1/streams/live/s0/pushes/{target}", method="DELETE",
                                              headers={"Authorization": f"Bearer {server.token}"})

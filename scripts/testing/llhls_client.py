@@ -79,6 +79,16 @@ def parts_of(playlist, msn):
     return None, False, None
 
 
+def newest_independent_part(playlist):
+    """(msn, part index) of the newest part listed with INDEPENDENT=YES, where a player starts; None if none is."""
+    start = None
+    for segment in playlist["segments"] + ([playlist["open"]] if playlist["open"] else []):
+        for index, part in enumerate(segment["parts"]):
+            if part["independent"]:
+                start = (segment["msn"], index)
+    return start
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("url", help="http://…/ll.m3u8")
@@ -92,12 +102,7 @@ def main():
         print(json.dumps({"error": f"ll.m3u8: HTTP {status}: {body[:200]!r}"}))
         return 1
     playlist = parse(body.decode())
-    # Start at the newest independent part listed.
-    start = None
-    for segment in playlist["segments"] + ([playlist["open"]] if playlist["open"] else []):
-        for index, part in enumerate(segment["parts"]):
-            if part["independent"]:
-                start = (segment["msn"], index)
+    start = newest_independent_part(playlist)
     if start is None:
         print(json.dumps({"error": "no independent part listed"}))
         return 1
