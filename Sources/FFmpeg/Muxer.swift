@@ -71,10 +71,9 @@ public final class Muxer {
             }
             try check(avformat_write_header(context, &options), "avformat_write_header")
             headerWritten = true
-        } catch {
-            release()
-            throw error
         }
+        // A throw above comes after every stored property is set, so deinit runs and releases what was made;
+        // releasing here as well would free the packet twice.
     }
 
     deinit { release() }

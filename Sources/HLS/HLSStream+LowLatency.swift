@@ -25,6 +25,11 @@ extension HLSStream {
         change { $0.append(segment: segment, now: now) }
     }
 
+    /// The rendition stopped until the next timeline: the segment being written is no longer listed.
+    public func abandonLowLatencySegment() {
+        change { $0.abandonOpen() }
+    }
+
     private func change(_ body: (inout LowLatencyRendition) -> Void) {
         let waiters = storage.withLock { storage -> [Waiter] in
             guard storage.lowLatency != nil else { return [] }
@@ -62,7 +67,7 @@ extension HLSStream {
             var text = skip == nil ? storage.renderedLowLatency : nil
             if text == nil, var playlist = rendition.playlist(epoch: epoch, ended: storage.state == .ended, skip: skip != nil) {
                 var ranges = storage.visibleDateRanges(now: Date())
-                if skip == .segmentsAndDateRanges, let first = storage.window.segments.first?.sequence {
+                if skip == .segmentsAndDateRanges, let first = rendition.window.segments.first?.sequence {
                     // Ranges of skipped segments are left out; those no longer listed at all are named as removed.
                     let visible = Set(ranges.map(\.id))
                     playlist.lowLatency?.recentlyRemovedDateRanges = storage.dateRanges

@@ -52,12 +52,18 @@ public struct LowLatencyRendition: Sendable {
         open?.parts.append(part)
     }
 
-    /// Lists a whole segment; its parts are then served from its own file.
+    /// Lists a whole segment; its parts are then served from its own file. One that does not follow the last
+    /// listed (the rendition stopped for a while) starts the list again: a playlist numbers its segments by
+    /// position, so a gap would misnumber every later one.
     public mutating func append(segment: Segment, now: Date) {
         if open?.sequence == segment.sequence { open = nil }
+        if let last = window.segments.last?.sequence, segment.sequence != last + 1 { window.removeAll(now: now) }
         window.append(segment, now: now)
         pruneMaps()
     }
+
+    /// Drops the segment being written (the rendition stopped): its parts and the hint stop being listed.
+    public mutating func abandonOpen() { open = nil }
 
     public mutating func end() {
         open = nil

@@ -105,8 +105,8 @@ public struct MediaPlaylist: Sendable, Equatable {
         ]
         lines += dateRanges
         if let skipped = lowLatency?.skippedSegments {
-            // EXT-X-SKIP needs version 9 (§4.4.5.2).
-            lines[1] = "#EXT-X-VERSION:9"
+            // EXT-X-SKIP needs version 9, and 10 when it leaves out date ranges too (§8).
+            lines[1] = lowLatency?.recentlyRemovedDateRanges == nil ? "#EXT-X-VERSION:9" : "#EXT-X-VERSION:10"
             var skip = "#EXT-X-SKIP:SKIPPED-SEGMENTS=\(skipped)"
             if let removed = lowLatency?.recentlyRemovedDateRanges {
                 skip += ",RECENTLY-REMOVED-DATERANGES=\"\(removed.joined(separator: "\t"))\""

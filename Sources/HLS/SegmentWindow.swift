@@ -45,6 +45,17 @@ public struct SegmentWindow: Sendable {
 
     public mutating func end() { ended = true }
 
+    /// Takes every listed segment out (still fetchable for its grace time), for a rendition whose next segment
+    /// does not follow the last one listed: numbering by position from the media sequence stays right.
+    public mutating func removeAll(now: Date) {
+        let playlistDuration = segments.reduce(0) { $0 + $1.duration }
+        for old in segments {
+            if old.discontinuity { discontinuitySequence += 1 }
+            removed.append((old, now.addingTimeInterval(old.duration + playlistDuration)))
+        }
+        segments = []
+    }
+
     /// Frees removed segments whose grace time is over, and returns them.
     @discardableResult
     public mutating func purge(now: Date) -> [Segment] {

@@ -53,6 +53,7 @@ extension HLSPipeline {
     func finishLowLatencySegment(end: Int64, endDTS: Int64?, now: Date) {
         guard let cmaf, let output, let open = cmaf.current else { return }
         let rest = max(end - open.startPTS - open.partTicks, 0)
+        // Any failure below stops the rendition (`cmaf` is then nil) and nothing more is listed.
         if endDTS == nil {
             do {
                 try cmaf.drainHeld()
@@ -61,15 +62,18 @@ extension HLSPipeline {
             }
         }
         closeLowLatencyPart(endDTS: endDTS ?? (open.partStartDTS + rest), duration: rest)
-        guard let (finished, file) = cmaf.finishSegment() else { return }
+        guard self.cmaf === cmaf, let (finished, file) = cmaf.finishSegment() else { return }
         let segment = Segment(
             sequence: finished.sequence, uri: "\(output.epoch)-\(finished.sequence).m4s", duration: Double(finished.partTicks) / 90000,
             programDateTime: finished.programDateTime, discontinuity: finished.discontinuity, startPTS: finished.startPTS,
             parts: finished.parts, file: file, mapURI: cmaf.mapURI)
         if fixedPartLimit == nil {
-            // A millisecond over the longest: frame times in FLV are whole milliseconds, and jitter by one.
-            let longest = finished.parts.map(\.duration).max() ?? 0
-            let limit = (Int64((max(longest, configuration.partDuration) * 1000).rounded(.up)) + 1) * 90
+            // The usual part, not a stalled one (a frame gap in the first segment must not set a target the other
+            // parts stay far below: all but a segment's last must be 85 % of it), a millisecond over: FLV frame
+            // times are whole milliseconds and jitter by one.
+            let durations = finished.parts.map(\.duration).sorted()
+            let usual = durations.isEmpty ? 0 : durations[min(durations.count - 1, durations.count * 8 / 10)]
+            let limit = (Int64((max(usual, configuration.partDuration) * 1000).rounded(.up)) + 1) * 90
             fixedPartLimit = limit
             cutter?.partLimit = limit
             output.fixPartTarget(Double(limit) / 90000)
@@ -78,8 +82,9 @@ extension HLSPipeline {
         output.append(lowLatencySegment: segment, now: now)
     }
 
-    private func lowLatencyFailed(_ reason: String) {
+    func lowLatencyFailed(_ reason: String) {
         cmaf = nil
+        output?.abandonLowLatencySegment()
         logger.error("low-latency rendition stopped until the next timeline", metadata: ["reason": "\(reason)"])
     }
 }

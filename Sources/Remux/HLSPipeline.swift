@@ -376,11 +376,16 @@ final class HLSPipeline {
             try writer.startSegment(
                 name: "cuecast-\(path)/\(output.epoch)-\(nextSequence).ts", sequence: nextSequence, startPTS: pts,
                 programDateTime: programDateTime, discontinuity: discontinuityPending)
+        } catch {
+            return fail("no file for segment \(nextSequence): \(error)")
+        }
+        do {
             try cmaf?.startSegment(
                 name: "cuecast-\(path)/\(output.epoch)-\(nextSequence).m4s", sequence: nextSequence, startPTS: pts, startDTS: dts,
                 programDateTime: programDateTime, discontinuity: discontinuityPending)
         } catch {
-            return fail("no file for segment \(nextSequence): \(error)")
+            // Only the low-latency rendition stops; the TS output goes on.
+            lowLatencyFailed("no file for segment \(nextSequence): \(error)")
         }
         discontinuityPending = false
         nextSequence += 1

@@ -145,7 +145,7 @@ struct HLSResponder: Sendable {
             stream.sawViewer(viewer())
             let etag = "\"\(stream.epoch)-ll-\(view.version)\(request.skip.map { "-skip-\($0.rawValue)" } ?? "")\""
             // About a part target: a blocking reload's URL names what it waits for, so a cache keyed on the query
-            // returns the right answer, and a plain reload is never older than a part.
+            // returns the right answer. A plain reload may be up to a second old (whole seconds are all max-age has).
             return playlistReply(
                 text, etag: etag, maxAge: Self.maxAge(ended: view.state == .ended, seconds: view.partTarget ?? 1), isHead: isHead,
                 request: request, counters: stream.delivery)

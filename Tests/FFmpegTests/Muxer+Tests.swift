@@ -131,4 +131,12 @@ import TestSupport
         }
         return offset == bytes.count ? types : types + ["(truncated)"]
     }
+
+    /// A muxer that refuses its streams throws, and what it had made is released once (a second release would
+    /// free the packet twice and crash the server that asked).
+    @Test func refusedStreamsThrowAndReleaseOnce() {
+        for _ in 0..<3 {
+            #expect(throws: FFmpegError.self) { try Muxer(container: .fragmentedMP4, streams: [.timedID3]) }
+        }
+    }
 }

@@ -177,5 +177,22 @@ import Testing
         var v2 = try #require(rendition.playlist(epoch: "e", ended: false, skip: true))
         v2.lowLatency?.recentlyRemovedDateRanges = ["cue-1", "cue-2"]
         #expect(v2.render().contains("#EXT-X-SKIP:SKIPPED-SEGMENTS=6,RECENTLY-REMOVED-DATERANGES=\"cue-1\tcue-2\""))
+        #expect(v2.render().contains("#EXT-X-VERSION:10"), "skipping date ranges needs version 10")
+    }
+
+    /// A rendition that stopped and came back does not leave a gap in its list (a playlist numbers segments by
+    /// position), and an abandoned open segment is no longer listed.
+    @Test func aGapStartsTheListAgainAndAnAbandonedSegmentGoes() throws {
+        var rendition = Self.rendition(openParts: 3)
+        rendition.abandonOpen()
+        #expect(rendition.nextPart(epoch: "e")! == (1, 0))
+        let text = try #require(rendition.playlist(epoch: "e", ended: false)).render()
+        #expect(!text.split(separator: "\n").contains { $0.hasPrefix("#EXT-X-PART:") && $0.contains("e-1.") }, "no part of segment 1 listed")
+        var resumed = Self.segment(4, parts: 10)
+        resumed.discontinuity = true
+        rendition.append(segment: resumed, now: Date())
+        let playlist = try #require(rendition.playlist(epoch: "e", ended: false))
+        #expect(playlist.mediaSequence == 4 && playlist.entries.map(\.uri) == ["e-4.m4s"])
+        #expect(rendition.file(uri: "e-0.m4s") != nil, "the segment taken out stays fetchable for its grace time")
     }
 }
