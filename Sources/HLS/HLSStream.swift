@@ -278,6 +278,8 @@ extension HLSStream.Storage {
     mutating func lowLatencyChanged() -> [HLSStream.Waiter] {
         renderedLowLatency = nil
         lowLatencyVersion += 1
+        // Every part comes here; most have no one waiting.
+        guard !waiters.isEmpty else { return [] }
         defer { waiters = [:] }
         return Array(waiters.values)
     }

@@ -40,7 +40,7 @@ final class HLSPipeline {
     private var repair = TimestampRepair()
     private var composition = CompositionShift()
     /// The playlist's fixed target duration in 90 kHz, once its first segment set it (`SegmentWindow`).
-    private var fixedTarget: Int64?
+    var fixedTarget: Int64?
     /// Why the current headers cannot be muxed; frames wait for new headers meanwhile.
     private var layoutRefused: String?
     private(set) var droppedFrames = 0
@@ -54,17 +54,17 @@ final class HLSPipeline {
     /// Whether the headers are there, read for every packet without copying a header.
     private var hasVideo = false
     private var hasAudio = false
-    private var discontinuityPending = false
+    var discontinuityPending = false
     /// The publish's media clock (`StreamEvent.Kind.clock`) in 90 kHz: program date times follow media time from
     /// there, the same clock cues are dated by.
-    private var anchor: (date: Date, pts: Int64)?
+    var anchor: (date: Date, pts: Int64)?
     private var lastVideoDTS: Int64?
     private var videoFrameDuration: Int64 = 3000
     private var audioFrameDuration: Int64 = 1920
     private(set) var droppedBeforeKeyframe = 0
     /// Cues placed on frames not yet written.
     var pendingPlacements: [PlacedCue] = []
-    private var reservedUpTo = 0
+    var reservedUpTo = 0
     /// The publish whose events the pipeline takes, and whether its end has come.
     private(set) var following: PublishID?
     private var followedEnded = false
@@ -357,86 +357,5 @@ final class HLSPipeline {
     private func countDropped(_ count: Int) {
         droppedFrames += count
         output?.droppedFrames.add(count, ordering: .relaxed)
-    }
-
-    /// How long the first segment of a playlist may run before it is cut without a keyframe: its length fixes
-    /// the playlist's target duration, so an encoder's keyframe interval up to three target durations (at least
-    /// 6 s) is taken as it is; a longer one is cut at this length. In 90 kHz.
-    static func firstSegmentLimit(_ configuration: HLSConfiguration) -> Int64 {
-        Int64(max(6, 3 * configuration.segmentDuration.rounded(.up))) * 90000
-    }
-
-    /// Opens the next segment's file; false (and the output ended) if the system refuses one.
-    private func startSegment(pts: Int64, dts: Int64) -> Bool {
-        guard let output, let writer else { return false }
-        let anchor = self.anchor ?? (Date(), pts)
-        let programDateTime = anchor.date.addingTimeInterval(Double(pts - anchor.pts) / 90000)
-        do {
-            // Named after its stream too: `ls -l /proc/<pid>/fd` then says whose segment each file is.
-            try writer.startSegment(
-                name: "cuecast-\(path)/\(output.epoch)-\(nextSequence).ts", sequence: nextSequence, startPTS: pts,
-                programDateTime: programDateTime, discontinuity: discontinuityPending)
-        } catch {
-            return fail("no file for segment \(nextSequence): \(error)")
-        }
-        do {
-            try cmaf?.startSegment(
-                name: "cuecast-\(path)/\(output.epoch)-\(nextSequence).m4s", sequence: nextSequence, startPTS: pts, startDTS: dts,
-                programDateTime: programDateTime, discontinuity: discontinuityPending)
-        } catch {
-            // Only the low-latency rendition stops; the TS output goes on.
-            lowLatencyFailed("no file for segment \(nextSequence): \(error)")
-        }
-        discontinuityPending = false
-        nextSequence += 1
-        return true
-    }
-
-    /// Ends the open segment (at `endPTS` when the next one starts there) and lists it.
-    /// `endDTS`: the decode time of the frame that starts the next segment (nil when nothing follows).
-    private func finishSegment(endPTS: Int64?, endDTS: Int64?) {
-        guard let writer, let output else { return }
-        let finished: (builder: SegmentBuilder, end: Int64)?
-        do {
-            finished = try writer.finishSegment(endPTS: endPTS)
-        } catch {
-            _ = fail("\(error)")
-            return
-        }
-        output.writingBytes.store(0, ordering: .relaxed)
-        guard let (builder, end) = finished else {
-            _ = cmaf?.finishSegment()
-            return
-        }
-        let now = Date()
-        output.purge(now: now)
-        let segment = Segment(
-            sequence: builder.sequence, uri: "\(output.epoch)-\(builder.sequence).ts", duration: Double(end - builder.startPTS) / 90000,
-            programDateTime: builder.programDateTime, discontinuity: builder.discontinuity, startPTS: builder.startPTS,
-            parts: builder.parts, file: SegmentFile(builder.file), videoFrames: builder.videoFrames, audioFrames: builder.audioFrames)
-        output.append(segment, now: now)
-        finishLowLatencySegment(end: end, endDTS: endDTS, now: now)
-        if fixedTarget == nil {
-            // The first segment fixed the playlist's target duration; no later one may round above it.
-            fixedTarget = Int64(output.targetDuration) * 90000
-            cutter?.maxDuration = fixedTarget!
-            logger.info("target duration fixed", metadata: ["seconds": "\(output.targetDuration)"])
-        }
-        mirror?.write(segment, playlist: output)
-        if nextSequence + Self.sequenceBlock / 2 > reservedUpTo {
-            // Half the block is left: reserve the next one well before it is needed.
-            reservedUpTo += Self.sequenceBlock
-            extendReservation(reservedUpTo)
-        }
-    }
-
-    /// Ends this stream's HLS output after a muxer failure; other streams are not affected.
-    private func fail(_ reason: String) -> Bool {
-        failed = true
-        writer = nil
-        cmaf = nil
-        output?.setState(.ended)
-        logger.error("HLS output ended", metadata: ["reason": "\(reason)"])
-        return false
     }
 }
