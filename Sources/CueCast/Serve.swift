@@ -84,13 +84,14 @@ struct Serve: AsyncParsableCommand {
         }
         say("RTMP ingest:  \(server.rtmpBaseURL)/<app>   (stream key from `cuecast keys add <app>/<name>`)")
         say("HTTP API:     http://\(settings.publicHost):\(settings.httpPort)/api/v1/streams")
-        say("HLS:          http://\(settings.publicHost):\(settings.httpPort)/hls/<app>/<stream>/index.m3u8")
+        say("HLS:          http://\(settings.publicHost):\(settings.httpPort)/hls/<app>/<stream>/index.m3u8   Low-Latency HLS: ll.m3u8")
         say("Play (~1 s):  \(server.rtmpBaseURL)/<app>/<stream>   HTTP-FLV: http://\(settings.publicHost):\(settings.httpPort)/<app>/<stream>.flv")
         say("Console:      http://\(settings.publicHost):\(settings.httpPort)/console   Viewer page: /watch/<app>/<stream>")
         say("Event loops:  \(eventLoops) (one per CPU this process may run on)")
         if let openFiles {
-            let streams = openFiles == Int.max ? "no limit" : "about \(openFiles / (OpenFileLimit.filesPerStream + 2)) live streams"
-            say("Open files:   \(openFiles == Int.max ? "unlimited" : String(openFiles)) (\(OpenFileLimit.filesPerStream) per live stream's segments: \(streams))")
+            let perStream = OpenFileLimit.filesPerStream(lowLatency: settings.hls.lowLatency)
+            let streams = openFiles == Int.max ? "no limit" : "about \(openFiles / (perStream + 2)) live streams"
+            say("Open files:   \(openFiles == Int.max ? "unlimited" : String(openFiles)) (\(perStream) per live stream's segments: \(streams))")
         }
         if !settings.statistics { say("Statistics are off (--stats off): no rates, counts or stats feed.") }
         try await server.run()
