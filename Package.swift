@@ -45,6 +45,17 @@ let package = Package(
             dependencies: ["Media", "Cues", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .target(name: "Cues"),
+        // The operator's publish/play hook: signed JSON over HTTP, fail closed.
+        .target(
+            name: "Hooks",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "Cueing",
             dependencies: ["Cues", "Store", "StreamHub", "Media", .product(name: "Logging", package: "swift-log")]
@@ -73,7 +84,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "RTMP", "FLV", "StreamHub", "Store", "Media", "Cues",
+                "RTMP", "FLV", "Hooks", "StreamHub", "Store", "Media", "Cues",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -93,7 +104,7 @@ let package = Package(
         .target(
             name: "Web",
             dependencies: [
-                "StreamHub", "Store", "Media", "HLS", "Cues", "Cueing", "FLV", "Push",
+                "StreamHub", "Store", "Media", "HLS", "Cues", "Cueing", "FLV", "Push", "Hooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
@@ -109,7 +120,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Ingest", "Web", "StreamHub", "Store", "Remux", "HLS", "Cueing", "Cues", "Media", "Push",
+                "Ingest", "Hooks", "Web", "StreamHub", "Store", "Remux", "HLS", "Cueing", "Cues", "Media", "Push",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -149,6 +160,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]),
         .testTarget(name: "CuesTests", dependencies: ["Cues"]),
+        .testTarget(name: "HooksTests", dependencies: ["Hooks"]),
         .testTarget(
             name: "HLSTests",
             dependencies: [
@@ -161,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Server", "Web", "Store", "StreamHub", "RTMP", "FLV", "Media", "TestSupport", "FFmpeg",
+                "Server", "Web", "Store", "StreamHub", "RTMP", "FLV", "Media", "TestSupport", "FFmpeg", "Hooks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,3 +1,5 @@
+import Foundation
+import Hooks
 import Logging
 import Media
 import NIOCore
@@ -20,12 +22,24 @@ final class IngestConnection: RTMPConnectionDelegate {
     let eventLoop: any EventLoop
     /// The connection's channel, so a publish can be ended from outside (a revoked key).
     let close: @Sendable () -> Void
+    /// The operator's admission hook, asked after the key check.
+    let hooks: HookClient?
+    /// Failed publishes per client address.
+    let attempts: PublishAttemptGate
+    /// `rtmp` or `rtmps`, as hooks are told.
+    let protocolName: String
+    /// Pairs this connection's admission hook with its `_done` event.
+    let hookSessionID = HookEvent.newSessionID()
 
     init(
         remoteAddress: String, authorizer: PublishAuthorizer, hub: StreamHub, sessionLog: PublishSessionLog,
         counters: IngestServerCounters, logger: Logger, onInBandCue: @escaping @Sendable (InBandCue, LiveStream) -> Void,
-        viewerLimits: ViewerLimits = .init(), eventLoop: any EventLoop, close: @escaping @Sendable () -> Void
+        viewerLimits: ViewerLimits = .init(), eventLoop: any EventLoop, close: @escaping @Sendable () -> Void,
+        hooks: HookClient? = nil, attempts: PublishAttemptGate = PublishAttemptGate(), protocolName: String = "rtmp"
     ) {
+        self.hooks = hooks
+        self.attempts = attempts
+        self.protocolName = protocolName
         self.viewerLimits = viewerLimits
         self.eventLoop = eventLoop
         self.close = close
@@ -49,16 +63,52 @@ final class IngestConnection: RTMPConnectionDelegate {
         logger.info("connect", metadata: ["app": "\(app)", "flashVer": "\(flashVersion ?? "-")"])
     }
 
+    /// The client's IP without its port: what failed attempts are counted against.
+    var clientIP: String { Self.ip(of: remoteAddress) }
+
+    static func ip(of remoteAddress: String) -> String {
+        guard let colon = remoteAddress.lastIndex(of: ":") else { return remoteAddress }
+        return String(remoteAddress[..<colon])
+    }
+
     func authorize(_ request: PublishRequest) async -> Result<any PublishSink, PublishRefusal> {
+        if let wait = attempts.retryAfter(clientIP) {
+            counters.refusedPublishes.add(1, ordering: .relaxed)
+            attempts.refused.add(1, ordering: .relaxed)
+            let seconds = Int(wait.rounded(.up))
+            logger.warning("publish refused", metadata: ["app": "\(request.app)", "reason": "too many failed attempts", "retry_after_s": "\(seconds)"])
+            return .failure(.denied("too many failed publish attempts from \(clientIP); retry in \(seconds) s"))
+        }
         switch await authorizer.streamPath(for: request) {
         case .failure(let refusal):
             counters.refusedPublishes.add(1, ordering: .relaxed)
+            // Only an unknown key counts towards the limit; a database error is not the client's failure.
+            if refusal.code == PublishRefusal.badName("").code { attempts.recordFailure(clientIP) }
             logger.warning("publish refused", metadata: ["app": "\(request.app)", "reason": "\(refusal.description)"])
             return .failure(refusal)
-        case .success(let path):
+        case .success(let keyPath):
+            var admittedPath = keyPath
+            var pendingEvent: HookEvent?
+            if let hooks {
+                let event = HookEvent(
+                    action: .publish, app: keyPath.app, stream: keyPath.name, clientAddress: remoteAddress, query: request.query,
+                    sessionID: hookSessionID, protocol: protocolName)
+                switch await admit(event, hooks: hooks, path: admittedPath) {
+                case .failure(let reason):
+                    counters.refusedPublishes.add(1, ordering: .relaxed)
+                    logger.warning("publish refused by hook", metadata: ["stream": "\(admittedPath)", "reason": "\(reason)"])
+                    return .failure(.denied(reason.description))
+                case .success(let admitted):
+                    admittedPath = admitted
+                    pendingEvent = event
+                    pendingEvent?.stream = admitted.name
+                }
+            }
+            let (path, hookEvent) = (admittedPath, pendingEvent)
             guard let stream = hub.claim(path, remoteAddress: remoteAddress, on: eventLoop) else {
                 counters.refusedPublishes.add(1, ordering: .relaxed)
                 logger.warning("publish refused", metadata: ["stream": "\(path)", "reason": "stream is already live"])
+                if let hookEvent { hooks?.notify(hookEvent.with(action: .publishDone)) }
                 return .failure(.badName("stream \(path) is already being published"))
             }
             do {
@@ -73,28 +123,81 @@ final class IngestConnection: RTMPConnectionDelegate {
                     logger.notice("ending publish", metadata: ["stream": "\(path)", "reason": "\(reason)"])
                     close()
                 }
-                return .success(PublishSession(stream: stream, hub: hub, sessionID: id, log: sessionLog, logger: logger, onInBandCue: onInBandCue))
+                let hooks = self.hooks
+                return .success(
+                    PublishSession(
+                        stream: stream, hub: hub, sessionID: id, log: sessionLog, logger: logger, onInBandCue: onInBandCue,
+                        onEnded: { _ in if let hookEvent { hooks?.notify(hookEvent.with(action: .publishDone)) } }))
             } catch {
                 hub.release(stream, reason: "session could not be recorded")
                 logger.error("could not record publish session: \(error)", metadata: ["stream": "\(path)"])
+                if let hookEvent { hooks?.notify(hookEvent.with(action: .publishDone)) }
                 return .failure(.denied("server could not record the session"))
             }
         }
     }
 
+    /// Asks the hook; on allow, the path to use (renamed within the same app when the hook said so).
+    private func admit(_ event: HookEvent, hooks: HookClient, path: StreamPath) async -> Result<StreamPath, HookRefusal> {
+        switch await hooks.admit(event) {
+        case .refuse(let reason):
+            return .failure(HookRefusal(reason))
+        case .allow(renamedTo: nil):
+            return .success(path)
+        case .allow(renamedTo: let name?):
+            guard let renamed = StreamPath(app: path.app, name: name) else {
+                return .failure(HookRefusal("hook renamed the stream to an invalid name"))
+            }
+            logger.info("hook renamed the stream", metadata: ["stream": "\(path)", "to": "\(renamed)"])
+            return .success(renamed)
+        }
+    }
+
+    struct HookRefusal: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
     func authorizePlay(_ request: PlayRequest) async -> Result<any PlaySink, PlayRefusal> {
         // The session checked the shape already; a path that still does not parse is not a stream.
-        guard let path = StreamPath(app: request.app, name: request.name), let stream = hub.stream(path) else {
-            let refusal = PlayRefusal.streamNotFound("no live stream \(request.app)/\(request.name)")
-            logger.info("play refused", metadata: ["stream": "\(request.app)/\(request.name)", "reason": "not live"])
-            return .failure(refusal)
+        guard var path = StreamPath(app: request.app, name: request.name) else {
+            return notLive(request.app + "/" + request.name)
+        }
+        var pendingEvent: HookEvent?
+        if let hooks {
+            let event = HookEvent(
+                action: .play, app: path.app, stream: path.name, clientAddress: remoteAddress, query: request.query,
+                sessionID: hookSessionID, protocol: protocolName)
+            switch await admit(event, hooks: hooks, path: path) {
+            case .failure(let reason):
+                logger.warning("play refused by hook", metadata: ["stream": "\(path)", "reason": "\(reason)"])
+                return .failure(.failed(reason.description))
+            case .success(let admitted):
+                path = admitted
+                pendingEvent = event
+                pendingEvent?.stream = admitted.name
+            }
+        }
+        let hookEvent = pendingEvent
+        guard let stream = hub.stream(path) else {
+            if let hookEvent { hooks?.notify(hookEvent.with(action: .playDone)) }
+            return notLive(path.description)
         }
         if let limit = hub.admitViewer(to: stream, limits: viewerLimits) {
             logger.warning("play refused", metadata: ["stream": "\(path)", "reason": "\(limit)"])
+            if let hookEvent { hooks?.notify(hookEvent.with(action: .playDone)) }
             return .failure(.failed(limit))
         }
+        let hooks = self.hooks
         return .success(
-            PlaySession(request: request, path: path, stream: stream, hub: hub, limits: viewerLimits, eventLoop: eventLoop, logger: logger))
+            PlaySession(
+                request: request, path: path, stream: stream, hub: hub, limits: viewerLimits, eventLoop: eventLoop, logger: logger,
+                onEnded: { _ in if let hookEvent { hooks?.notify(hookEvent.with(action: .playDone)) } }))
+    }
+
+    private func notLive(_ path: String) -> Result<any PlaySink, PlayRefusal> {
+        logger.info("play refused", metadata: ["stream": "\(path)", "reason": "not live"])
+        return .failure(.streamNotFound("no live stream \(path)"))
     }
 
     func ignored(typeID: UInt8, reason: String) {

@@ -19,6 +19,8 @@ final class PlaySession: PlaySink {
     let limits: ViewerLimits
     let logger: Logger
     let eventLoop: any EventLoop
+    /// Called once when the play ends (the `play_done` hook).
+    let onEnded: @Sendable (String) -> Void
     private let state: NIOLoopBoundBox<State>
 
     final class State {
@@ -35,7 +37,10 @@ final class PlaySession: PlaySink {
     }
 
     /// `stream` is live and the viewer already counted against it (`StreamHub.admitViewer`).
-    init(request: PlayRequest, path: StreamPath, stream: LiveStream, hub: StreamHub, limits: ViewerLimits, eventLoop: any EventLoop, logger: Logger) {
+    init(request: PlayRequest, path: StreamPath, stream: LiveStream, hub: StreamHub, limits: ViewerLimits, eventLoop: any EventLoop, logger: Logger,
+        onEnded: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.onEnded = onEnded
         self.request = request
         self.path = path
         self.hub = hub
@@ -131,6 +136,7 @@ final class PlaySession: PlaySink {
         if let refusal = hub.admitViewer(to: stream, limits: limits) {
             logger.warning("player closed", metadata: ["reason": "\(refusal)"])
             state.stopped = true
+            onEnded(refusal)
             return output.close(reason: refusal)
         }
         state.counted = true
@@ -154,5 +160,6 @@ final class PlaySession: PlaySink {
         state.reader = nil
         state.output = nil
         logger.info("play ended", metadata: ["reason": "\(reason)", "dropped_frames": "\(state.dropped)"])
+        onEnded(reason)
     }
 }

@@ -15,6 +15,8 @@ final class PublishSession: PublishSink {
     let log: PublishSessionLog
     let logger: Logger
     let onInBandCue: @Sendable (InBandCue, LiveStream) -> Void
+    /// Called once when the publish ends (the `publish_done` hook).
+    let onEnded: @Sendable (String) -> Void
     /// What the ingest repairs before the stream sees a packet; owned by the publisher's event loop.
     struct Repairs {
         var gate = DecoderConfigurationGate()
@@ -27,8 +29,9 @@ final class PublishSession: PublishSink {
 
     init(
         stream: LiveStream, hub: StreamHub, sessionID: Int64, log: PublishSessionLog, logger: Logger,
-        onInBandCue: @escaping @Sendable (InBandCue, LiveStream) -> Void
+        onInBandCue: @escaping @Sendable (InBandCue, LiveStream) -> Void, onEnded: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.onEnded = onEnded
         self.onInBandCue = onInBandCue
         self.repairs = NIOLoopBoundBox.makeBoxSendingValue(Repairs(), eventLoop: stream.eventLoop)
         self.stream = stream
@@ -138,6 +141,7 @@ final class PublishSession: PublishSink {
                 "video_frames": "\(counters.videoFrames)", "audio_frames": "\(counters.audioFrames)",
                 "bytes": "\(counters.bytes)",
             ])
+        onEnded(reason)
         let (log, id, logger) = (self.log, sessionID, self.logger)
         Task {
             do {

@@ -1,3 +1,4 @@
+import Hooks
 import Logging
 import Media
 import NIOCore
@@ -34,6 +35,9 @@ public final class RTMPServer: Service, Sendable {
     let logger: Logger
     let group: any EventLoopGroup
     public let counters = IngestServerCounters()
+    /// Failed publishes per client address, shared by every connection.
+    public let attempts: PublishAttemptGate
+    let hooks: HookClient?
     let onListening: @Sendable (Int) async -> Void
     let onInBandCue: @Sendable (InBandCue, LiveStream) -> Void
 
@@ -41,8 +45,11 @@ public final class RTMPServer: Service, Sendable {
         configuration: Configuration, hub: StreamHub, keys: StreamKeyStore, sessionLog: PublishSessionLog,
         logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in },
-        onInBandCue: @escaping @Sendable (InBandCue, LiveStream) -> Void = { _, _ in }
+        onInBandCue: @escaping @Sendable (InBandCue, LiveStream) -> Void = { _, _ in },
+        hooks: HookClient? = nil, attempts: PublishAttemptGate = PublishAttemptGate()
     ) {
+        self.hooks = hooks
+        self.attempts = attempts
         self.onInBandCue = onInBandCue
         self.configuration = configuration
         self.hub = hub
@@ -56,7 +63,7 @@ public final class RTMPServer: Service, Sendable {
     public func run() async throws {
         let configuration = self.configuration
         let (hub, authorizer, sessionLog, counters, logger) = (self.hub, self.authorizer, self.sessionLog, self.counters, self.logger)
-        let onInBandCue = self.onInBandCue
+        let (onInBandCue, hooks, attempts) = (self.onInBandCue, self.hooks, self.attempts)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -72,7 +79,8 @@ public final class RTMPServer: Service, Sendable {
                 let delegate = IngestConnection(
                     remoteAddress: remote, authorizer: authorizer, hub: hub, sessionLog: sessionLog,
                     counters: counters, logger: logger, onInBandCue: onInBandCue,
-                    viewerLimits: configuration.viewers, eventLoop: channel.eventLoop, close: { [weak channel] in channel?.close(promise: nil) })
+                    viewerLimits: configuration.viewers, eventLoop: channel.eventLoop, close: { [weak channel] in channel?.close(promise: nil) },
+                    hooks: hooks, attempts: attempts, protocolName: "rtmp")
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         RTMPServerHandler(configuration: configuration.connection, delegate: delegate))

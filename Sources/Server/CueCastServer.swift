@@ -1,5 +1,6 @@
 import Foundation
 import HLS
+import Hooks
 import Hummingbird
 import Cueing
 import Ingest
@@ -65,28 +66,42 @@ public struct CueCastServer: Sendable {
         defer { pushes.stopAll() }
         let started = Date()
         let ports = self.ports
+        let hooks = configuration.onPublishURL.map { url in
+            HookClient(
+                configuration: .init(url: url, secret: configuration.hookSecret, timeout: .milliseconds(Int64(configuration.hookTimeout * 1000))),
+                logger: self.logger)
+        }
         let rtmp = RTMPServer(
             configuration: .init(
                 host: configuration.rtmpHost, port: configuration.rtmpPort, connection: configuration.rtmpConnection,
                 viewers: configuration.viewers),
             hub: hub, keys: keys, sessionLog: sessions, logger: logger,
             onListening: { port in ports.set(rtmp: port) },
-            onInBandCue: { [cues] cue, stream in cues.receiveInBand(cue, on: stream) })
+            onInBandCue: { [cues] cue, stream in cues.receiveInBand(cue, on: stream) },
+            hooks: hooks,
+            attempts: PublishAttemptGate(
+                perMinute: Double(configuration.publishFailuresPerMinute), burst: Double(configuration.publishFailuresPerMinute)))
+        if let url = configuration.onPublishURL {
+            logger.info("publish and play hook", metadata: ["url": "\(url)", "signed": "\(configuration.hookSecret != nil)"])
+            if configuration.hookSecret == nil { logger.warning("hook requests are unsigned: set hook-secret so the hook can tell CueCast's requests apart") }
+        }
         let hlsService = HLSService(
             configuration: configuration.hls, hub: hub, store: hls, sequences: HLSSequenceStore(database: database), logger: logger)
         let router = WebRouter.make(
             hub: hub, keys: keys, sessions: sessions, hls: hls, cues: cues, pushes: pushes, adminToken: adminToken,
             rtmpPublicURL: rtmpBaseURL, corsOrigin: configuration.corsOrigin,
-            status: { [hub, counters = rtmp.counters, httpConnections] in
+            status: { [hub, counters = rtmp.counters, attempts = rtmp.attempts, httpConnections] in
                 ServerStatus(
                     version: CueCastServer.version, uptimeSeconds: Date().timeIntervalSince(started),
                     rtmpConnections: counters.openConnections.load(ordering: .relaxed), httpConnections: httpConnections.count,
                     liveStreams: hub.liveStreams.count,
-                    cpuSeconds: ProcessFigures.cpuSeconds(), residentBytes: ProcessFigures.residentBytes())
+                    cpuSeconds: ProcessFigures.cpuSeconds(), residentBytes: ProcessFigures.residentBytes(),
+                    refusedPublishes: counters.refusedPublishes.load(ordering: .relaxed),
+                    rateLimitedPublishes: attempts.refused.load(ordering: .relaxed))
             })
         let hlsDelivery = HLSRoutes(
             store: hls, corsOrigin: configuration.corsOrigin,
-            flv: FLVDelivery(hub: hub, limits: configuration.viewers, logger: logger))
+            flv: FLVDelivery(hub: hub, limits: configuration.viewers, logger: logger, hooks: hooks))
         let (httpConnections, logger) = (self.httpConnections, self.logger)
         let app = Application(
             router: router,

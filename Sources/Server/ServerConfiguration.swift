@@ -36,6 +36,14 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var statistics = true
     /// A PEM CA bundle trusted for `rtmps://` push targets besides the system's roots.
     public var pushCAFile: String?
+    /// The admission hook: POSTed on publish, publish_done, play and play_done when set.
+    public var onPublishURL: String?
+    /// HMAC-SHA256 key signing hook requests (`X-CueCast-Signature`).
+    public var hookSecret: String?
+    /// Seconds a hook has to answer `publish` or `play` before the client is refused.
+    public var hookTimeout = 3.0
+    /// Failed publishes (unknown key) a client address may make per minute, and at once.
+    public var publishFailuresPerMinute = 10
 
     public init() {}
 
@@ -99,6 +107,19 @@ public struct ServerConfiguration: Sendable, Equatable {
         Setting("hls-dir", "also write segments and playlists under this directory") { $0.hls.mirrorDirectory = $1 },
         Setting("cors-origin", "Access-Control-Allow-Origin for HLS (* or one origin)") { $0.corsOrigin = $1 },
         Setting("push-ca-file", "PEM CA bundle trusted for rtmps:// push targets, besides the system's") { $0.pushCAFile = $1 },
+        Setting("on-publish-url", "http(s) URL asked before each publish and play (and told when they end); fail closed") {
+            guard let url = URL(string: $1), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw ConfigurationError.invalid("on-publish-url", $1)
+            }
+            $0.onPublishURL = $1
+        },
+        Setting("hook-secret", "key for the HMAC-SHA256 X-CueCast-Signature on hook requests") { $0.hookSecret = $1 },
+        Setting("hook-timeout", "seconds a hook has to answer before the publish or play is refused") {
+            $0.hookTimeout = try positiveDouble($1, "hook-timeout")
+        },
+        Setting("publish-failures-per-minute", "failed publishes (unknown key) per client address per minute, and at once") {
+            $0.publishFailuresPerMinute = try positive($1, "publish-failures-per-minute")
+        },
         Setting("cue-max-payload", "largest cue payload, bytes of serialised JSON") {
             $0.cues.maxPayloadBytes = try positive($1, "cue-max-payload")
         },

@@ -1,5 +1,6 @@
 import FLV
 import Foundation
+import Hooks
 import Logging
 import Media
 import NIOCore
@@ -11,8 +12,11 @@ public struct FLVDelivery: Sendable {
     let hub: StreamHub
     let limits: ViewerLimits
     let logger: Logger
+    /// Asked before a viewer starts (`play`), told when it leaves (`play_done`).
+    let hooks: HookClient?
 
-    public init(hub: StreamHub, limits: ViewerLimits, logger: Logger) {
+    public init(hub: StreamHub, limits: ViewerLimits, logger: Logger, hooks: HookClient? = nil) {
+        self.hooks = hooks
         self.hub = hub
         self.limits = limits
         self.logger = logger
@@ -58,13 +62,17 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var streamed = false
     /// A drain is queued on the event loop (after a writability change).
     private var drainScheduled = false
+    /// A `play` hook is deciding; the request waits.
+    private var awaitingHook = false
     private var logger: Logger
 
     private final class Viewer {
         let stream: LiveStream
         let reader: QueuedStreamReader
+        let hookEvent: HookEvent?
         var done = false
-        init(stream: LiveStream, reader: QueuedStreamReader) {
+        init(stream: LiveStream, reader: QueuedStreamReader, hookEvent: HookEvent?) {
+            self.hookEvent = hookEvent
             self.stream = stream
             self.reader = reader
         }
@@ -133,14 +141,54 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Streaming
 
     private func start(context: ChannelHandlerContext) {
-        guard let (head, path) = request else { return }
+        guard let (head, path) = request, !awaitingHook else { return }
         logger[metadataKey: "stream"] = "\(path)"
         logger[metadataKey: "remote"] = "\(context.channel.remoteAddress?.ipAddress ?? "?")"
+        guard let hooks = delivery.hooks else { return open(context: context, head: head, path: path, hookEvent: nil) }
+        // The hook answers on another thread; the answer comes back to this channel's loop.
+        awaitingHook = true
+        let remote = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+        let event = HookEvent(
+            action: .play, app: path.app, stream: path.name, clientAddress: remote, query: Self.query(of: head.uri),
+            sessionID: HookEvent.newSessionID(), protocol: "http-flv")
+        let answer = context.eventLoop.makePromise(of: HookVerdict.self)
+        answer.completeWithTask { await hooks.admit(event) }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        answer.futureResult.whenSuccess { verdict in
+            let (handler, context) = loopBound.value
+            handler.awaitingHook = false
+            guard context.channel.isActive else { return }
+            switch verdict {
+            case .refuse(let reason):
+                handler.logger.warning("HTTP-FLV refused by hook", metadata: ["reason": "\(reason)"])
+                handler.refuse(context: context, head: head, status: .forbidden, message: reason)
+            case .allow(let renamed):
+                guard let admitted = renamed.map({ StreamPath(app: path.app, name: $0) }) ?? path else {
+                    return handler.refuse(context: context, head: head, status: .forbidden, message: "hook renamed the stream to an invalid name")
+                }
+                var admittedEvent = event
+                admittedEvent.stream = admitted.name
+                handler.open(context: context, head: head, path: admitted, hookEvent: admittedEvent)
+            }
+        }
+    }
+
+    /// The query string of a request URI as name → value (percent-decoded; the last of a repeated name wins).
+    static func query(of uri: String) -> [String: String] {
+        guard let components = URLComponents(string: uri) else { return [:] }
+        var query: [String: String] = [:]
+        for item in components.queryItems ?? [] { query[item.name] = item.value ?? "" }
+        return query
+    }
+
+    private func open(context: ChannelHandlerContext, head: HTTPRequestHead, path: StreamPath, hookEvent: HookEvent?) {
         guard let stream = delivery.hub.stream(path) else {
+            if let hookEvent { delivery.hooks?.notify(hookEvent.with(action: .playDone)) }
             logger.info("HTTP-FLV refused", metadata: ["reason": "not live"])
             return refuse(context: context, head: head, status: .notFound, message: "no live stream \(path)")
         }
         if let limit = delivery.hub.admitViewer(to: stream, limits: delivery.limits) {
+            if let hookEvent { delivery.hooks?.notify(hookEvent.with(action: .playDone)) }
             logger.warning("HTTP-FLV refused", metadata: ["reason": "\(limit)"])
             return refuse(context: context, head: head, status: .serviceUnavailable, message: limit)
         }
@@ -157,6 +205,7 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
         if head.method == .HEAD {
+            if let hookEvent { delivery.hooks?.notify(hookEvent.with(action: .playDone)) }
             delivery.hub.releaseViewer(of: stream)
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
             return
@@ -173,7 +222,7 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let (handler, context) = loopBound.value
             handler.drain(context: context)
         }
-        viewer = Viewer(stream: stream, reader: reader)
+        viewer = Viewer(stream: stream, reader: reader, hookEvent: hookEvent)
         streamed = true
         stream.attach(reader)
         context.flush()
@@ -257,6 +306,7 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.viewer = nil
         viewer.stream.detach(viewer.reader)
         delivery.hub.releaseViewer(of: viewer.stream)
+        if let event = viewer.hookEvent { delivery.hooks?.notify(event.with(action: .playDone)) }
         logger.info("HTTP-FLV viewer left", metadata: ["reason": "\(reason)", "dropped_frames": "\(viewer.reader.droppedFrames)"])
     }
 }

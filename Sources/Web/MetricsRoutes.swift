@@ -33,6 +33,10 @@ struct MetricsRoutes: Sendable {
         registry.gauge("cuecast_rtmp_connections", help: "Open RTMP connections").set(Double(server.rtmpConnections))
         registry.gauge("cuecast_http_connections", help: "Open HTTP connections").set(Double(server.httpConnections))
         registry.gauge("cuecast_live_streams", help: "Streams being published").set(Double(server.liveStreams))
+        registry.counter("cuecast_publish_refused_total", help: "Publishes refused since start").increment(by: Int64(server.refusedPublishes))
+        registry.counter(
+            "cuecast_publish_rate_limited_total", help: "Publishes refused because their client address had failed too often"
+        ).increment(by: Int64(server.rateLimitedPublishes))
         if let cpu = server.cpuSeconds {
             registry.gauge("cuecast_process_cpu_seconds", help: "CPU time used by the server").set(cpu)
         }

@@ -13,11 +13,17 @@ public struct ServerStatus: Encodable, Sendable {
     public var liveStreams: Int
     public var cpuSeconds: Double?
     public var residentBytes: Int?
+    /// Publishes refused since start (unknown key, hook, stream already live, too many failures).
+    public var refusedPublishes: Int
+    /// Of those, refused without a key lookup because their address had failed too often.
+    public var rateLimitedPublishes: Int
 
     public init(
         version: String, uptimeSeconds: Double, rtmpConnections: Int, httpConnections: Int, liveStreams: Int, cpuSeconds: Double?,
-        residentBytes: Int?
+        residentBytes: Int?, refusedPublishes: Int = 0, rateLimitedPublishes: Int = 0
     ) {
+        self.refusedPublishes = refusedPublishes
+        self.rateLimitedPublishes = rateLimitedPublishes
         self.httpConnections = httpConnections
         self.version = version
         self.uptimeSeconds = uptimeSeconds

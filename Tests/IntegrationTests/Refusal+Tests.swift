@@ -143,3 +143,33 @@ import TestSupport
         }
     }
 }
+
+@Suite struct PublishAttemptLimitTests {
+    /// Three failures from one address, then even the right key is refused without a lookup, with a log line,
+    /// a metric and the wait in the reason; the refusal does not touch a stream already live.
+    @Test func failedPublishesAreRateLimitedPerAddress() async throws {
+        try await withServer(configure: { $0.publishFailuresPerMinute = 3 }) { server in
+            let live = try await server.publishLive(StreamPath("live/running")!, loops: 1)
+            let secret = try await server.server.keys.add(stream: "live/shop1")
+            for attempt in 0..<3 {
+                let client = try await RawRTMPClient.connect(port: server.rtmpPort)
+                let reply = try await client.sendAndAwaitClose(RefusalTests.publishBytes(name: "sk_guess\(attempt)"))
+                #expect(try RefusalTests.statusCodes(reply) == ["NetStream.Publish.BadName"])
+            }
+            let client = try await RawRTMPClient.connect(port: server.rtmpPort)
+            let reply = try await client.sendAndAwaitClose(RefusalTests.publishBytes(name: secret))
+            #expect(try RefusalTests.statusCodes(reply) == ["NetStream.Publish.Denied"])
+            let description = try #require(try RefusalTests.statusDescriptions(reply).first)
+            // 3 per minute: the next attempt is 20 s away.
+            #expect(description.hasPrefix("too many failed publish attempts from 127.0.0.1; retry in "), "\(description)")
+            let wait = try #require(Int(description.split(separator: " ").dropLast().last ?? ""))
+            #expect((15...20).contains(wait))
+            #expect(server.logs.contains("too many failed attempts"))
+            let metrics = try await server.request(.GET, "/metrics").body
+            #expect(metrics.contains("cuecast_publish_rate_limited_total 1"), "\(metrics)")
+            #expect(metrics.contains("cuecast_publish_refused_total 4"))
+            #expect(server.server.hub.stream(StreamPath("live/running")!) != nil, "the live stream goes on")
+            live.cancel()
+        }
+    }
+}
