@@ -41,6 +41,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address both listeners bind (default 0.0.0.0, every interface).") var host: String?
     @Option(help: "Per-stream statistics, on or off; off only to measure what they cost (default on).") var stats: String?
     @Option(help: "PEM CA bundle trusted for rtmps:// push targets besides the system's (or CUECAST_PUSH_CA_FILE).") var pushCAFile: String?
+    @Option(help: "PEM certificate chain for RTMPS ingest and play; with --tls-key. Reloaded on SIGHUP.") var tlsCertificate: String?
+    @Option(help: "PEM private key of --tls-certificate.") var tlsKey: String?
+    @Option(help: "RTMPS listen port, used when a certificate is set (default 1936).") var rtmpsPort: Int?
+    @Option(help: "URL POSTed before each publish and play, and when they end; anything but a 2xx refuses (see README, Security).")
+    var onPublishUrl: String?
+    @Option(help: "Key signing hook requests (X-CueCast-Signature); prefer CUECAST_HOOK_SECRET, which ps does not show.") var hookSecret: String?
+    @Option(help: "Seconds a hook has to answer before the publish or play is refused (default 3).") var hookTimeout: Double?
+    @Option(help: "Failed publishes (unknown key) a client address may make per minute, and at once (default 10).")
+    var publishFailuresPerMinute: Int?
 
     func run() async throws {
         Self.tuneAllocator()
@@ -60,6 +69,9 @@ struct Serve: AsyncParsableCommand {
                 ("rtmp-host", host), ("http-host", host), ("stats", stats),
                 ("max-viewers-per-stream", maxViewersPerStream.map(String.init)), ("max-viewers", maxViewers.map(String.init)),
                 ("viewer-max-lag", viewerMaxLag.map(String.init)), ("push-ca-file", pushCAFile),
+                ("tls-certificate", tlsCertificate), ("tls-key", tlsKey), ("rtmps-port", rtmpsPort.map(String.init)),
+                ("on-publish-url", onPublishUrl), ("hook-secret", hookSecret), ("hook-timeout", hookTimeout.map { String($0) }),
+                ("publish-failures-per-minute", publishFailuresPerMinute.map(String.init)),
             ]
             for (name, value) in flags {
                 if let value { try settings.set(name, to: value) }
@@ -83,6 +95,10 @@ struct Serve: AsyncParsableCommand {
             say("Admin token (stored in \(settings.dataDir)/\(AdminToken.fileName)): \(server.adminToken)")
         }
         say("RTMP ingest:  \(server.rtmpBaseURL)/<app>   (stream key from `cuecast keys add <app>/<name>`)")
+        if server.certificate != nil {
+            say("RTMPS ingest: rtmps://\(settings.publicHost):\(settings.rtmpsPort)/<app>   (same keys; certificate reloads on SIGHUP)")
+        }
+        if let hook = settings.onPublishURL { say("Publish hook: \(hook)   (every publish and play is asked first)") }
         say("HTTP API:     http://\(settings.publicHost):\(settings.httpPort)/api/v1/streams")
         say("HLS:          http://\(settings.publicHost):\(settings.httpPort)/hls/<app>/<stream>/index.m3u8   Low-Latency HLS: ll.m3u8")
         say("Play (~1 s):  \(server.rtmpBaseURL)/<app>/<stream>   HTTP-FLV: http://\(settings.publicHost):\(settings.httpPort)/<app>/<stream>.flv")

@@ -3,12 +3,14 @@ import Logging
 import Media
 import NIOCore
 import NIOPosix
+import NIOSSL
 import RTMP
 import ServiceLifecycle
 import Store
 import StreamHub
 
-/// The RTMP listener as a service: accepts publishers and players until graceful shutdown, then stops listening.
+/// The RTMP listeners as a service: plain RTMP, and RTMPS when a certificate is configured. Each accepts publishers
+/// and players until graceful shutdown, then stops listening.
 public final class RTMPServer: Service, Sendable {
     public struct Configuration: Sendable {
         public var host: String
@@ -16,11 +18,14 @@ public final class RTMPServer: Service, Sendable {
         public var connection: RTMPConnectionConfiguration
         /// RTMP players (and, through the same hub, HTTP-FLV viewers).
         public var viewers: ViewerLimits
+        /// The RTMPS port; used only with a certificate.
+        public var tlsPort: Int
 
         public init(
             host: String = "0.0.0.0", port: Int = 1935, connection: RTMPConnectionConfiguration = .init(),
-            viewers: ViewerLimits = .init()
+            viewers: ViewerLimits = .init(), tlsPort: Int = 1936
         ) {
+            self.tlsPort = tlsPort
             self.host = host
             self.port = port
             self.connection = connection
@@ -39,6 +44,9 @@ public final class RTMPServer: Service, Sendable {
     public let attempts: PublishAttemptGate
     let hooks: HookClient?
     let onListening: @Sendable (Int) async -> Void
+    let onTLSListening: @Sendable (Int) async -> Void
+    /// RTMPS: off when nil.
+    public let certificate: ServerCertificate?
     let onInBandCue: @Sendable (InBandCue, LiveStream) -> Void
 
     public init(
@@ -46,8 +54,11 @@ public final class RTMPServer: Service, Sendable {
         logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in },
         onInBandCue: @escaping @Sendable (InBandCue, LiveStream) -> Void = { _, _ in },
-        hooks: HookClient? = nil, attempts: PublishAttemptGate = PublishAttemptGate()
+        hooks: HookClient? = nil, attempts: PublishAttemptGate = PublishAttemptGate(),
+        certificate: ServerCertificate? = nil, onTLSListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
+        self.certificate = certificate
+        self.onTLSListening = onTLSListening
         self.hooks = hooks
         self.attempts = attempts
         self.onInBandCue = onInBandCue
@@ -61,10 +72,39 @@ public final class RTMPServer: Service, Sendable {
     }
 
     public func run() async throws {
+        let plain = try await listen(port: configuration.port, certificate: nil)
+        var channels = [plain]
+        // RTMPS binds first, so whoever waits for the plain port finds both up.
+        if let certificate {
+            let secure = try await listen(port: configuration.tlsPort, certificate: certificate)
+            channels.append(secure)
+            let tlsPort = secure.localAddress?.port ?? configuration.tlsPort
+            await onTLSListening(tlsPort)
+            let (serial, expiry) = certificate.summary
+            logger.info(
+                "RTMPS listening",
+                metadata: ["address": "\(configuration.host):\(tlsPort)", "certificate_serial": "\(serial)", "expires": "\(expiry)"])
+        }
+        let port = plain.localAddress?.port ?? configuration.port
+        await onListening(port)
+        logger.info("RTMP listening", metadata: ["address": "\(configuration.host):\(port)"])
+
+        // closeFuture ignores task cancellation, so both shutdown paths close the listeners explicitly.
+        let listeners = channels
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            for channel in listeners { try await channel.closeFuture.get() }
+        } onCancelOrGracefulShutdown: {
+            for channel in listeners { channel.close(promise: nil) }
+        }
+        logger.info("RTMP listeners stopped")
+    }
+
+    /// One listener; with a certificate, TLS comes first in every connection's pipeline.
+    private func listen(port: Int, certificate: ServerCertificate?) async throws -> any Channel {
         let configuration = self.configuration
         let (hub, authorizer, sessionLog, counters, logger) = (self.hub, self.authorizer, self.sessionLog, self.counters, self.logger)
         let (onInBandCue, hooks, attempts) = (self.onInBandCue, self.hooks, self.attempts)
-        let channel = try await ServerBootstrap(group: group)
+        return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -80,23 +120,15 @@ public final class RTMPServer: Service, Sendable {
                     remoteAddress: remote, authorizer: authorizer, hub: hub, sessionLog: sessionLog,
                     counters: counters, logger: logger, onInBandCue: onInBandCue,
                     viewerLimits: configuration.viewers, eventLoop: channel.eventLoop, close: { [weak channel] in channel?.close(promise: nil) },
-                    hooks: hooks, attempts: attempts, protocolName: "rtmp")
+                    hooks: hooks, attempts: attempts, protocolName: certificate == nil ? "rtmp" : "rtmps")
                 return channel.eventLoop.makeCompletedFuture {
+                    if let certificate {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: certificate.context))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         RTMPServerHandler(configuration: configuration.connection, delegate: delegate))
                 }
             }
-            .bind(host: configuration.host, port: configuration.port).get()
-        let port = channel.localAddress?.port ?? configuration.port
-        await onListening(port)
-        logger.info("RTMP listening", metadata: ["address": "\(configuration.host):\(port)"])
-
-        // closeFuture ignores task cancellation, so both shutdown paths close the listener explicitly.
-        try await withTaskCancellationOrGracefulShutdownHandler {
-            try await channel.closeFuture.get()
-        } onCancelOrGracefulShutdown: {
-            channel.close(promise: nil)
-        }
-        logger.info("RTMP listener stopped")
+            .bind(host: configuration.host, port: port).get()
     }
 }

@@ -32,6 +32,8 @@ public struct CueCastServer: Sendable {
     public let pushes: PushService
     public let ports = ListeningPorts()
     public let httpConnections = HTTPConnections()
+    /// What RTMPS presents; nil when no certificate is configured.
+    public let certificate: ServerCertificate?
     let logger: Logger
 
     public init(configuration: ServerConfiguration, logger: Logger) throws {
@@ -43,6 +45,18 @@ public struct CueCastServer: Sendable {
         hub = StreamHub(collectsStatistics: configuration.statistics)
         cueLog = CueLog(database: database)
         cues = CueService(configuration: configuration.cues, hub: hub, log: cueLog, keys: keys, logger: logger)
+        switch (configuration.tlsCertificate, configuration.tlsKey) {
+        case (nil, nil):
+            certificate = nil
+        case (let certificatePath?, let keyPath?):
+            do {
+                certificate = try ServerCertificate(certificatePath: certificatePath, keyPath: keyPath)
+            } catch {
+                throw ConfigurationError.invalid("tls-certificate", "\(error)")
+            }
+        default:
+            throw ConfigurationError.invalid("tls-certificate", "tls-certificate and tls-key go together; set both or neither")
+        }
         adminToken = try AdminToken.load(configured: configuration.adminToken, dataDir: configuration.dataDir).token
         do {
             pushes = try PushService(
@@ -54,13 +68,30 @@ public struct CueCastServer: Sendable {
         }
     }
 
+    /// Reads the certificate files again (on `SIGHUP`). New RTMPS connections get the new certificate; live ones keep
+    /// theirs. A file that does not load leaves the certificate in use and logs why.
+    public func reloadCertificate() {
+        guard let certificate else {
+            logger.notice("SIGHUP: no certificate configured, nothing to reload")
+            return
+        }
+        do {
+            try certificate.reload()
+            let (serial, expiry) = certificate.summary
+            logger.notice("certificate reloaded", metadata: ["certificate_serial": "\(serial)", "expires": "\(expiry)"])
+        } catch {
+            logger.error("certificate not reloaded; the previous one stays in use", metadata: ["error": "\(error)"])
+        }
+    }
+
     public static let version = "0.1.0"
     static let serverName = "CueCast"
 
     public var rtmpBaseURL: String { "rtmp://\(configuration.publicHost):\(configuration.rtmpPort)" }
 
-    /// Runs until cancelled or until one of `signals` arrives, then shuts down gracefully.
-    public func run(gracefulShutdownSignals signals: [UnixSignal] = [.sigterm, .sigint]) async throws {
+    /// Runs until cancelled or until one of `signals` arrives, then shuts down gracefully. Each of `reloadSignals`
+    /// reloads the certificate.
+    public func run(gracefulShutdownSignals signals: [UnixSignal] = [.sigterm, .sigint], reloadSignals: [UnixSignal] = [.sighup]) async throws {
         try await sessions.closeDangling()
         try await pushes.load()
         defer { pushes.stopAll() }
@@ -74,13 +105,15 @@ public struct CueCastServer: Sendable {
         let rtmp = RTMPServer(
             configuration: .init(
                 host: configuration.rtmpHost, port: configuration.rtmpPort, connection: configuration.rtmpConnection,
-                viewers: configuration.viewers),
+                viewers: configuration.viewers, tlsPort: configuration.rtmpsPort),
             hub: hub, keys: keys, sessionLog: sessions, logger: logger,
             onListening: { port in ports.set(rtmp: port) },
             onInBandCue: { [cues] cue, stream in cues.receiveInBand(cue, on: stream) },
             hooks: hooks,
             attempts: PublishAttemptGate(
-                perMinute: Double(configuration.publishFailuresPerMinute), burst: Double(configuration.publishFailuresPerMinute)))
+                perMinute: Double(configuration.publishFailuresPerMinute), burst: Double(configuration.publishFailuresPerMinute)),
+            certificate: certificate,
+            onTLSListening: { port in ports.set(rtmps: port) })
         if let url = configuration.onPublishURL {
             logger.info("publish and play hook", metadata: ["url": "\(url)", "signed": "\(configuration.hookSecret != nil)"])
             if configuration.hookSecret == nil { logger.warning("hook requests are unsigned: set hook-secret so the hook can tell CueCast's requests apart") }
@@ -109,7 +142,8 @@ public struct CueCastServer: Sendable {
                 configuration: .init(
                     additionalChannelHandlers: [httpConnections.handler()] + hlsDelivery.pipelineHandlers(serverName: Self.serverName, logger: logger))),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: Self.serverName),
-            services: configuration.statistics ? [hlsService, rtmp, StatsService(hub: hub, hls: hls)] : [hlsService, rtmp],
+            services: [hlsService, rtmp, ReloadService(signals: reloadSignals, reload: { [self] in reloadCertificate() })]
+                + (configuration.statistics ? [StatsService(hub: hub, hls: hls)] : []),
             onServerRunning: { channel in ports.set(http: channel.localAddress?.port ?? 0) },
             logger: logger)
         try await app.runService(gracefulShutdownSignals: signals)
@@ -121,6 +155,7 @@ public final class ListeningPorts: Sendable {
     private struct State {
         var http: Int?
         var rtmp: Int?
+        var rtmps: Int?
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
     private let state = Mutex(State())
@@ -129,6 +164,10 @@ public final class ListeningPorts: Sendable {
 
     func set(http: Int) { update { $0.http = http } }
     func set(rtmp: Int) { update { $0.rtmp = rtmp } }
+    func set(rtmps: Int) { update { $0.rtmps = rtmps } }
+
+    /// The RTMPS port once it listens (set before the RTMP port, so known by `ready()`); nil without a certificate.
+    public var rtmps: Int? { state.withLock { $0.rtmps } }
 
     private func update(_ change: (inout State) -> Void) {
         let waiters = state.withLock { state in

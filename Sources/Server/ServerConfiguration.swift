@@ -38,6 +38,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var pushCAFile: String?
     /// The admission hook: POSTed on publish, publish_done, play and play_done when set.
     public var onPublishURL: String?
+    /// PEM certificate chain and private key for RTMPS; RTMPS listens on `rtmpsPort` when both are set.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    public var rtmpsPort = 1936
     /// HMAC-SHA256 key signing hook requests (`X-CueCast-Signature`).
     public var hookSecret: String?
     /// Seconds a hook has to answer `publish` or `play` before the client is refused.
@@ -107,6 +111,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         Setting("hls-dir", "also write segments and playlists under this directory") { $0.hls.mirrorDirectory = $1 },
         Setting("cors-origin", "Access-Control-Allow-Origin for HLS (* or one origin)") { $0.corsOrigin = $1 },
         Setting("push-ca-file", "PEM CA bundle trusted for rtmps:// push targets, besides the system's") { $0.pushCAFile = $1 },
+        Setting("tls-certificate", "PEM certificate chain for RTMPS (with tls-key; reloaded on SIGHUP)") { $0.tlsCertificate = $1 },
+        Setting("tls-key", "PEM private key of tls-certificate") { $0.tlsKey = $1 },
+        Setting("rtmps-port", "RTMPS listen port, used when tls-certificate and tls-key are set") { $0.rtmpsPort = try port($1) },
         Setting("on-publish-url", "http(s) URL asked before each publish and play (and told when they end); fail closed") {
             guard let url = URL(string: $1), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
                 throw ConfigurationError.invalid("on-publish-url", $1)

@@ -90,3 +90,26 @@ extension TestServer {
         return publish
     }
 }
+
+/// A CA and a server certificate it signs, made with the openssl command: `ca.pem`/`ca.key` and
+/// `<name>.pem`/`<name>.key` (CN and SAN localhost and 127.0.0.1) in `directory`. A second call with another
+/// `name` reuses the CA, so the new leaf has a new serial under the same trust.
+enum TestCertificates {
+    static func make(in directory: String, name: String = "server") async throws {
+        let openssl = Tool("openssl")
+        if !FileManager.default.fileExists(atPath: "\(directory)/ca.pem") {
+            _ = try await openssl.run([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(directory)/ca.key", "-out", "\(directory)/ca.pem", "-days", "2",
+                "-subj", "/CN=CueCast Test CA",
+            ])
+        }
+        _ = try await openssl.run([
+            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(directory)/\(name).key", "-out", "\(directory)/\(name).csr", "-subj", "/CN=localhost",
+        ])
+        try "subjectAltName=DNS:localhost,IP:127.0.0.1\n".write(toFile: "\(directory)/ext.cnf", atomically: true, encoding: .utf8)
+        _ = try await openssl.run([
+            "x509", "-req", "-in", "\(directory)/\(name).csr", "-CA", "\(directory)/ca.pem", "-CAkey", "\(directory)/ca.key",
+            "-CAcreateserial", "-out", "\(directory)/\(name).pem", "-days", "2", "-extfile", "\(directory)/ext.cnf",
+        ])
+    }
+}

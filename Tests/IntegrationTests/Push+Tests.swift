@@ -251,14 +251,7 @@ extension LongRealTimeTests {
     @Test func rtmpsWithAPrivateCAAndWithout() async throws {
         let certs = try TemporaryDirectory()
         defer { certs.remove() }
-        let openssl = Tool("openssl")
-        _ = try await openssl.run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(certs.path)/ca.key", "-out", "\(certs.path)/ca.pem", "-days", "2", "-subj", "/CN=CueCast Test CA"])
-        _ = try await openssl.run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(certs.path)/server.key", "-out", "\(certs.path)/server.csr", "-subj", "/CN=localhost"])
-        try "subjectAltName=DNS:localhost,IP:127.0.0.1\n".write(toFile: "\(certs.path)/ext.cnf", atomically: true, encoding: .utf8)
-        _ = try await openssl.run([
-            "x509", "-req", "-in", "\(certs.path)/server.csr", "-CA", "\(certs.path)/ca.pem", "-CAkey", "\(certs.path)/ca.key",
-            "-CAcreateserial", "-out", "\(certs.path)/server.pem", "-days", "2", "-extfile", "\(certs.path)/ext.cnf",
-        ])
+        try await TestCertificates.make(in: certs.path)
         let rtmpPort = try await Nginx.freePort()
         let tlsPort = try await Nginx.freePort()
         let nginx = try Nginx.start(

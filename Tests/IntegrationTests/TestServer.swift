@@ -55,7 +55,7 @@ final class TestServer: Sendable {
         let logs = LogRecorder()
         let logger = Logger(label: "cuecast-test") { _ in LogRecorder.Handler(recorder: logs) }
         let server = try CueCastServer(configuration: configuration, logger: logger)
-        let task = Task { try await server.run(gracefulShutdownSignals: []) }
+        let task = Task { try await server.run(gracefulShutdownSignals: [], reloadSignals: []) }
         let ports = await server.ports.ready()
         return TestServer(server: server, directory: directory, logs: logs, task: task, ports: ports)
     }
