@@ -48,6 +48,7 @@ struct Serve: AsyncParsableCommand {
     var onPublishUrl: String?
     @Option(help: "Key signing hook requests (X-CueCast-Signature); prefer CUECAST_HOOK_SECRET, which ps does not show.") var hookSecret: String?
     @Option(help: "Seconds a hook has to answer before the publish or play is refused (default 3).") var hookTimeout: Double?
+    @Option(help: "Seconds SIGTERM may take to tell clients, end playlists and finish responses (default 10).") var shutdownTimeout: Double?
     @Option(help: "Failed publishes (unknown key) a client address may make per minute, and at once (default 10).")
     var publishFailuresPerMinute: Int?
 
@@ -72,6 +73,7 @@ struct Serve: AsyncParsableCommand {
                 ("tls-certificate", tlsCertificate), ("tls-key", tlsKey), ("rtmps-port", rtmpsPort.map(String.init)),
                 ("on-publish-url", onPublishUrl), ("hook-secret", hookSecret), ("hook-timeout", hookTimeout.map { String($0) }),
                 ("publish-failures-per-minute", publishFailuresPerMinute.map(String.init)),
+                ("shutdown-timeout", shutdownTimeout.map { String($0) }),
             ]
             for (name, value) in flags {
                 if let value { try settings.set(name, to: value) }

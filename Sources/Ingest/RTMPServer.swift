@@ -2,12 +2,14 @@ import Hooks
 import Logging
 import Media
 import NIOCore
+import NIOExtras
 import NIOPosix
 import NIOSSL
 import RTMP
 import ServiceLifecycle
 import Store
 import StreamHub
+import Synchronization
 
 /// The RTMP listeners as a service: plain RTMP, and RTMPS when a certificate is configured. Each accepts publishers
 /// and players until graceful shutdown, then stops listening.
@@ -40,6 +42,8 @@ public final class RTMPServer: Service, Sendable {
     let logger: Logger
     let group: any EventLoopGroup
     public let counters = IngestServerCounters()
+    /// Tracks every connection of both listeners so a graceful shutdown can tell each one.
+    let quiesce: ServerQuiescingHelper
     /// Failed publishes per client address, shared by every connection.
     public let attempts: PublishAttemptGate
     let hooks: HookClient?
@@ -47,6 +51,10 @@ public final class RTMPServer: Service, Sendable {
     let onTLSListening: @Sendable (Int) async -> Void
     /// RTMPS: off when nil.
     public let certificate: ServerCertificate?
+    /// Runs once every connection has closed in a graceful shutdown (the server ends its playlists and sessions).
+    let onDrained: @Sendable () async -> Void
+    /// Called when a graceful shutdown begins (RTMP is the first service to stop).
+    let onShutdownBegan: @Sendable () -> Void
     let onInBandCue: @Sendable (InBandCue, LiveStream) -> Void
 
     public init(
@@ -55,8 +63,12 @@ public final class RTMPServer: Service, Sendable {
         onListening: @escaping @Sendable (Int) async -> Void = { _ in },
         onInBandCue: @escaping @Sendable (InBandCue, LiveStream) -> Void = { _, _ in },
         hooks: HookClient? = nil, attempts: PublishAttemptGate = PublishAttemptGate(),
-        certificate: ServerCertificate? = nil, onTLSListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        certificate: ServerCertificate? = nil, onTLSListening: @escaping @Sendable (Int) async -> Void = { _ in },
+        onDrained: @escaping @Sendable () async -> Void = {}, onShutdownBegan: @escaping @Sendable () -> Void = {}
     ) {
+        self.onShutdownBegan = onShutdownBegan
+        self.onDrained = onDrained
+        self.quiesce = ServerQuiescingHelper(group: group)
         self.certificate = certificate
         self.onTLSListening = onTLSListening
         self.hooks = hooks
@@ -89,12 +101,30 @@ public final class RTMPServer: Service, Sendable {
         await onListening(port)
         logger.info("RTMP listening", metadata: ["address": "\(configuration.host):\(port)"])
 
-        // closeFuture ignores task cancellation, so both shutdown paths close the listeners explicitly.
+        // Graceful shutdown: the listeners close, every connection is told (`ChannelShouldQuiesceEvent`: publishers
+        // get their onStatus, then close), and the helper reports when the last one has gone.
+        // Cancellation only closes the listeners; closeFuture ignores it, so that is explicit.
         let listeners = channels
-        try await withTaskCancellationOrGracefulShutdownHandler {
-            for channel in listeners { try await channel.closeFuture.get() }
-        } onCancelOrGracefulShutdown: {
+        let drained = Mutex<EventLoopFuture<Void>?>(nil)
+        let (quiesce, group, counters, logger, onShutdownBegan) = (self.quiesce, self.group, self.counters, self.logger, self.onShutdownBegan)
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                for channel in listeners { try await channel.closeFuture.get() }
+            } onGracefulShutdown: {
+                onShutdownBegan()
+                let open = counters.openConnections.load(ordering: .relaxed)
+                logger.notice("RTMP shutting down: listeners closed, telling open connections", metadata: ["connections": "\(open)"])
+                let promise = group.next().makePromise(of: Void.self)
+                drained.withLock { $0 = promise.futureResult }
+                quiesce.initiateShutdown(promise: promise)
+            }
+        } onCancel: {
             for channel in listeners { channel.close(promise: nil) }
+        }
+        if let future = drained.withLock({ $0 }) {
+            try? await future.get()
+            logger.notice("RTMP connections closed")
+            await onDrained()
         }
         logger.info("RTMP listeners stopped")
     }
@@ -104,7 +134,13 @@ public final class RTMPServer: Service, Sendable {
         let configuration = self.configuration
         let (hub, authorizer, sessionLog, counters, logger) = (self.hub, self.authorizer, self.sessionLog, self.counters, self.logger)
         let (onInBandCue, hooks, attempts) = (self.onInBandCue, self.hooks, self.attempts)
+        let quiesce = self.quiesce
         return try await ServerBootstrap(group: group)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                }
+            }
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)

@@ -85,6 +85,14 @@ public final class RTMPServerHandler: ChannelInboundHandler {
         }
     }
 
+    /// `ChannelShouldQuiesceEvent` (the server is shutting down): the client is told, then the connection closes.
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
+        guard phase != .closed else { return }
+        guard phase == .chunks else { return close(context: context, reason: "shutdown", error: nil) }
+        for action in session.shutDown(reason: "server is shutting down") { perform(action, context: context) }
+    }
+
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         fail(context: context, error: .socketError("\(error)"))
     }

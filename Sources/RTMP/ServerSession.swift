@@ -313,6 +313,30 @@ public struct ServerSession {
         ]
     }
 
+    /// The server is going away: a publisher is told its publish is over (`NetStream.Unpublish.Success`, as after
+    /// its own `deleteStream`), a player that its play stopped (`NetStream.Play.Stop`), each with `reason` as the
+    /// description; then the connection closes. Any other state just closes.
+    public mutating func shutDown(reason: String) -> [Action] {
+        let previous = state
+        state = .closed
+        switch previous {
+        case .publishing(let request):
+            let status = Command.onStatus(level: "status", code: "NetStream.Unpublish.Success", description: reason)
+            return [
+                .send(status.message(chunkStreamID: ChunkStreamID.status, messageStreamID: request.messageStreamID)),
+                .unpublished(reason: "shutdown"), .close(reason: "shutdown"),
+            ]
+        case .playing(let request):
+            let status = Command.onStatus(level: "status", code: "NetStream.Play.Stop", description: reason, details: request.name)
+            return [
+                .send(status.message(chunkStreamID: ChunkStreamID.status, messageStreamID: request.messageStreamID)),
+                .stoppedPlaying(reason: "shutdown"), .close(reason: "shutdown"),
+            ]
+        default:
+            return [.close(reason: "shutdown")]
+        }
+    }
+
     /// The owner's answer to `.authorizePlay`: refused. The connection is closed after the status is sent.
     public mutating func playRefused(_ refusal: PlayRefusal) -> [Action] {
         guard case .authorizingPlay(let request) = state else { return [] }

@@ -70,6 +70,24 @@ public final class HLSService: Service, Sendable {
         }
     }
 
+    /// Shutdown: every playlist whose publisher has left ends now, with `EXT-X-ENDLIST`, instead of after its
+    /// grace period (held blocking requests are answered with it). Returns how many ended.
+    @discardableResult
+    public func endAll() -> Int {
+        var ended = 0
+        for stream in store.all {
+            let (state, since) = stream.stateSince
+            guard state == .grace, Self.endGrace(of: stream, seen: since) else {
+                if state == .live { logger.warning("HLS playlist still live at shutdown", metadata: ["stream": "\(stream.path)"]) }
+                continue
+            }
+            mirror?.prune(stream)
+            ended += 1
+        }
+        logger.notice("HLS playlists ended for shutdown", metadata: ["playlists": "\(ended)"])
+        return ended
+    }
+
     /// Ends `stream` if it is still in the grace period that began at `seen`; false if a republish came first.
     static func endGrace(of stream: HLSStream, seen: Date, now: Date = Date()) -> Bool {
         stream.transition(from: .grace, to: .ended, since: seen, now: now)

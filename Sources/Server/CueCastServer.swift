@@ -102,6 +102,9 @@ public struct CueCastServer: Sendable {
                 configuration: .init(url: url, secret: configuration.hookSecret, timeout: .milliseconds(Int64(configuration.hookTimeout * 1000))),
                 logger: self.logger)
         }
+        let hlsService = HLSService(
+            configuration: configuration.hls, hub: hub, store: hls, sequences: HLSSequenceStore(database: database), logger: logger)
+        let shutdownBegan = Mutex<ContinuousClock.Instant?>(nil)
         let rtmp = RTMPServer(
             configuration: .init(
                 host: configuration.rtmpHost, port: configuration.rtmpPort, connection: configuration.rtmpConnection,
@@ -113,13 +116,27 @@ public struct CueCastServer: Sendable {
             attempts: PublishAttemptGate(
                 perMinute: Double(configuration.publishFailuresPerMinute), burst: Double(configuration.publishFailuresPerMinute)),
             certificate: certificate,
-            onTLSListening: { port in ports.set(rtmps: port) })
+            onTLSListening: { port in ports.set(rtmps: port) },
+            onDrained: { [hub, sessions, logger, hlsService] in
+                // Each publish ends on its own loop as its connection closes; wait for the hub to see them all.
+                let deadline = ContinuousClock.now + .seconds(3)
+                while !hub.liveStreams.isEmpty, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+                hlsService.endAll()
+                // Session ends are written in the background: wait for them, then close what is left as shutdown.
+                while (try? await sessions.openCount()) ?? 0 > 0, ContinuousClock.now < deadline + .seconds(2) {
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+                do {
+                    try await sessions.closeDangling(reason: "shutdown")
+                } catch {
+                    logger.error("could not close publish sessions at shutdown: \(error)")
+                }
+            },
+            onShutdownBegan: { shutdownBegan.withLock { $0 = .now } })
         if let url = configuration.onPublishURL {
             logger.info("publish and play hook", metadata: ["url": "\(url)", "signed": "\(configuration.hookSecret != nil)"])
             if configuration.hookSecret == nil { logger.warning("hook requests are unsigned: set hook-secret so the hook can tell CueCast's requests apart") }
         }
-        let hlsService = HLSService(
-            configuration: configuration.hls, hub: hub, store: hls, sequences: HLSSequenceStore(database: database), logger: logger)
         let router = WebRouter.make(
             hub: hub, keys: keys, sessions: sessions, hls: hls, cues: cues, pushes: pushes, adminToken: adminToken,
             rtmpPublicURL: rtmpBaseURL, corsOrigin: configuration.corsOrigin,
@@ -142,11 +159,31 @@ public struct CueCastServer: Sendable {
                 configuration: .init(
                     additionalChannelHandlers: [httpConnections.handler()] + hlsDelivery.pipelineHandlers(serverName: Self.serverName, logger: logger))),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: Self.serverName),
-            services: [hlsService, rtmp, ReloadService(signals: reloadSignals, reload: { [self] in reloadCertificate() })]
+            services: [hlsService, ReloadService(signals: reloadSignals, reload: { [self] in reloadCertificate() })]
                 + (configuration.statistics ? [StatsService(hub: hub, hls: hls)] : []),
             onServerRunning: { channel in ports.set(http: channel.localAddress?.port ?? 0) },
             logger: logger)
-        try await app.runService(gracefulShutdownSignals: signals)
+        // Shut down in reverse order: RTMP first (clients told, playlists ended, sessions closed), then HTTP
+        // (in-flight responses finish). What is still running after `shutdown-timeout` is cancelled.
+        var group = ServiceGroupConfiguration(
+            services: [
+                .init(service: app, serviceName: "HTTP"),
+                .init(service: rtmp, successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "RTMP"),
+            ],
+            gracefulShutdownSignals: signals, cancellationSignals: [], logger: logger)
+        group.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.shutdownTimeout * 1000))
+        group.maximumCancellationDuration = .seconds(3)
+        defer {
+            if let began = shutdownBegan.withLock({ $0 }) {
+                let took = ContinuousClock.now - began
+                if took >= .milliseconds(Int64(configuration.shutdownTimeout * 1000)) {
+                    logger.warning("shutdown-timeout reached: what was still running (a slow download, a stuck client) was cut short",
+                        metadata: ["shutdown_timeout_s": "\(configuration.shutdownTimeout)"])
+                }
+                logger.notice("shut down", metadata: ["took": "\(took)"])
+            }
+        }
+        try await ServiceGroup(configuration: group).run()
     }
 }
 

@@ -42,6 +42,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var tlsCertificate: String?
     public var tlsKey: String?
     public var rtmpsPort = 1936
+    /// Seconds a graceful shutdown (SIGTERM) may take before what is left is cancelled.
+    public var shutdownTimeout = 10.0
     /// HMAC-SHA256 key signing hook requests (`X-CueCast-Signature`).
     public var hookSecret: String?
     /// Seconds a hook has to answer `publish` or `play` before the client is refused.
@@ -114,6 +116,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         Setting("tls-certificate", "PEM certificate chain for RTMPS (with tls-key; reloaded on SIGHUP)") { $0.tlsCertificate = $1 },
         Setting("tls-key", "PEM private key of tls-certificate") { $0.tlsKey = $1 },
         Setting("rtmps-port", "RTMPS listen port, used when tls-certificate and tls-key are set") { $0.rtmpsPort = try port($1) },
+        Setting("shutdown-timeout", "seconds SIGTERM may take to tell clients, end playlists and finish responses") {
+            $0.shutdownTimeout = try positiveDouble($1, "shutdown-timeout")
+        },
         Setting("on-publish-url", "http(s) URL asked before each publish and play (and told when they end); fail closed") {
             guard let url = URL(string: $1), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
                 throw ConfigurationError.invalid("on-publish-url", $1)

@@ -86,6 +86,13 @@ public struct PublishSessionLog: Sendable {
     }
 
     /// Marks sessions left open by a crash as ended, so the log never shows a ghost publisher.
+    /// Sessions not yet recorded as ended.
+    public func openCount() async throws -> Int {
+        try await database.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM publish_session WHERE ended_at IS NULL") ?? 0
+        }
+    }
+
     public func closeDangling(reason: String = "server restarted") async throws {
         try await database.pool.write { db in
             try db.execute(

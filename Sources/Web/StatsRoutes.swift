@@ -1,6 +1,7 @@
 import Foundation
 import HLS
 import Hummingbird
+import ServiceLifecycle
 import NIOCore
 import StreamHub
 
@@ -59,7 +60,23 @@ struct StatsRoutes: Sendable {
     func feed(encoder: JSONEncoder) -> AsyncStream<ByteBuffer> {
         let (hub, api, status) = (self.hub, self.api, self.status)
         return AsyncStream { continuation in
+            // The feed never ends on its own: without this, an open console would hold a graceful shutdown for its
+            // whole timeout. Task {} keeps the request's task locals, graceful shutdown among them.
             let task = Task {
+                await cancelWhenGracefulShutdown { await Self.run(hub: hub, api: api, status: status, encoder: encoder, into: continuation) }
+                if Task.isShuttingDownGracefully {
+                    continuation.yield(ByteBuffer(string: "event: shutdown\ndata: {}\n\n"))
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    private static func run(
+        hub: StreamHub, api: APIRoutes, status: @Sendable () -> ServerStatus, encoder: JSONEncoder,
+        into continuation: AsyncStream<ByteBuffer>.Continuation
+    ) async {
                 var live: Set<String> = []
                 var id = 0
                 continuation.yield(ByteBuffer(string: "retry: 2000\n\n"))
@@ -82,9 +99,5 @@ struct StatsRoutes: Sendable {
                     }
                     try? await Task.sleep(for: .seconds(1))
                 }
-                continuation.finish()
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
     }
 }

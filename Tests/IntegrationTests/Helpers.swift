@@ -113,3 +113,15 @@ enum TestCertificates {
         ])
     }
 }
+
+/// A 6 s 720p clip at 8 Mbit/s with a keyframe each second (`<directory>/8m.flv`): its 2 s segments are about
+/// 2 MB, more than socket buffers hold, so a slow reader really keeps the server writing.
+func highBitrateClip(in directory: String) async throws -> String {
+    let clip = "\(directory)/8m.flv"
+    _ = try await Tool("ffmpeg").run([
+        "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi",
+        "-i", "sine=frequency=440:sample_rate=48000", "-t", "6", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "8M",
+        "-g", "30", "-c:a", "aac", "-f", "flv", "-y", clip,
+    ], timeout: 120)
+    return clip
+}

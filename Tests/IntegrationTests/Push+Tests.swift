@@ -201,12 +201,7 @@ extension LongRealTimeTests {
             ]
             let blackHole = try await Self.addTarget(server, stream: "live/bh", url: "rtmp://127.0.0.1:\(holePort)/live/none", name: "hole")
             // 8 Mbit/s, so the black hole's socket buffers (1 MB on CueCast's side) fill within seconds.
-            let clip = "\(dir.path)/8m.flv"
-            _ = try await Tool("ffmpeg").run([
-                "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi",
-                "-i", "sine=frequency=440:sample_rate=48000", "-t", "6", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "8M",
-                "-g", "30", "-c:a", "aac", "-f", "flv", "-y", clip,
-            ], timeout: 120)
+            let clip = try await highBitrateClip(in: dir.path)
             let secret = try await server.server.keys.add(stream: "live/bh")
             let publish = Task {
                 try await Tool("ffmpeg").run(
