@@ -45,6 +45,8 @@ let package = Package(
             dependencies: ["Media", "Cues", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .target(name: "Cues"),
+        // Signed playback URLs and the playlists that carry them.
+        .target(name: "PlaybackSigning", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The operator's publish/play hook: signed JSON over HTTP, fail closed.
         .target(
             name: "Hooks",
@@ -84,7 +86,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "RTMP", "FLV", "Hooks", "StreamHub", "Store", "Media", "Cues",
+                "RTMP", "FLV", "Hooks", "PlaybackSigning", "StreamHub", "Store", "Media", "Cues",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -106,7 +108,7 @@ let package = Package(
         .target(
             name: "Web",
             dependencies: [
-                "StreamHub", "Store", "Media", "HLS", "Cues", "Cueing", "FLV", "Push", "Hooks",
+                "StreamHub", "Store", "Media", "HLS", "Cues", "Cueing", "FLV", "Push", "Hooks", "PlaybackSigning",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
@@ -123,7 +125,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Ingest", "Hooks", "Web", "StreamHub", "Store", "Remux", "HLS", "Cueing", "Cues", "Media", "Push",
+                "Ingest", "Hooks", "PlaybackSigning", "Web", "StreamHub", "Store", "Remux", "HLS", "Cueing", "Cues", "Media", "Push",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -134,7 +136,7 @@ let package = Package(
         .executableTarget(
             name: "CueCast",
             dependencies: [
-                "Server", "Store", "Media",
+                "Server", "Store", "Media", "PlaybackSigning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -164,6 +166,7 @@ let package = Package(
             ]),
         .testTarget(name: "CuesTests", dependencies: ["Cues"]),
         .testTarget(name: "HooksTests", dependencies: ["Hooks"]),
+        .testTarget(name: "PlaybackSigningTests", dependencies: ["PlaybackSigning"]),
         .testTarget(
             name: "HLSTests",
             dependencies: [
@@ -176,7 +179,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Server", "Web", "Store", "StreamHub", "RTMP", "FLV", "Media", "TestSupport", "FFmpeg", "Hooks",
+                "Server", "Web", "Store", "StreamHub", "RTMP", "FLV", "Media", "TestSupport", "FFmpeg", "Hooks", "PlaybackSigning",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -3,6 +3,7 @@ import Hooks
 import Logging
 import Media
 import NIOCore
+import PlaybackSigning
 import RTMP
 import Store
 import StreamHub
@@ -28,6 +29,8 @@ final class IngestConnection: RTMPConnectionDelegate {
     let attempts: PublishAttemptGate
     /// `rtmp` or `rtmps`, as hooks are told.
     let protocolName: String
+    /// Signed playback: a signed app's players need `token` in the play (or connect) URL.
+    let signer: PlaybackSigner?
     /// Pairs this connection's admission hook with its `_done` event.
     let hookSessionID = HookEvent.newSessionID()
 
@@ -35,8 +38,10 @@ final class IngestConnection: RTMPConnectionDelegate {
         remoteAddress: String, authorizer: PublishAuthorizer, hub: StreamHub, sessionLog: PublishSessionLog,
         counters: IngestServerCounters, logger: Logger, onInBandCue: @escaping @Sendable (InBandCue, LiveStream) -> Void,
         viewerLimits: ViewerLimits = .init(), eventLoop: any EventLoop, close: @escaping @Sendable () -> Void,
-        hooks: HookClient? = nil, attempts: PublishAttemptGate = PublishAttemptGate(), protocolName: String = "rtmp"
+        hooks: HookClient? = nil, attempts: PublishAttemptGate = PublishAttemptGate(), protocolName: String = "rtmp",
+        signer: PlaybackSigner? = nil
     ) {
+        self.signer = signer
         self.hooks = hooks
         self.attempts = attempts
         self.protocolName = protocolName
@@ -163,10 +168,14 @@ final class IngestConnection: RTMPConnectionDelegate {
         guard var path = StreamPath(app: request.app, name: request.name) else {
             return notLive(request.app + "/" + request.name)
         }
+        if let signer, let refusal = signer.refusal(token: request.query["token"], app: path.app, stream: path.name) {
+            logger.warning("play refused", metadata: ["stream": "\(path)", "reason": "\(refusal)"])
+            return .failure(.failed(refusal.description))
+        }
         var pendingEvent: HookEvent?
         if let hooks {
             let event = HookEvent(
-                action: .play, app: path.app, stream: path.name, clientAddress: remoteAddress, query: request.query,
+                action: .play, app: path.app, stream: path.name, clientAddress: remoteAddress, query: request.query.filter { $0.key != "token" },
                 sessionID: hookSessionID, protocol: protocolName)
             switch await admit(event, hooks: hooks, path: path) {
             case .failure(let reason):

@@ -5,6 +5,7 @@ import NIOCore
 import NIOExtras
 import NIOPosix
 import NIOSSL
+import PlaybackSigning
 import RTMP
 import ServiceLifecycle
 import Store
@@ -47,6 +48,7 @@ public final class RTMPServer: Service, Sendable {
     /// Failed publishes per client address, shared by every connection.
     public let attempts: PublishAttemptGate
     let hooks: HookClient?
+    let signer: PlaybackSigner?
     let onListening: @Sendable (Int) async -> Void
     let onTLSListening: @Sendable (Int) async -> Void
     /// RTMPS: off when nil.
@@ -64,8 +66,10 @@ public final class RTMPServer: Service, Sendable {
         onInBandCue: @escaping @Sendable (InBandCue, LiveStream) -> Void = { _, _ in },
         hooks: HookClient? = nil, attempts: PublishAttemptGate = PublishAttemptGate(),
         certificate: ServerCertificate? = nil, onTLSListening: @escaping @Sendable (Int) async -> Void = { _ in },
-        onDrained: @escaping @Sendable () async -> Void = {}, onShutdownBegan: @escaping @Sendable () -> Void = {}
+        onDrained: @escaping @Sendable () async -> Void = {}, onShutdownBegan: @escaping @Sendable () -> Void = {},
+        signer: PlaybackSigner? = nil
     ) {
+        self.signer = signer
         self.onShutdownBegan = onShutdownBegan
         self.onDrained = onDrained
         self.quiesce = ServerQuiescingHelper(group: group)
@@ -133,7 +137,7 @@ public final class RTMPServer: Service, Sendable {
     private func listen(port: Int, certificate: ServerCertificate?) async throws -> any Channel {
         let configuration = self.configuration
         let (hub, authorizer, sessionLog, counters, logger) = (self.hub, self.authorizer, self.sessionLog, self.counters, self.logger)
-        let (onInBandCue, hooks, attempts) = (self.onInBandCue, self.hooks, self.attempts)
+        let (onInBandCue, hooks, attempts, signer) = (self.onInBandCue, self.hooks, self.attempts, self.signer)
         let quiesce = self.quiesce
         return try await ServerBootstrap(group: group)
             .serverChannelInitializer { channel in
@@ -156,7 +160,7 @@ public final class RTMPServer: Service, Sendable {
                     remoteAddress: remote, authorizer: authorizer, hub: hub, sessionLog: sessionLog,
                     counters: counters, logger: logger, onInBandCue: onInBandCue,
                     viewerLimits: configuration.viewers, eventLoop: channel.eventLoop, close: { [weak channel] in channel?.close(promise: nil) },
-                    hooks: hooks, attempts: attempts, protocolName: certificate == nil ? "rtmp" : "rtmps")
+                    hooks: hooks, attempts: attempts, protocolName: certificate == nil ? "rtmp" : "rtmps", signer: signer)
                 return channel.eventLoop.makeCompletedFuture {
                     if let certificate {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: certificate.context))

@@ -132,10 +132,18 @@ public struct CueCastServer: Sendable {
                     logger.error("could not close publish sessions at shutdown: \(error)")
                 }
             },
-            onShutdownBegan: { shutdownBegan.withLock { $0 = .now } })
+            onShutdownBegan: { shutdownBegan.withLock { $0 = .now } },
+            signer: configuration.playbackSigner)
         if let url = configuration.onPublishURL {
             logger.info("publish and play hook", metadata: ["url": "\(url)", "signed": "\(configuration.hookSecret != nil)"])
             if configuration.hookSecret == nil { logger.warning("hook requests are unsigned: set hook-secret so the hook can tell CueCast's requests apart") }
+        }
+        let hlsDelivery = HLSRoutes(
+            store: hls, corsOrigin: configuration.corsOrigin,
+            flv: FLVDelivery(hub: hub, limits: configuration.viewers, logger: logger, hooks: hooks, signer: configuration.playbackSigner),
+            signer: configuration.playbackSigner)
+        if let signer = configuration.playbackSigner {
+            logger.info("signed playback", metadata: ["apps": "\(signer.apps.map { $0.sorted().joined(separator: ",") } ?? "all")"])
         }
         let router = WebRouter.make(
             hub: hub, keys: keys, sessions: sessions, hls: hls, cues: cues, pushes: pushes, adminToken: adminToken,
@@ -148,10 +156,7 @@ public struct CueCastServer: Sendable {
                     cpuSeconds: ProcessFigures.cpuSeconds(), residentBytes: ProcessFigures.residentBytes(),
                     refusedPublishes: counters.refusedPublishes.load(ordering: .relaxed),
                     rateLimitedPublishes: attempts.refused.load(ordering: .relaxed))
-            })
-        let hlsDelivery = HLSRoutes(
-            store: hls, corsOrigin: configuration.corsOrigin,
-            flv: FLVDelivery(hub: hub, limits: configuration.viewers, logger: logger, hooks: hooks))
+            }, hlsRoutes: hlsDelivery)
         let (httpConnections, logger) = (self.httpConnections, self.logger)
         let app = Application(
             router: router,

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PlaybackSigning
 import RTMP
 import Remux
 import Cueing
@@ -42,6 +43,12 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var tlsCertificate: String?
     public var tlsKey: String?
     public var rtmpsPort = 1936
+    /// Signed playback: the HMAC key, and the apps it applies to (nil: every app).
+    public var playbackSigningSecret: String?
+    public var playbackSigningApps: Set<String>?
+    public var playbackSigner: PlaybackSigner? {
+        playbackSigningSecret.map { PlaybackSigner(secret: $0, apps: playbackSigningApps) }
+    }
     /// Seconds a graceful shutdown (SIGTERM) may take before what is left is cancelled.
     public var shutdownTimeout = 10.0
     /// HMAC-SHA256 key signing hook requests (`X-CueCast-Signature`).
@@ -116,6 +123,14 @@ public struct ServerConfiguration: Sendable, Equatable {
         Setting("tls-certificate", "PEM certificate chain for RTMPS (with tls-key; reloaded on SIGHUP)") { $0.tlsCertificate = $1 },
         Setting("tls-key", "PEM private key of tls-certificate") { $0.tlsKey = $1 },
         Setting("rtmps-port", "RTMPS listen port, used when tls-certificate and tls-key are set") { $0.rtmpsPort = try port($1) },
+        Setting("playback-signing-secret", "HMAC key of signed playback URLs: HLS, LL-HLS, HTTP-FLV and RTMP play need ?token=") {
+            guard $1.count >= 16 else { throw ConfigurationError.invalid("playback-signing-secret", "at least 16 characters") }
+            $0.playbackSigningSecret = $1
+        },
+        Setting("playback-signing-apps", "comma-separated apps whose playback is signed (default: every app)") {
+            let apps = Set($1.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            $0.playbackSigningApps = apps.isEmpty ? nil : apps
+        },
         Setting("shutdown-timeout", "seconds SIGTERM may take to tell clients, end playlists and finish responses") {
             $0.shutdownTimeout = try positiveDouble($1, "shutdown-timeout")
         },

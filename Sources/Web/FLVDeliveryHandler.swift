@@ -3,6 +3,7 @@ import Foundation
 import Hooks
 import Logging
 import Media
+import PlaybackSigning
 import NIOCore
 import NIOHTTP1
 import StreamHub
@@ -14,9 +15,12 @@ public struct FLVDelivery: Sendable {
     let logger: Logger
     /// Asked before a viewer starts (`play`), told when it leaves (`play_done`).
     let hooks: HookClient?
+    /// Signed playback: a signed app's viewers need `?token=`.
+    let signer: PlaybackSigner?
 
-    public init(hub: StreamHub, limits: ViewerLimits, logger: Logger, hooks: HookClient? = nil) {
+    public init(hub: StreamHub, limits: ViewerLimits, logger: Logger, hooks: HookClient? = nil, signer: PlaybackSigner? = nil) {
         self.hooks = hooks
+        self.signer = signer
         self.hub = hub
         self.limits = limits
         self.logger = logger
@@ -144,12 +148,17 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let (head, path) = request, !awaitingHook else { return }
         logger[metadataKey: "stream"] = "\(path)"
         logger[metadataKey: "remote"] = "\(context.channel.remoteAddress?.ipAddress ?? "?")"
+        let query = Self.query(of: head.uri)
+        if let signer = delivery.signer, let refusal = signer.refusal(token: query["token"], app: path.app, stream: path.name) {
+            logger.warning("HTTP-FLV refused", metadata: ["reason": "\(refusal)"])
+            return refuse(context: context, head: head, status: .forbidden, message: refusal.description)
+        }
         guard let hooks = delivery.hooks else { return open(context: context, head: head, path: path, hookEvent: nil) }
         // The hook answers on another thread; the answer comes back to this channel's loop.
         awaitingHook = true
         let remote = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
         let event = HookEvent(
-            action: .play, app: path.app, stream: path.name, clientAddress: remote, query: Self.query(of: head.uri),
+            action: .play, app: path.app, stream: path.name, clientAddress: remote, query: query.filter { $0.key != "token" },
             sessionID: HookEvent.newSessionID(), protocol: "http-flv")
         let answer = context.eventLoop.makePromise(of: HookVerdict.self)
         answer.completeWithTask { await hooks.admit(event) }

@@ -6,6 +6,7 @@ import Logging
 import Media
 import NIOCore
 import NIOHTTP1
+import PlaybackSigning
 
 /// Answers HLS playlist and segment requests inside the connection's HTTP pipeline, on its event loop.
 ///
@@ -232,13 +233,20 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard
             var reply = try? responder.reply(
                 isHead: request.method == .HEAD, path: path, file: file,
-                conditions: HLSResponder.Conditions(ifNoneMatch: headers.first(name: "if-none-match"), range: headers.first(name: "range")),
+                conditions: HLSResponder.Conditions(
+                    ifNoneMatch: headers.first(name: "if-none-match"), range: headers.first(name: "range"), token: token(in: request.uri)),
                 viewer: viewer(userAgent: headers.first(name: "user-agent")))
         else { return nil }
         reply.headers.add(name: "Server", value: serverName)
         if request.version == .http1_0 { reply.headers.add(name: "Connection", value: "keep-alive") }
         logger.debug("HLS request", metadata: ["method": "\(request.method)", "path": "\(request.uri)", "status": "\(reply.status.code)"])
         return reply
+    }
+
+    /// `?token=` of a signed playback URL; only read when signing is on (a query is otherwise ignored here).
+    private func token(in uri: String) -> String? {
+        guard responder.signer != nil, let mark = uri.firstIndex(of: "?") else { return nil }
+        return PlaybackSigner.token(inQuery: uri[uri.index(after: mark)...])
     }
 
     /// The viewer count's name for this client; a connection keeps its address and, nearly always, its agent.

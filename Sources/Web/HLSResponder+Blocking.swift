@@ -12,6 +12,8 @@ extension HLSResponder {
     func replyWaiting(
         isHead: Bool, path: StreamPath, file: File, directives: DeliveryDirectives, conditions: Conditions, viewer: String
     ) async throws(APIError) -> HLSReply {
+        // A request that will be refused is not held first.
+        _ = try checkToken(conditions.token, path: path)
         guard let stream = store.stream(path) else { throw APIError(.notFound, "no HLS stream \(path)") }
         switch file {
         case .lowLatencyPlaylist where directives.blocks:

@@ -4,6 +4,7 @@ import HTTPTypes
 import Media
 import NIOCore
 import NIOHTTP1
+import PlaybackSigning
 
 /// What an HLS request gets: the same answer whether Hummingbird's router or `HLSDeliveryHandler` serves it.
 ///
@@ -29,10 +30,13 @@ struct HLSResponder: Sendable {
     let store: HLSStore
     /// `Access-Control-Allow-Origin`: `*` or one origin.
     let corsOrigin: String
+    /// Signed playback: a signed app's requests need `?token=`, and its playlists carry it on.
+    let signer: PlaybackSigner?
 
-    init(store: HLSStore, corsOrigin: String = "*") {
+    init(store: HLSStore, corsOrigin: String = "*", signer: PlaybackSigner? = nil) {
         self.store = store
         self.corsOrigin = corsOrigin
+        self.signer = signer
     }
 
     /// The CORS headers every answer carries, whether or not the request had an `Origin`: behind a CDN or an
@@ -111,6 +115,18 @@ struct HLSResponder: Sendable {
         var range: String?
         /// `_HLS_skip` of a low-latency playlist request: a delta update.
         var skip: DeliveryDirectives.Skip? = nil
+        /// `?token=` of a signed playback URL.
+        var token: String? = nil
+    }
+
+    /// Refuses a request of a signed app without a valid token (403, with the reason); returns the token to carry
+    /// into playlists, nil when the app is not signed.
+    func checkToken(_ token: String?, path: StreamPath) throws(APIError) -> String? {
+        guard let signer, signer.requiresToken(app: path.app) else { return nil }
+        if let refusal = signer.refusal(token: token, app: path.app, stream: path.name) {
+            throw APIError(.forbidden, refusal.description)
+        }
+        return token
     }
 
     /// The answer to `GET`/`HEAD /hls/<app>/<name>/<file>`; errors are thrown before anything is counted.
@@ -122,6 +138,7 @@ struct HLSResponder: Sendable {
     }
 
     private func answer(isHead: Bool, path: StreamPath, file: File, conditions request: Conditions, viewer: @autoclosure () -> String) throws(APIError) -> HLSReply {
+        let token = try checkToken(request.token, path: path)
         guard let stream = store.stream(path) else { throw APIError(.notFound, "no HLS stream \(path)") }
         switch file {
         case .mediaPlaylist:
@@ -130,13 +147,13 @@ struct HLSResponder: Sendable {
             return playlistReply(
                 playlist.text, etag: "\"\(stream.epoch)-\(playlist.version)\"",
                 maxAge: Self.maxAge(ended: playlist.state == .ended, seconds: Double(playlist.targetDuration) / 2), isHead: isHead,
-                request: request, counters: stream.delivery)
+                request: request, counters: stream.delivery, token: token)
         case .multivariantPlaylist:
             guard let body = stream.multivariantPlaylist else { throw APIError(.notFound, "stream \(path) has no segment yet") }
             return playlistReply(
                 body, etag: "\"\(stream.epoch)-\(stream.playlistVersion)\"",
                 maxAge: Self.maxAge(ended: stream.state == .ended, seconds: Double(stream.targetDuration) / 2), isHead: isHead,
-                request: request, counters: stream.delivery)
+                request: request, counters: stream.delivery, token: token)
         case .lowLatencyPlaylist:
             guard let view = stream.lowLatencyView(skip: request.skip) else {
                 throw APIError(.notFound, "stream \(path) makes no low-latency rendition")
@@ -148,7 +165,7 @@ struct HLSResponder: Sendable {
             // returns the right answer. A plain reload may be up to a second old (whole seconds are all max-age has).
             return playlistReply(
                 text, etag: etag, maxAge: Self.maxAge(ended: view.state == .ended, seconds: view.partTarget ?? 1), isHead: isHead,
-                request: request, counters: stream.delivery)
+                request: request, counters: stream.delivery, token: token)
         case .lowLatencyFile(let uri):
             guard let (file, range) = stream.lowLatencyFile(uri: uri) else { throw APIError(.notFound, "\(uri) is not available") }
             return fileReply(
@@ -195,10 +212,11 @@ struct HLSResponder: Sendable {
 }
 
 extension HLSResponder {
-    /// A playlist cached for `maxAge` seconds.
+    /// A playlist cached for `maxAge` seconds; with a `token`, every URI in it carries the token on.
     private func playlistReply(
-        _ body: ByteBuffer, etag: String, maxAge: Int, isHead: Bool, request: Conditions, counters: DeliveryCounters
+        _ rendered: ByteBuffer, etag: String, maxAge: Int, isHead: Bool, request: Conditions, counters: DeliveryCounters, token: String?
     ) -> HLSReply {
+        let body = token.map { ByteBuffer(string: PlaylistSigner.sign(String(buffer: rendered), token: $0)) } ?? rendered
         var headers: HTTPHeaders = [
             "Content-Type": "application/vnd.apple.mpegurl", "Cache-Control": "public, max-age=\(maxAge)", "ETag": etag,
         ]

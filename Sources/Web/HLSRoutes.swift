@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Media
 import NIOHTTPTypesHTTP1
+import PlaybackSigning
 
 /// HLS delivery through the router, with CORS. Most requests never get here: `HLSDeliveryHandler` answers them
 /// in the connection's pipeline. The router serves the rest (pipelined behind another request,
@@ -15,8 +16,8 @@ public struct HLSRoutes: Sendable {
     /// Bytes of a segment read at a time for the router's answers.
     static let readSize = 64 * 1024
 
-    public init(store: HLSStore, corsOrigin: String, flv: FLVDelivery? = nil) {
-        self.responder = HLSResponder(store: store, corsOrigin: corsOrigin)
+    public init(store: HLSStore, corsOrigin: String, flv: FLVDelivery? = nil, signer: PlaybackSigner? = nil) {
+        self.responder = HLSResponder(store: store, corsOrigin: corsOrigin, signer: signer)
         self.corsOrigin = corsOrigin
         self.flv = flv
     }
@@ -58,7 +59,8 @@ public struct HLSRoutes: Sendable {
             reply = try await responder.replyWaiting(
                 isHead: request.method == .head, path: path, file: file, directives: directives,
                 conditions: HLSResponder.Conditions(
-                    ifNoneMatch: request.headers[.ifNoneMatch], range: request.headers[.range], skip: directives.skip),
+                    ifNoneMatch: request.headers[.ifNoneMatch], range: request.headers[.range], skip: directives.skip,
+                    token: request.uri.queryParameters.get("token")),
                 viewer: HLSResponder.viewer(address: context.remoteAddress, userAgent: request.headers[.userAgent]))
         } catch var error as APIError {
             // A player's first poll (no segment yet) is a 404 a browser must be allowed to read.

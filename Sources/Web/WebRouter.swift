@@ -10,14 +10,16 @@ import StreamHub
 public enum WebRouter {
     public static func make(
         hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, hls: HLSStore, cues: CueService, pushes: PushService,
-        adminToken: String, rtmpPublicURL: String, corsOrigin: String, status: @escaping @Sendable () -> ServerStatus
+        adminToken: String, rtmpPublicURL: String, corsOrigin: String, status: @escaping @Sendable () -> ServerStatus,
+        hlsRoutes: HLSRoutes? = nil
     ) -> Router<CueCastRequestContext> {
         let router = Router(context: CueCastRequestContext.self)
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.get("healthz") { _, _ in
             ["status": "ok"]
         }
-        HLSRoutes(store: hls, corsOrigin: corsOrigin).register(on: router)
+        // The same routes whose handlers answer in the connection's pipeline, so both paths share one configuration.
+        (hlsRoutes ?? HLSRoutes(store: hls, corsOrigin: corsOrigin)).register(on: router)
         MetricsRoutes(hub: hub, hls: hls, cues: cues, pushes: pushes, status: status).register(on: router)
         PageRoutes().register(on: router)
         CueRoutes(service: cues, adminToken: adminToken).register(on: router)

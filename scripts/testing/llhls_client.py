@@ -94,7 +94,9 @@ def main():
     parser.add_argument("url", help="http://…/ll.m3u8")
     parser.add_argument("--seconds", type=float, default=10)
     options = parser.parse_args()
-    base = options.url.rsplit("/", 1)[0] + "/"
+    base = options.url.split("?", 1)[0].rsplit("/", 1)[0] + "/"
+    # A signed URL's query (?token=…) is kept on every blocking reload, as a player keeps it.
+    query = options.url.split("?", 1)[1] + "&" if "?" in options.url else ""
     errors = []
     report = {"parts": 0, "samples": {}, "blocking_reloads": 0, "hint_fetches": 0, "waits": [], "errors": errors}
     status, body, _ = get(options.url)
@@ -117,7 +119,7 @@ def main():
             msn, index = msn + 1, 0
             continue
         if parts is None or index >= len(parts):
-            status, body, waited = get(base + f"ll.m3u8?_HLS_msn={msn}&_HLS_part={index}")
+            status, body, waited = get(base + f"ll.m3u8?{query}_HLS_msn={msn}&_HLS_part={index}")
             report["blocking_reloads"] += 1
             report["waits"].append(waited)
             if status != 200:

@@ -6,8 +6,11 @@
 (() => {
   const parts = location.pathname.split("/").filter(Boolean); // ["watch", app, stream]
   const stream = parts.slice(1, 3).map(decodeURIComponent).join("/");
-  const lowLatencyURL = `/hls/${stream}/ll.m3u8`;
-  const transportStreamURL = `/hls/${stream}/index.m3u8`;
+  // A signed page URL (`cuecast sign`) hands its token to the playlists, which carry it on to every segment.
+  const token = new URLSearchParams(location.search).get("token");
+  const signed = token ? `?token=${encodeURIComponent(token)}` : "";
+  const lowLatencyURL = `/hls/${stream}/ll.m3u8${signed}`;
+  const transportStreamURL = `/hls/${stream}/index.m3u8${signed}`;
   let playlistURL = lowLatencyURL;
 
   // The low-latency playlist where the server makes one (hls.js then plays it in low-latency mode, Safari natively;
