@@ -11,6 +11,6 @@ struct CueCast: AsyncParsableCommand {
             Start with `cuecast keys add live/demo`, then `cuecast serve`.
             """,
         version: CueCastServer.version,
-        subcommands: [Serve.self, Keys.self, Cue.self, Push.self, Stats.self, Sessions.self, Sign.self]
+        subcommands: [Serve.self, Keys.self, Cue.self, Push.self, Stats.self, Sessions.self, Sign.self, Tokens.self]
     )
 }

@@ -48,6 +48,9 @@ struct Serve: AsyncParsableCommand {
     var onPublishUrl: String?
     @Option(help: "Key signing hook requests (X-CueCast-Signature); prefer CUECAST_HOOK_SECRET, which ps does not show.") var hookSecret: String?
     @Option(help: "Seconds a hook has to answer before the publish or play is refused (default 3).") var hookTimeout: Double?
+    @Option(help: "HMAC key of signed playback URLs (prefer CUECAST_PLAYBACK_SIGNING_SECRET); see `cuecast sign`.")
+    var playbackSigningSecret: String?
+    @Option(help: "Comma-separated apps whose playback is signed (default: every app).") var playbackSigningApps: String?
     @Option(help: "Seconds SIGTERM may take to tell clients, end playlists and finish responses (default 10).") var shutdownTimeout: Double?
     @Option(help: "Failed publishes (unknown key) a client address may make per minute, and at once (default 10).")
     var publishFailuresPerMinute: Int?
@@ -74,6 +77,7 @@ struct Serve: AsyncParsableCommand {
                 ("on-publish-url", onPublishUrl), ("hook-secret", hookSecret), ("hook-timeout", hookTimeout.map { String($0) }),
                 ("publish-failures-per-minute", publishFailuresPerMinute.map(String.init)),
                 ("shutdown-timeout", shutdownTimeout.map { String($0) }),
+                ("playback-signing-secret", playbackSigningSecret), ("playback-signing-apps", playbackSigningApps),
             ]
             for (name, value) in flags {
                 if let value { try settings.set(name, to: value) }

@@ -156,7 +156,7 @@ public struct CueCastServer: Sendable {
                     cpuSeconds: ProcessFigures.cpuSeconds(), residentBytes: ProcessFigures.residentBytes(),
                     refusedPublishes: counters.refusedPublishes.load(ordering: .relaxed),
                     rateLimitedPublishes: attempts.refused.load(ordering: .relaxed))
-            }, hlsRoutes: hlsDelivery)
+            }, hlsRoutes: hlsDelivery, tokens: APITokenStore(database: database))
         let (httpConnections, logger) = (self.httpConnections, self.logger)
         let app = Application(
             router: router,

@@ -74,6 +74,16 @@ public final class Database: Sendable {
                 t.column("created_at", .datetime).notNull()
             }
         }
+        migrator.registerMigration("v5-api-tokens") { db in
+            try db.create(table: "api_token") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull()
+                t.column("role", .text).notNull()
+                t.column("token_hash", .text).notNull().unique()
+                t.column("created_at", .datetime).notNull()
+                t.column("revoked_at", .datetime)
+            }
+        }
         return migrator
     }
 }

@@ -17,12 +17,15 @@ public struct APIRoutes: Sendable {
     let cues: CueService
     let pushes: PushService
     let adminToken: String
+    /// Scoped tokens (`cuecast tokens add`); only the admin token when nil.
+    let tokens: APITokenStore?
     let status: @Sendable () -> ServerStatus
 
     public init(
         hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, hls: HLSStore, cues: CueService, pushes: PushService,
-        adminToken: String, status: @escaping @Sendable () -> ServerStatus
+        adminToken: String, tokens: APITokenStore? = nil, status: @escaping @Sendable () -> ServerStatus
     ) {
+        self.tokens = tokens
         self.cues = cues
         self.pushes = pushes
         self.status = status
@@ -126,14 +129,17 @@ public struct APIRoutes: Sendable {
     }
 
     public func register(on router: Router<CueCastRequestContext>, rtmpPublicURL: String) {
-        let api = router.group("api/v1").add(middleware: BearerTokenMiddleware(token: adminToken))
+        // One group per role: a route is registered where the least role that may use it is checked.
+        let stats = router.group("api/v1").add(middleware: requiring(.viewerStats))
+        let operate = router.group("api/v1").add(middleware: requiring(.operator))
+        let api = router.group("api/v1").add(middleware: requiring(.admin))
 
-        StatsRoutes(hub: hub, api: self, status: status).register(on: api)
-        PushRoutes(service: pushes).register(on: api)
-        api.get("streams") { _, _ in
+        StatsRoutes(hub: hub, api: self, status: status).register(on: stats)
+        PushRoutes(service: pushes).register(read: operate, write: api)
+        stats.get("streams") { _, _ in
             StreamList(streams: hub.liveStreams.map { view($0) })
         }
-        api.get("streams/:app/:name") { _, context in
+        stats.get("streams/:app/:name") { _, context in
             let path = try Self.streamPath(context)
             guard let stream = hub.stream(path) else { throw APIError(.notFound, "stream \(path) is not live") }
             return view(stream)
@@ -173,11 +179,15 @@ public struct APIRoutes: Sendable {
             hub.stream(path)?.terminate(reason: "stream key revoked")
             return Response(status: .noContent)
         }
-        api.get("sessions") { request, _ in
+        operate.get("sessions") { request, _ in
             let stream = request.uri.queryParameters.get("stream")
             let limit = min(request.uri.queryParameters.get("limit", as: Int.self) ?? 50, 500)
             return SessionList(sessions: try await sessions.recent(stream: stream, limit: limit))
         }
+    }
+
+    func requiring(_ role: APIRole) -> BearerTokenMiddleware<CueCastRequestContext> {
+        BearerTokenMiddleware(adminToken: adminToken, tokens: tokens, minimum: role)
     }
 
     static func streamPath(_ context: CueCastRequestContext) throws -> StreamPath {

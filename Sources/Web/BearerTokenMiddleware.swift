@@ -1,20 +1,46 @@
 import Crypto
 import Foundation
 import Hummingbird
+import Store
 
-/// Lets a request through only with `Authorization: Bearer <admin token>`.
+/// Lets a request through only with `Authorization: Bearer <token>` of at least `minimum`'s role: the admin
+/// token (admin), or a scoped token from `cuecast tokens add` (its role).
+///
+/// 401 when the token is missing, unknown or revoked; 403, naming both roles, when it may not do this.
 struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
-    let token: String
+    let adminToken: String
+    let tokens: APITokenStore?
+    let minimum: APIRole
+
+    init(adminToken: String, tokens: APITokenStore?, minimum: APIRole) {
+        self.adminToken = adminToken
+        self.tokens = tokens
+        self.minimum = minimum
+    }
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         guard let header = request.headers[.authorization] else {
-            throw APIError(.unauthorized, "missing Authorization: Bearer <admin token>", headers: [.wwwAuthenticate: "Bearer"])
+            throw APIError(.unauthorized, "missing Authorization: Bearer <token>", headers: [.wwwAuthenticate: "Bearer"])
         }
         let prefix = "Bearer "
-        guard header.hasPrefix(prefix), Self.constantTimeEqual(String(header.dropFirst(prefix.count)), token) else {
-            throw APIError(.unauthorized, "invalid admin token", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
+        let presented = header.hasPrefix(prefix) ? String(header.dropFirst(prefix.count)) : ""
+        let role: APIRole?
+        if Self.constantTimeEqual(presented, adminToken) {
+            role = .admin
+        } else if presented.hasPrefix("ct_"), let tokens {
+            role = try await tokens.role(forSecret: presented)
+        } else {
+            role = nil
+        }
+        guard let role else {
+            throw APIError(.unauthorized, "invalid or revoked token", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
+        }
+        guard role >= minimum else {
+            throw APIError(
+                .forbidden, "a \(role.rawValue) token may not do this; it needs the \(minimum.rawValue) role",
+                headers: [.wwwAuthenticate: "Bearer error=\"insufficient_scope\""])
         }
         return try await next(request, context)
     }

@@ -3,6 +3,7 @@ import Cues
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Store
 import Media
 import NIOCore
 
@@ -11,14 +12,18 @@ import NIOCore
 public struct CueRoutes: Sendable {
     let service: CueService
     let adminToken: String
+    let tokens: APITokenStore?
 
-    public init(service: CueService, adminToken: String) {
+    public init(service: CueService, adminToken: String, tokens: APITokenStore? = nil) {
         self.service = service
         self.adminToken = adminToken
+        self.tokens = tokens
     }
 
     public func register(on router: Router<CueCastRequestContext>) {
-        let admin = router.group("api/v1/streams/:app/:name/cues").add(middleware: BearerTokenMiddleware(token: adminToken))
+        // Placing and listing cues is an operator's job (a host's assistant), no admin needed.
+        let admin = router.group("api/v1/streams/:app/:name/cues").add(
+            middleware: BearerTokenMiddleware(adminToken: adminToken, tokens: tokens, minimum: .operator))
         admin.post { request, context in
             let path = try APIRoutes.streamPath(context)
             let body = try await request.body.collect(upTo: 64 * 1024)

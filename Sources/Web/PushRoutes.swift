@@ -19,8 +19,9 @@ struct PushRoutes: Sendable {
 
     struct TargetList: ResponseEncodable { var pushes: [PushStatus] }
 
-    func register(on api: RouterGroup<CueCastRequestContext>) {
-        api.get("streams/:app/:name/pushes") { _, context in
+    /// Listing (keys masked) for operators; adding, switching and removing targets for admins.
+    func register(read: RouterGroup<CueCastRequestContext>, write api: RouterGroup<CueCastRequestContext>) {
+        read.get("streams/:app/:name/pushes") { _, context in
             TargetList(pushes: service.list(stream: try APIRoutes.streamPath(context)))
         }
         api.post("streams/:app/:name/pushes") { request, context in

@@ -11,7 +11,7 @@ public enum WebRouter {
     public static func make(
         hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, hls: HLSStore, cues: CueService, pushes: PushService,
         adminToken: String, rtmpPublicURL: String, corsOrigin: String, status: @escaping @Sendable () -> ServerStatus,
-        hlsRoutes: HLSRoutes? = nil
+        hlsRoutes: HLSRoutes? = nil, tokens: APITokenStore? = nil
     ) -> Router<CueCastRequestContext> {
         let router = Router(context: CueCastRequestContext.self)
         router.add(middleware: LogRequestsMiddleware(.debug))
@@ -22,8 +22,9 @@ public enum WebRouter {
         (hlsRoutes ?? HLSRoutes(store: hls, corsOrigin: corsOrigin)).register(on: router)
         MetricsRoutes(hub: hub, hls: hls, cues: cues, pushes: pushes, status: status).register(on: router)
         PageRoutes().register(on: router)
-        CueRoutes(service: cues, adminToken: adminToken).register(on: router)
-        APIRoutes(hub: hub, keys: keys, sessions: sessions, hls: hls, cues: cues, pushes: pushes, adminToken: adminToken, status: status)
+        CueRoutes(service: cues, adminToken: adminToken, tokens: tokens).register(on: router)
+        APIRoutes(
+            hub: hub, keys: keys, sessions: sessions, hls: hls, cues: cues, pushes: pushes, adminToken: adminToken, tokens: tokens, status: status)
             .register(on: router, rtmpPublicURL: rtmpPublicURL)
         return router
     }
