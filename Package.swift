@@ -145,6 +145,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The client-facing parsers as libFuzzer targets (`scripts/fuzz`); without FUZZING, a replayer of inputs.
+        .executableTarget(
+            name: "CueCastFuzz",
+            dependencies: ["RTMP", "FLV", "Media", "Cues", "HLS", "PlaybackSigning", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .target(name: "TestSupport"),
         .testTarget(
             name: "RTMPTests",
