@@ -25,6 +25,8 @@ public final class CueService: Sendable {
         case unknownStream(String)
         case notLive(String)
         case notPlaced(String)
+        /// The cue log could not take the cue (database busy, disk full or read-only): not acknowledged, retry.
+        case unavailable(String)
     }
 
     let configuration: Configuration
@@ -148,7 +150,7 @@ public final class CueService: Sendable {
             stored = try await log.append(event)
         } catch {
             logger.error("could not store cue: \(error)", metadata: ["stream": "\(stream.path)"])
-            throw .notPlaced("the cue could not be stored")
+            throw .unavailable("the cue was not stored, so it is not acknowledged: \(StorageFailure.describe(error)); retry")
         }
         if stored.created {
             placed.withLock { $0[stored.event.stream, default: [:]][kind, default: 0] += 1 }

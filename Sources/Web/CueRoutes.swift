@@ -150,6 +150,7 @@ public struct CueRoutes: Sendable {
         case .unknownStream(let message): APIError(.notFound, message)
         case .notLive(let message): APIError(.conflict, message)
         case .notPlaced(let message): APIError(.conflict, message)
+        case .unavailable(let message): APIError(.serviceUnavailable, message, headers: [.retryAfter: "5"])
         }
     }
 }

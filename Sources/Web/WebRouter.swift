@@ -15,6 +15,7 @@ public enum WebRouter {
     ) -> Router<CueCastRequestContext> {
         let router = Router(context: CueCastRequestContext.self)
         router.add(middleware: LogRequestsMiddleware(.debug))
+        router.add(middleware: StorageErrorMiddleware())
         router.get("healthz") { _, _ in
             ["status": "ok"]
         }

@@ -16,8 +16,8 @@ import TestSupport
         var dataDir: String { directory.path + "/data" }
         var log: String { (try? String(contentsOfFile: directory.path + "/serve.log", encoding: .utf8)) ?? "" }
 
-        init(extra: [String] = []) async throws {
-            directory = try TemporaryDirectory()
+        init(extra: [String] = [], directory existing: TemporaryDirectory? = nil) async throws {
+            directory = try existing ?? TemporaryDirectory()
             rtmpPort = try await Nginx.freePort()
             httpPort = try await Nginx.freePort()
             process = Process()
@@ -28,6 +28,7 @@ import TestSupport
             ] + extra
             FileManager.default.createFile(atPath: directory.path + "/serve.log", contents: nil)
             let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.path + "/serve.log"))
+            log.truncateFile(atOffset: 0)
             process.standardOutput = log
             process.standardError = log
             try process.run()
@@ -56,9 +57,12 @@ import TestSupport
             return (process.terminationStatus, ContinuousClock.now - since)
         }
 
-        func stop() {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            directory.remove()
+        func stop(keepDirectory: Bool = false) {
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            if !keepDirectory { directory.remove() }
         }
 
         func get(_ path: String) async throws -> String {
