@@ -92,24 +92,15 @@ final class IngestConnection: RTMPConnectionDelegate {
             logger.warning("publish refused", metadata: ["app": "\(request.app)", "reason": "\(refusal.description)"])
             return .failure(refusal)
         case .success(let keyPath):
-            var admittedPath = keyPath
-            var pendingEvent: HookEvent?
-            if let hooks {
-                let event = HookEvent(
-                    action: .publish, app: keyPath.app, stream: keyPath.name, clientAddress: remoteAddress, query: request.query,
-                    sessionID: hookSessionID, protocol: protocolName)
-                switch await admit(event, hooks: hooks, path: admittedPath) {
-                case .failure(let reason):
-                    counters.refusedPublishes.add(1, ordering: .relaxed)
-                    logger.warning("publish refused by hook", metadata: ["stream": "\(admittedPath)", "reason": "\(reason)"])
-                    return .failure(.denied(reason.description))
-                case .success(let admitted):
-                    admittedPath = admitted
-                    pendingEvent = event
-                    pendingEvent?.stream = admitted.name
-                }
+            let path: StreamPath, hookEvent: HookEvent?
+            switch await askHook(.publish, path: keyPath, query: request.query) {
+            case .failure(let reason):
+                counters.refusedPublishes.add(1, ordering: .relaxed)
+                logger.warning("publish refused by hook", metadata: ["stream": "\(keyPath)", "reason": "\(reason)"])
+                return .failure(.denied(reason.description))
+            case .success(let admitted):
+                (path, hookEvent) = admitted
             }
-            let (path, hookEvent) = (admittedPath, pendingEvent)
             guard let stream = hub.claim(path, remoteAddress: remoteAddress, on: eventLoop) else {
                 counters.refusedPublishes.add(1, ordering: .relaxed)
                 logger.warning("publish refused", metadata: ["stream": "\(path)", "reason": "stream is already live"])
@@ -142,19 +133,27 @@ final class IngestConnection: RTMPConnectionDelegate {
         }
     }
 
-    /// Asks the hook; on allow, the path to use (renamed within the same app when the hook said so).
-    private func admit(_ event: HookEvent, hooks: HookClient, path: StreamPath) async -> Result<StreamPath, HookRefusal> {
+    /// Asks the hook, when there is one, about a publish or play of `path`. On allow: the path to use (renamed within
+    /// the same app when the hook said so) and the event whose `_done` goes out when it ends (nil without a hook).
+    private func askHook(
+        _ action: HookEvent.Action, path: StreamPath, query: [String: String]
+    ) async -> Result<(StreamPath, HookEvent?), HookRefusal> {
+        guard let hooks else { return .success((path, nil)) }
+        var event = HookEvent(
+            action: action, app: path.app, stream: path.name, clientAddress: remoteAddress, query: query, sessionID: hookSessionID,
+            protocol: protocolName)
         switch await hooks.admit(event) {
         case .refuse(let reason):
             return .failure(HookRefusal(reason))
         case .allow(renamedTo: nil):
-            return .success(path)
+            return .success((path, event))
         case .allow(renamedTo: let name?):
             guard let renamed = StreamPath(app: path.app, name: name) else {
                 return .failure(HookRefusal("hook renamed the stream to an invalid name"))
             }
             logger.info("hook renamed the stream", metadata: ["stream": "\(path)", "to": "\(renamed)"])
-            return .success(renamed)
+            event.stream = renamed.name
+            return .success((renamed, event))
         }
     }
 
@@ -172,22 +171,14 @@ final class IngestConnection: RTMPConnectionDelegate {
             logger.warning("play refused", metadata: ["stream": "\(path)", "reason": "\(refusal)"])
             return .failure(.failed(refusal.description))
         }
-        var pendingEvent: HookEvent?
-        if let hooks {
-            let event = HookEvent(
-                action: .play, app: path.app, stream: path.name, clientAddress: remoteAddress, query: request.query.filter { $0.key != "token" },
-                sessionID: hookSessionID, protocol: protocolName)
-            switch await admit(event, hooks: hooks, path: path) {
-            case .failure(let reason):
-                logger.warning("play refused by hook", metadata: ["stream": "\(path)", "reason": "\(reason)"])
-                return .failure(.failed(reason.description))
-            case .success(let admitted):
-                path = admitted
-                pendingEvent = event
-                pendingEvent?.stream = admitted.name
-            }
+        let hookEvent: HookEvent?
+        switch await askHook(.play, path: path, query: request.query.filter { $0.key != "token" }) {
+        case .failure(let reason):
+            logger.warning("play refused by hook", metadata: ["stream": "\(path)", "reason": "\(reason)"])
+            return .failure(.failed(reason.description))
+        case .success(let admitted):
+            (path, hookEvent) = admitted
         }
-        let hookEvent = pendingEvent
         guard let stream = hub.stream(path) else {
             if let hookEvent { hooks?.notify(hookEvent.with(action: .playDone)) }
             return notLive(path.description)
