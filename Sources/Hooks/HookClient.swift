@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Calls the operator's hook (`on-publish-url`) over HTTP: a signed JSON POST per event.
 ///
@@ -28,13 +29,24 @@ public final class HookClient: Sendable {
     public let configuration: Configuration
     let client: HTTPClient
     let logger: Logger
+    /// `_done` events not yet delivered (or given up on).
+    private let pending = Atomic<Int>(0)
 
     public init(configuration: Configuration, client: HTTPClient = .shared, logger: Logger) {
         self.configuration = configuration
         self.client = client
         var logger = logger
-        logger[metadataKey: "hook"] = "\(configuration.url)"
+        logger[metadataKey: "hook"] = "\(Self.redacted(configuration.url))"
         self.logger = logger
+    }
+
+    /// The URL as logs show it: without user info or query, which may hold credentials.
+    public static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "(unparsable URL)" }
+        components.user = nil
+        components.password = nil
+        if components.query != nil { components.query = "…" }
+        return components.string ?? "(unparsable URL)"
     }
 
     /// Asks whether a publish or play may go ahead.
@@ -49,17 +61,21 @@ public final class HookClient: Sendable {
         } catch is HookTimeout {
             return .refuse(reason: "hook did not answer within \(configuration.timeout)")
         } catch {
-            return .refuse(reason: "hook could not be reached: \(Self.describe(error))")
+            // The client is told only that; the log has the detail (it may name internal hosts).
+            logger.warning("hook could not be reached: \(Self.describe(error))", metadata: ["action": "\(event.action.rawValue)"])
+            return .refuse(reason: "hook could not be reached")
         }
     }
 
     /// Tells the hook a publish or play ended; returns at once.
     public func notify(_ event: HookEvent) {
         let (delays, logger) = (configuration.doneRetryDelays, self.logger)
+        pending.add(1, ordering: .relaxed)
         Task {
+            defer { self.pending.subtract(1, ordering: .relaxed) }
             for attempt in 0...delays.count {
                 do {
-                    let (status, _) = try await post(event)
+                    let (status, _) = try await self.post(event)
                     if status < 500 { return }
                     logger.warning("hook answered \(status)", metadata: ["action": "\(event.action.rawValue)", "attempt": "\(attempt + 1)"])
                 } catch {
@@ -71,6 +87,17 @@ public final class HookClient: Sendable {
             }
             logger.error("hook never took the event", metadata: ["action": "\(event.action.rawValue)", "session": "\(event.sessionID)"])
         }
+    }
+
+    /// Waits until every `_done` event has been delivered or given up on, at most `limit` (a shutdown calls this so
+    /// the last publishes' ends reach the hook before the process exits). Returns how many were still pending.
+    @discardableResult
+    public func waitForNotifications(upTo limit: Duration) async -> Int {
+        let deadline = ContinuousClock.now + limit
+        while pending.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return pending.load(ordering: .relaxed)
     }
 
     private struct HookTimeout: Error {}

@@ -77,7 +77,7 @@ final class IngestConnection: RTMPConnectionDelegate {
     }
 
     func authorize(_ request: PublishRequest) async -> Result<any PublishSink, PublishRefusal> {
-        if let wait = attempts.retryAfter(clientIP) {
+        if let wait = attempts.reserve(clientIP) {
             counters.refusedPublishes.add(1, ordering: .relaxed)
             attempts.refused.add(1, ordering: .relaxed)
             let seconds = Int(wait.rounded(.up))
@@ -88,10 +88,11 @@ final class IngestConnection: RTMPConnectionDelegate {
         case .failure(let refusal):
             counters.refusedPublishes.add(1, ordering: .relaxed)
             // Only an unknown key counts towards the limit; a database error is not the client's failure.
-            if refusal.code == PublishRefusal.badName("").code { attempts.recordFailure(clientIP) }
+            if refusal.code != PublishRefusal.badName("").code { attempts.refund(clientIP) }
             logger.warning("publish refused", metadata: ["app": "\(request.app)", "reason": "\(refusal.description)"])
             return .failure(refusal)
         case .success(let keyPath):
+            attempts.refund(clientIP)
             let path: StreamPath, hookEvent: HookEvent?
             switch await askHook(.publish, path: keyPath, query: request.query) {
             case .failure(let reason):
@@ -110,6 +111,7 @@ final class IngestConnection: RTMPConnectionDelegate {
             do {
                 let id = try await sessionLog.start(stream: path.description, remoteAddress: remoteAddress)
                 logger.info("publish started", metadata: ["stream": "\(path)", "session": "\(id)"])
+                if path != keyPath { stream.keyPath.withLock { $0 = keyPath } }
                 if ["1", "true", "yes"].contains(request.query["cueSEI"]?.lowercased() ?? "") {
                     stream.embedsCuesInSEI.store(true, ordering: .relaxed)
                     logger.info("cues also go into video frames as SEI", metadata: ["stream": "\(path)"])

@@ -2,12 +2,18 @@ import Foundation
 import Synchronization
 
 /// Slows stream-key guessing: each client address may fail `burst` publish attempts at once, then one per
-/// `1 / rate` seconds. While an address has no attempt left, its publishes are refused before any key is looked
-/// up. Pure: time is passed in. Addresses are IPs without the port, so reconnecting does not reset them.
+/// `1 / rate` seconds. Pure: time is passed in. Addresses are IPs without the port, so reconnecting does not reset
+/// them.
+///
+/// An attempt takes its token before the key is looked up (`reserve`) and gets it back when the key was good
+/// (`refund`), so a client that sends many publishes at once on parallel connections still gets only `burst`
+/// guesses, not one per connection.
 public struct PublishAttemptLimiter: Sendable {
     public let rate: Double
     public let burst: Double
     private var buckets: [String: (tokens: Double, updated: Date)] = [:]
+    /// Forgiven addresses are swept out when the table grows past this (then it doubles), so a sweep is rare.
+    private var sweepAt = 1024
 
     /// `perMinute` failures per minute on average, `burst` at once.
     public init(perMinute: Double = 10, burst: Double = 10) {
@@ -15,36 +21,39 @@ public struct PublishAttemptLimiter: Sendable {
         self.burst = burst
     }
 
-    /// Seconds until `address` may try again, or nil when it may try now.
-    public mutating func retryAfter(_ address: String, now: Date) -> Double? {
-        guard var bucket = buckets[address] else { return nil }
-        bucket.tokens = min(burst, bucket.tokens + max(0, now.timeIntervalSince(bucket.updated)) * rate)
-        bucket.updated = now
-        if bucket.tokens >= burst {
-            buckets[address] = nil
-            return nil
+    /// Takes an attempt for `address`: nil when it may go ahead (and one token is spent), else seconds to wait.
+    public mutating func reserve(_ address: String, now: Date) -> Double? {
+        var bucket = refilled(address, now: now)
+        guard bucket.tokens >= 1 else {
+            buckets[address] = bucket
+            return (1 - bucket.tokens) / rate
         }
+        bucket.tokens -= 1
         buckets[address] = bucket
-        return bucket.tokens >= 1 ? nil : (1 - bucket.tokens) / rate
+        sweepIfLarge(now: now)
+        return nil
     }
 
-    /// Counts a failed attempt (an unknown key) against `address`.
-    public mutating func recordFailure(_ address: String, now: Date) {
-        _ = retryAfter(address, now: now)
-        var bucket = buckets[address] ?? (burst, now)
-        bucket.tokens = max(0, bucket.tokens - 1)
-        bucket.updated = now
-        buckets[address] = bucket
-        // Many addresses guessing at once: forget the ones already forgiven, so memory stays bounded by recent failures.
-        if buckets.count > Self.sweepThreshold {
-            buckets = buckets.filter { min(burst, $0.value.tokens + now.timeIntervalSince($0.value.updated) * rate) < burst }
-        }
+    /// Gives back the token of an attempt that did not fail (a good key, or a lookup that broke on our side).
+    public mutating func refund(_ address: String, now: Date) {
+        var bucket = refilled(address, now: now)
+        bucket.tokens = min(burst, bucket.tokens + 1)
+        buckets[address] = bucket.tokens >= burst ? nil : bucket
     }
-
-    static let sweepThreshold = 10_000
 
     /// Addresses with failures not yet forgiven (what the limiter holds in memory).
     public var trackedAddresses: Int { buckets.count }
+
+    private func refilled(_ address: String, now: Date) -> (tokens: Double, updated: Date) {
+        guard let bucket = buckets[address] else { return (burst, now) }
+        return (min(burst, bucket.tokens + max(0, now.timeIntervalSince(bucket.updated)) * rate), now)
+    }
+
+    private mutating func sweepIfLarge(now: Date) {
+        guard buckets.count > sweepAt else { return }
+        buckets = buckets.filter { min(burst, $0.value.tokens + now.timeIntervalSince($0.value.updated) * rate) < burst }
+        sweepAt = max(1024, buckets.count * 2)
+    }
 }
 
 /// The limiter shared by every ingest connection (they run on different event loops).
@@ -57,11 +66,11 @@ public final class PublishAttemptGate: Sendable {
         limiter = Mutex(PublishAttemptLimiter(perMinute: perMinute, burst: burst))
     }
 
-    public func retryAfter(_ address: String, now: Date = Date()) -> Double? {
-        limiter.withLock { $0.retryAfter(address, now: now) }
+    public func reserve(_ address: String, now: Date = Date()) -> Double? {
+        limiter.withLock { $0.reserve(address, now: now) }
     }
 
-    public func recordFailure(_ address: String, now: Date = Date()) {
-        limiter.withLock { $0.recordFailure(address, now: now) }
+    public func refund(_ address: String, now: Date = Date()) {
+        limiter.withLock { $0.refund(address, now: now) }
     }
 }

@@ -92,7 +92,14 @@ public final class RTMPServer: Service, Sendable {
         var channels = [plain]
         // RTMPS binds first, so whoever waits for the plain port finds both up.
         if let certificate {
-            let secure = try await listen(port: configuration.tlsPort, certificate: certificate)
+            let secure: any Channel
+            do {
+                secure = try await listen(port: configuration.tlsPort, certificate: certificate)
+            } catch {
+                // The plain listener must not stay bound behind a server that failed to start.
+                try? await plain.close()
+                throw error
+            }
             channels.append(secure)
             let tlsPort = secure.localAddress?.port ?? configuration.tlsPort
             await onTLSListening(tlsPort)

@@ -5,6 +5,13 @@
 /// (`EXT-X-MAP`, `EXT-X-PART`, `EXT-X-PRELOAD-HINT`, `EXT-X-MEDIA`, `EXT-X-RENDITION-REPORT`), adding
 /// `token=<token>` with `?` or `&`. Pure: text in, text out.
 public enum PlaylistSigner {
+    /// A short tag of `token` for a signed playlist's ETag (8 hex digits of FNV-1a), so two tokens never share one.
+    public static func tag(of token: String) -> String {
+        var hash: UInt32 = 2_166_136_261
+        for byte in token.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return String(hash, radix: 16)
+    }
+
     public static func sign(_ playlist: String, token: String) -> String {
         let parameter = "token=" + token
         var out = ""

@@ -117,11 +117,15 @@ public struct CueCastServer: Sendable {
                 perMinute: Double(configuration.publishFailuresPerMinute), burst: Double(configuration.publishFailuresPerMinute)),
             certificate: certificate,
             onTLSListening: { port in ports.set(rtmps: port) },
-            onDrained: { [hub, sessions, logger, hlsService] in
+            onDrained: { [hub, sessions, logger, hlsService, hooks] in
                 // Each publish ends on its own loop as its connection closes; wait for the hub to see them all.
                 let deadline = ContinuousClock.now + .seconds(3)
                 while !hub.liveStreams.isEmpty, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
                 hlsService.endAll()
+                // The ended publishes' and plays' `publish_done`/`play_done` go out before the process does.
+                if let hooks, await hooks.waitForNotifications(upTo: .seconds(3)) > 0 {
+                    logger.warning("some publish_done/play_done hook events were not delivered before shutdown")
+                }
                 // Session ends are written in the background: wait for them, then close what is left as shutdown.
                 while (try? await sessions.openCount()) ?? 0 > 0, ContinuousClock.now < deadline + .seconds(2) {
                     try? await Task.sleep(for: .milliseconds(20))
@@ -135,7 +139,7 @@ public struct CueCastServer: Sendable {
             onShutdownBegan: { shutdownBegan.withLock { $0 = .now } },
             signer: configuration.playbackSigner)
         if let url = configuration.onPublishURL {
-            logger.info("publish and play hook", metadata: ["url": "\(url)", "signed": "\(configuration.hookSecret != nil)"])
+            logger.info("publish and play hook", metadata: ["url": "\(HookClient.redacted(url))", "signed": "\(configuration.hookSecret != nil)"])
             if configuration.hookSecret == nil { logger.warning("hook requests are unsigned: set hook-secret so the hook can tell CueCast's requests apart") }
         }
         let hlsDelivery = HLSRoutes(

@@ -44,6 +44,8 @@ public final class LiveStream: Sendable {
     /// Whether cues also ride in their frame as H.264/HEVC SEI (`UserDataSEI`), for players that read SEI but not
     /// script data. Set by the publisher (`cueSEI=1` in the publish URL) before its first frame.
     public let embedsCuesInSEI = Atomic<Bool>(false)
+    /// The stream the publisher's key belongs to, when a hook renamed the publish (revoking that key ends it too).
+    public let keyPath = Mutex<StreamPath?>(nil)
     /// How many in-band cues are kept per stream; older ones are dropped first.
     public static let inBandCueLimit = 256
 

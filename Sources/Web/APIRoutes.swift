@@ -176,7 +176,10 @@ public struct APIRoutes: Sendable {
                 throw APIError(.notFound, error.description)
             }
             // A publisher that is live with the revoked key is ended too.
-            hub.stream(path)?.terminate(reason: "stream key revoked")
+            // So is one a hook renamed (it published under another name with this key).
+            for stream in hub.liveStreams where stream.path == path || stream.keyPath.withLock({ $0 }) == path {
+                stream.terminate(reason: "stream key revoked")
+            }
             return Response(status: .noContent)
         }
         operate.get("sessions") { request, _ in

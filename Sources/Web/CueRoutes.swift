@@ -3,6 +3,7 @@ import Cues
 import Foundation
 import HTTPTypes
 import Hummingbird
+import ServiceLifecycle
 import Store
 import Media
 import NIOCore
@@ -85,6 +86,9 @@ public struct CueRoutes: Sendable {
                     return
                 }
                 let resumeFrom = last
+                // Ends at a graceful shutdown (with an `event: shutdown`), or every open viewer app would hold the
+                // shutdown for its whole timeout. Task {} keeps the request's task locals, graceful shutdown among them.
+                await cancelWhenGracefulShutdown {
                 await withTaskGroup(of: Void.self) { group in
                     // A comment line every 15 s keeps proxies from closing an idle feed.
                     group.addTask {
@@ -103,6 +107,8 @@ public struct CueRoutes: Sendable {
                     await group.next()
                     group.cancelAll()
                 }
+                }
+                if Task.isShuttingDownGracefully { continuation.yield(ByteBuffer(string: "event: shutdown\ndata: {}\n\n")) }
                 continuation.finish()
             }
             continuation.onTermination = { _ in task.cancel() }

@@ -142,6 +142,14 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
+    /// The server is shutting down: a streaming viewer's response ends cleanly (its last chunk), then the
+    /// connection closes. The router behind never saw this request, so it could not do this.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent, viewer != nil else { return context.fireUserInboundEventTriggered(event) }
+        finish(reason: "server shutting down")
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    }
+
     // MARK: Streaming
 
     private func start(context: ChannelHandlerContext) {
@@ -166,7 +174,11 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         answer.futureResult.whenSuccess { verdict in
             let (handler, context) = loopBound.value
             handler.awaitingHook = false
-            guard context.channel.isActive else { return }
+            guard context.channel.isActive else {
+                // The viewer left while the hook decided: an admission it counted ends here.
+                if case .allow = verdict { handler.delivery.hooks?.notify(event.with(action: .playDone)) }
+                return
+            }
             switch verdict {
             case .refuse(let reason):
                 handler.logger.warning("HTTP-FLV refused by hook", metadata: ["reason": "\(reason)"])

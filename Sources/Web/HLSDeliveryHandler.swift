@@ -49,6 +49,11 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// pipelined requests; answered at once, each segment would hold a descriptor until the client read it.
     private var waiting = CircularBuffer<Waiting>()
     private var draining = false
+    /// Segment writes handed to the socket and not yet done.
+    private var filesInFlight = 0
+    /// The server's shutdown notice, held here while an answer of this handler is still going out: the router
+    /// behind it never saw those requests and would close the connection in the middle of a segment.
+    private var heldQuiesce = false
 
     private enum Waiting {
         case answer(HLSReply)
@@ -90,6 +95,7 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
             answer = nil
             if waiting.isEmpty && context.channel.isWritable {
                 send(reply, context: context)
+                releaseQuiesceIfIdle(context: context)
             } else {
                 waiting.append(.answer(reply))
             }
@@ -138,11 +144,27 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
             forwardedRead = false
             context.fireChannelReadComplete()
         }
+        releaseQuiesceIfIdle(context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         waiting.removeAll()
         context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent, busy else { return context.fireUserInboundEventTriggered(event) }
+        heldQuiesce = true
+    }
+
+    /// Whether an answer of this handler is being read, waits, or is being written.
+    private var busy: Bool { answer != nil || !waiting.isEmpty || filesInFlight > 0 }
+
+    /// Passes a held shutdown notice on once this handler's answers are all out.
+    private func releaseQuiesceIfIdle(context: ChannelHandlerContext) {
+        guard heldQuiesce, !busy else { return }
+        heldQuiesce = false
+        context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
     }
 
     private func send(_ reply: HLSReply, context: ChannelHandlerContext) {
@@ -165,9 +187,14 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let written = context.eventLoop.makePromise(of: Void.self)
             // The handle is this write's own; it closes when the write is done or has failed.
             let channel = context.channel
+            filesInFlight += 1
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             written.futureResult.whenComplete { _ in
                 try? handle.close()
                 Self.setCork(false, on: channel)
+                let (handler, context) = loopBound.value
+                handler.filesInFlight -= 1
+                handler.releaseQuiesceIfIdle(context: context)
             }
             context.write(wrapOutboundOut(.body(.fileRegion(region))), promise: written)
         } else if case .bytes(let bytes) = reply.body {

@@ -217,8 +217,11 @@ extension HLSResponder {
         _ rendered: ByteBuffer, etag: String, maxAge: Int, isHead: Bool, request: Conditions, counters: DeliveryCounters, token: String?
     ) -> HLSReply {
         let body = token.map { ByteBuffer(string: PlaylistSigner.sign(String(buffer: rendered), token: $0)) } ?? rendered
+        // A signed playlist holds its viewer's token: no shared cache may hand it to another viewer.
+        let etag = token.map { "\(etag.dropLast())-\(PlaylistSigner.tag(of: $0))\"" } ?? etag
         var headers: HTTPHeaders = [
-            "Content-Type": "application/vnd.apple.mpegurl", "Cache-Control": "public, max-age=\(maxAge)", "ETag": etag,
+            "Content-Type": "application/vnd.apple.mpegurl", "Cache-Control": "\(token == nil ? "public" : "private"), max-age=\(maxAge)",
+            "ETag": etag,
         ]
         if request.ifNoneMatch == etag {
             counters.countPlaylist(bytes: 0)

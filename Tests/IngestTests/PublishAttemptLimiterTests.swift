@@ -6,35 +6,47 @@ import Testing
 @Suite struct PublishAttemptLimiterTests {
     let start = Date(timeIntervalSince1970: 1_000_000)
 
+    func close(_ value: Double?, _ expected: Double) -> Bool { value.map { abs($0 - expected) < 1e-9 } ?? false }
+
     @Test func aBurstOfFailuresThenOnePerInterval() {
         var limiter = PublishAttemptLimiter(perMinute: 6, burst: 3)
-        for _ in 0..<3 {
-            #expect(limiter.retryAfter("198.51.100.7", now: start) == nil)
-            limiter.recordFailure("198.51.100.7", now: start)
-        }
+        for _ in 0..<3 { #expect(limiter.reserve("198.51.100.7", now: start) == nil) }
         // Empty: 6 per minute is one every 10 s.
-        #expect(close(limiter.retryAfter("198.51.100.7", now: start), 10))
-        #expect(close(limiter.retryAfter("198.51.100.7", now: start.addingTimeInterval(4)), 6))
-        #expect(limiter.retryAfter("198.51.100.7", now: start.addingTimeInterval(10)) == nil)
-        limiter.recordFailure("198.51.100.7", now: start.addingTimeInterval(10))
-        #expect(close(limiter.retryAfter("198.51.100.7", now: start.addingTimeInterval(10)), 10))
+        #expect(close(limiter.reserve("198.51.100.7", now: start), 10))
+        #expect(close(limiter.reserve("198.51.100.7", now: start.addingTimeInterval(4)), 6))
+        #expect(limiter.reserve("198.51.100.7", now: start.addingTimeInterval(10)) == nil)
+        #expect(close(limiter.reserve("198.51.100.7", now: start.addingTimeInterval(10)), 10))
     }
 
-    func close(_ value: Double?, _ expected: Double) -> Bool { value.map { abs($0 - expected) < 1e-9 } ?? false }
+    /// Parallel attempts each take their token before any key is checked: the burst bounds them all.
+    @Test func parallelAttemptsShareTheBurst() {
+        var limiter = PublishAttemptLimiter(perMinute: 6, burst: 3)
+        let admitted = (0..<500).filter { _ in limiter.reserve("198.51.100.7", now: start) == nil }
+        #expect(admitted.count == 3)
+    }
+
+    @Test func goodKeysGiveTheirTokenBack() {
+        var limiter = PublishAttemptLimiter(perMinute: 6, burst: 2)
+        for _ in 0..<10 {
+            #expect(limiter.reserve("198.51.100.7", now: start) == nil)
+            limiter.refund("198.51.100.7", now: start)
+        }
+        #expect(limiter.trackedAddresses == 0)
+    }
 
     @Test func addressesAreCountedApart() {
         var limiter = PublishAttemptLimiter(perMinute: 6, burst: 1)
-        limiter.recordFailure("198.51.100.7", now: start)
-        #expect(limiter.retryAfter("198.51.100.7", now: start) != nil)
-        #expect(limiter.retryAfter("198.51.100.8", now: start) == nil)
+        _ = limiter.reserve("198.51.100.7", now: start)
+        #expect(limiter.reserve("198.51.100.7", now: start) != nil)
+        #expect(limiter.reserve("198.51.100.8", now: start) == nil)
     }
 
-    @Test func forgivenAddressesAreForgotten() {
+    @Test func manyAddressesAreSweptOnceForgiven() {
         var limiter = PublishAttemptLimiter(perMinute: 60, burst: 2)
-        limiter.recordFailure("198.51.100.7", now: start)
-        #expect(limiter.trackedAddresses == 1)
-        #expect(limiter.retryAfter("198.51.100.7", now: start.addingTimeInterval(1)) == nil)
-        #expect(limiter.trackedAddresses == 0)
+        for i in 0..<3000 { _ = limiter.reserve("10.0.\(i / 256).\(i % 256)", now: start.addingTimeInterval(Double(i) / 1000)) }
+        // Each address is forgiven within a second: the table holds only the last second's or so, not 3000.
+        #expect(limiter.trackedAddresses < 2100)
+        _ = limiter.reserve("192.0.2.1", now: start.addingTimeInterval(60))
     }
 
     @Test func connectionAddressLosesItsPortForCounting() {

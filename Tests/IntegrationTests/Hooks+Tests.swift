@@ -152,7 +152,10 @@ import TestSupport
             let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/rename1?key=\(secret)", loops: 0)
             try await server.eventually("renamed stream live") { server.server.hub.stream(StreamPath("live/renamed")!) != nil }
             #expect(server.server.hub.stream(StreamPath("live/rename1")!) == nil)
-            _ = try await publish.value
+            // Revoking the key ends the publish it made, under whatever name the hook gave it.
+            #expect(try await server.request(.DELETE, "/api/v1/keys/live/rename1").status == 204)
+            try await server.eventually("the renamed publish ended") { server.server.hub.stream(StreamPath("live/renamed")!) == nil }
+            _ = try? await publish.value  // ffmpeg fails: its publish was ended
             try await server.eventually("publish_done for the new name") { receiver.actions(for: "renamed") == ["publish_done"] }
             #expect(server.logs.contains("hook renamed the stream"))
         }

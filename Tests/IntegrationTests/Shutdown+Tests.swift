@@ -119,6 +119,8 @@ import TestSupport
         let feed = Task {
             try await Tool("curl").run(["-s", "-N", "-H", "Authorization: Bearer \(token)", "\(http)/api/v1/stats/live"], timeout: 90, requireSuccess: false)
         }
+        // A viewer app's cue event feed, which is public and never ends on its own.
+        let events = Task { try await Tool("curl").run(["-s", "-N", "\(http)/api/v1/streams/live/sd1/events"], timeout: 90, requireSuccess: false) }
         let player = Task { try await Tool("python3").run([RTMPPlayTests.client, "\(rtmp)/live/sd1", "--seconds", "60"], timeout: 90) }
         let flv = Task { try await Tool("curl").run(["-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", "\(http)/live/sd1.flv"], timeout: 90, requireSuccess: false) }
         // A blocking reload two parts ahead is parked when the signal comes.
@@ -143,6 +145,7 @@ import TestSupport
         #expect(took < .seconds(5), "nothing held the shutdown (an open stats feed ends too): \(took)")
         #expect(!served.log.contains("shutdown-timeout reached"))
         #expect(try await feed.value.text.hasSuffix("event: shutdown\ndata: {}\n\n"))
+        #expect(try await events.value.text.hasSuffix("event: shutdown\ndata: {}\n\n"))
 
         // The publishers were told and closed; ffmpeg saw its connection end.
         let statuses = try await raw.value

@@ -44,7 +44,12 @@ import TestSupport
             }
 
             // The signed playlists carry the token into every URI players fetch; the segments refuse without it.
-            let media = String(decoding: try await server.fetch("/hls/live/signed/index.m3u8?token=\(token)").body, as: UTF8.self)
+            let signedResponse = try await server.fetch("/hls/live/signed/index.m3u8?token=\(token)")
+            let media = String(decoding: signedResponse.body, as: UTF8.self)
+            // It holds this viewer's token: shared caches must not keep it, and another token's copy differs.
+            #expect(signedResponse.headers.first(name: "Cache-Control")?.hasPrefix("private") == true)
+            let appSigned = try await server.fetch("/hls/live/signed/index.m3u8?token=\(try await Self.sign("live"))")
+            #expect(appSigned.headers.first(name: "ETag") != signedResponse.headers.first(name: "ETag"))
             let uris = media.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }
             #expect(!uris.isEmpty && uris.allSatisfy { $0.hasSuffix("?token=\(token)") }, "\(media)")
             let segment = String(uris[0].split(separator: "?")[0])
