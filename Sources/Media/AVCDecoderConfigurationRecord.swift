@@ -118,11 +118,15 @@ public struct H264SequenceParameterSet: Sendable, Equatable {
         height = heightInMapUnits * 16 * (frameMBsOnly ? 1 : 2) - cropY * (crop.top + crop.bottom)
     }
 
+    /// H.264 §7.3.2.1.1.1. `delta_scale` is −128…127 (§7.4.2.1.1.1): anything else is a broken SPS, refused
+    /// before it is added (found by fuzzing: a huge value overflowed the sum and trapped).
     private static func skipScalingList(_ r: inout BitReader, size: Int) throws {
-        var last: Int32 = 8
-        var next: Int32 = 8
+        var last = 8
+        var next = 8
         for _ in 0..<size where next != 0 {
-            next = (last + (try r.se()) + 256) % 256
+            let delta = Int(try r.se())
+            guard (-128...127).contains(delta) else { throw BitReader.Failure.valueTooLarge }
+            next = (last + delta + 256) % 256
             last = next == 0 ? last : next
         }
     }

@@ -80,3 +80,64 @@ import TestSupport
         }
     }
 }
+
+/// Scaling lists with out-of-range `delta_scale` (fuzzing found one that overflowed and trapped the process).
+@Suite struct H264ScalingListTests {
+    /// Bits MSB first, with Exp-Golomb codes, for hand-made SPS units.
+    struct BitWriter {
+        var bits: [Bool] = []
+        mutating func put(_ value: UInt64, _ count: Int) { for i in (0..<count).reversed() { bits.append(value >> UInt64(i) & 1 == 1) } }
+        mutating func ue(_ value: UInt64) {
+            let code = value + 1
+            let length = 64 - code.leadingZeroBitCount
+            put(0, length - 1)
+            put(code, length)
+        }
+        mutating func se(_ value: Int64) { ue(value > 0 ? UInt64(2 * value - 1) : UInt64(-2 * value)) }
+        var bytes: [UInt8] {
+            var padded = bits + [true]  // rbsp_stop_one_bit
+            while padded.count % 8 != 0 { padded.append(false) }
+            return stride(from: 0, to: padded.count, by: 8).map { start in padded[start..<start + 8].reduce(0) { $0 << 1 | ($1 ? 1 : 0) } }
+        }
+    }
+
+    /// A High-profile 1280×720 SPS whose first 4×4 scaling list starts with `delta`.
+    func sps(delta: Int64) -> [UInt8] {
+        var w = BitWriter()
+        w.put(100, 8); w.put(0, 8); w.put(31, 8)  // profile_idc, constraint flags, level_idc
+        w.ue(0); w.ue(1); w.ue(0); w.ue(0); w.put(0, 1)  // sps id, 4:2:0, 8-bit luma/chroma, no bypass
+        w.put(1, 1)  // seq_scaling_matrix_present
+        w.put(1, 1); w.se(delta)  // list 0 present: the delta, then 15 zero deltas (next never reaches 0)
+        for _ in 0..<15 { w.se(0) }
+        for _ in 1..<8 { w.put(0, 1) }  // lists 1–7 absent
+        w.ue(0); w.ue(0); w.ue(4); w.ue(1); w.put(0, 1)  // frame_num, POC type 0 and its length, 1 ref frame, no gaps
+        w.ue(79); w.ue(44); w.put(1, 1); w.put(1, 1); w.put(0, 1)  // 80×45 macroblocks, frames only, 8×8 inference, no crop
+        w.put(0, 1)  // no VUI
+        return [0x67] + w.bytes
+    }
+
+    @Test func deltasInRangeParse() throws {
+        for delta: Int64 in [-128, -7, 0, 8, 127] {
+            let parsed = try H264SequenceParameterSet(nal: sps(delta: delta))
+            #expect(parsed.width == 1280 && parsed.height == 720, "delta \(delta)")
+        }
+    }
+
+    @Test func deltasOutOfRangeAreRefusedNotTrapped() {
+        for delta: Int64 in [128, -129, 1 << 30, -(1 << 30), Int64(Int32.max)] {
+            #expect(throws: (any Error).self, "delta \(delta)") { try H264SequenceParameterSet(nal: sps(delta: delta)) }
+        }
+    }
+
+    /// The input the fuzzer saved (`Fixtures/fuzz/codec-records`), without its selector byte.
+    @Test func theFuzzersCrashIsARefusal() throws {
+        let directory = Fixtures.directory.appendingPathComponent("fuzz/codec-records")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix("crash-") }
+        #expect(!files.isEmpty)
+        for file in files {
+            let bytes = [UInt8](try Data(contentsOf: directory.appendingPathComponent(file)))
+            #expect(bytes.first.map { $0 % 5 } == 4, "the H.264 SPS target")
+            #expect(throws: (any Error).self) { try H264SequenceParameterSet(nal: Array(bytes.dropFirst())) }
+        }
+    }
+}
