@@ -12,8 +12,8 @@ minute (from minute 1) a client that sends garbage every 3 s (random bytes; a go
 
 Every 10 s it samples the server process (RSS, open fds, threads, CPU) and its /metrics error counters. It fails
 (exit 1) on: a server that died; a 5xx; a playlist that did not advance for 15 s while its publisher ran; an
-acknowledged cue missing from the server's cue log at the end; RSS growing more than 20 MB/h over the second half;
-open fds in the last quarter above the second quarter's by more than 5 % + 10. Prints a JSON summary. Shares no
+acknowledged cue missing from the server's cue log at the end; and, in runs of 10 minutes or more, RSS growing more
+than 20 MB/h over the second half or open fds in the last quarter above the second quarter's by more than 5 % + 10. Prints a JSON summary. Shares no
 code with CueCast.
 """
 import argparse, asyncio, json, os, random, re, signal, socket, subprocess, sys, time
@@ -393,7 +393,8 @@ async def main():
         failures.append(f"acknowledged cues missing: {missing}")
     if args.minutes >= 10 and rss_slope > 20:
         failures.append(f"RSS grows {rss_slope:.1f} MB/h over the second half")
-    if fds_late > fds_early * 1.05 + 10:
+    # Growth needs a long run to tell from the swing of flapping publishers and reconnecting viewers (±5 %).
+    if args.minutes >= 10 and fds_late > fds_early * 1.05 + 10:
         failures.append(f"open fds grew from {fds_early:.0f} to {fds_late:.0f}")
     summary = {
         "minutes": args.minutes, "scale": args.scale, "publishers": len(publishers),
