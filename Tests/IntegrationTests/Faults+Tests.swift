@@ -101,10 +101,10 @@ import TestSupport
             let http = "http://127.0.0.1:\(served.httpPort)"
             let token = try String(contentsOfFile: served.dataDir + "/admin-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             // What earlier rounds left: every acknowledged cue, and no session still open.
-            let listed = try await Tool("curl").run(["-s", "-H", "Authorization: Bearer \(token)", "\(http)/api/v1/streams/live/k9/cues?limit=1000"]).text
+            let listed = try await Self.curl(served, round: round, ["-H", "Authorization: Bearer \(token)", "\(http)/api/v1/streams/live/k9/cues?limit=1000"])
             let missing = acknowledged.filter { !listed.contains("\"\($0)\"") }
             #expect(missing.isEmpty, "round \(round): acknowledged cues missing after SIGKILL: \(missing.sorted())")
-            let sessions = try await Tool("curl").run(["-s", "-H", "Authorization: Bearer \(token)", "\(http)/api/v1/sessions?limit=500"]).text
+            let sessions = try await Self.curl(served, round: round, ["-H", "Authorization: Bearer \(token)", "\(http)/api/v1/sessions?limit=500"])
             #expect(!sessions.contains("\"endedAt\":null") && !sessions.contains("\"endReason\":null"), "round \(round): \(sessions.prefix(400))")
 
             let key = round == 0 ? try await served.key(for: "live/k9") : try await Self.rekey(served)
@@ -120,12 +120,12 @@ import TestSupport
             while ContinuousClock.now < killAt {
                 index += 1
                 let id = "r\(round)-c\(index)"
-                let answer = try await Tool("curl").run([
-                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(token)", "-d",
+                let answer = try await Self.curl(served, round: round, [
+                    "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(token)", "-d",
                     #"{"id": "\#(id)", "kind": "announcement", "payload": {"text": "x"}}"#, "\(http)/api/v1/streams/live/k9/cues",
-                ], requireSuccess: false).text
+                ])
                 if answer == "201" { acknowledged.insert(id) }
-                let playlist = try await Tool("curl").run(["-s", "\(http)/hls/live/k9/index.m3u8"], requireSuccess: false).text
+                let playlist = try await Self.curl(served, round: round, ["\(http)/hls/live/k9/index.m3u8"])
                 for uri in playlist.split(separator: "\n") where uri.hasSuffix(".ts") { thisRound.insert(String(uri)) }
                 try await Task.sleep(for: .milliseconds(150))
             }
@@ -146,6 +146,16 @@ import TestSupport
         #expect(acknowledged.allSatisfy { listed.contains("\"\($0)\"") })
         #expect(segmentURIs.count > 10, "segments were listed: \(segmentURIs.count)")
         #expect(reused.isEmpty, "segment URIs used again after a restart: \(reused.sorted())")
+    }
+
+    /// One request to the server; an answer that takes more than 30 s is a failure of its own, reported with the
+    /// server's log (a refused or reset connection is not: the server may be starting or just killed).
+    static func curl(_ served: ShutdownTests.Served, round: Int, _ arguments: [String]) async throws -> String {
+        let output = try await Tool("curl").run(["-s", "--max-time", "30"] + arguments, timeout: 60, requireSuccess: false)
+        if output.status == 28 {
+            Issue.record("round \(round): no answer within 30 s to curl \(arguments.last ?? ""); server log:\n\(served.log.suffix(4000))")
+        }
+        return output.text
     }
 
     /// The key of live/k9 again (the first round's secret was only printed then): revoke and add.

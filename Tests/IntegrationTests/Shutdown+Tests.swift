@@ -13,17 +13,21 @@ import TestSupport
         let directory: TemporaryDirectory
         let rtmpPort: Int
         let httpPort: Int
+        /// The RTMPS port, when `extra` asked for one (pass `--rtmps-port 0`).
+        let tlsPort: Int?
         var dataDir: String { directory.path + "/data" }
         var log: String { (try? String(contentsOfFile: directory.path + "/serve.log", encoding: .utf8)) ?? "" }
 
+        /// Starts `cuecast serve` on ports the kernel picks (port 0), read back from its log once every listener is up.
+        /// Ports picked by the test and handed over would race with every other test binding ports meanwhile.
         init(extra: [String] = [], directory existing: TemporaryDirectory? = nil) async throws {
-            directory = try existing ?? TemporaryDirectory()
-            rtmpPort = try await Nginx.freePort()
-            httpPort = try await Nginx.freePort()
-            process = Process()
+            let directory = try existing ?? TemporaryDirectory()
+            self.directory = directory
+            let process = Process()
+            self.process = process
             process.executableURL = URL(fileURLWithPath: CLITests.binary)
             process.arguments = [
-                "serve", "--data-dir", directory.path + "/data", "--rtmp-port", "\(rtmpPort)", "--http-port", "\(httpPort)",
+                "serve", "--data-dir", directory.path + "/data", "--rtmp-port", "0", "--http-port", "0",
                 "--host", "127.0.0.1", "--hls-dir", directory.path + "/hls",
             ] + extra
             FileManager.default.createFile(atPath: directory.path + "/serve.log", contents: nil)
@@ -32,11 +36,34 @@ import TestSupport
             process.standardOutput = log
             process.standardError = log
             try process.run()
+            let wantsTLS = extra.contains("--rtmps-port")
             let deadline = Date().addingTimeInterval(60)
-            while !self.log.contains("RTMP listening") {
-                guard Date() < deadline, process.isRunning else { throw TimeoutError(what: "cuecast serve to listen: \(self.log)") }
+            var ports: (rtmp: Int?, http: Int?, tls: Int?) = (nil, nil, nil)
+            while true {
+                let text = (try? String(contentsOfFile: directory.path + "/serve.log", encoding: .utf8)) ?? ""
+                ports = (
+                    Self.port(in: text, line: "RTMP listening", after: "address=127.0.0.1:"),
+                    Self.port(in: text, line: "Server started and listening on", after: "listening on 127.0.0.1:"),
+                    Self.port(in: text, line: "RTMPS listening", after: "address=127.0.0.1:")
+                )
+                if ports.rtmp != nil && ports.http != nil && (!wantsTLS || ports.tls != nil) { break }
+                guard Date() < deadline, process.isRunning else {
+                    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                    throw TimeoutError(what: "cuecast serve to listen: \(text)")
+                }
                 try await Task.sleep(for: .milliseconds(100))
             }
+            rtmpPort = ports.rtmp!
+            httpPort = ports.http!
+            tlsPort = ports.tls
+        }
+
+        /// The port on the first log line containing `line`, read after `after`.
+        static func port(in log: String, line: String, after: String) -> Int? {
+            guard let found = log.split(separator: "\n").first(where: { $0.contains(line) }),
+                let start = found.range(of: after)?.upperBound
+            else { return nil }
+            return Int(found[start...].prefix { $0.isNumber })
         }
 
         func key(for stream: String) async throws -> String {
@@ -188,11 +215,11 @@ import TestSupport
         let certs = try TemporaryDirectory()
         defer { certs.remove() }
         try await TestCertificates.make(in: certs.path)
-        let tlsPort = try await Nginx.freePort()
         let served = try await Served(extra: [
-            "--tls-certificate", "\(certs.path)/server.pem", "--tls-key", "\(certs.path)/server.key", "--rtmps-port", "\(tlsPort)",
+            "--tls-certificate", "\(certs.path)/server.pem", "--tls-key", "\(certs.path)/server.key", "--rtmps-port", "0",
         ])
         defer { served.stop() }
+        let tlsPort = try #require(served.tlsPort)
         #expect(try await RTMPSTests.servedSerial(port: tlsPort) == (try await RTMPSTests.fileSerial("\(certs.path)/server.pem")))
         try await TestCertificates.make(in: certs.path, name: "next")
         try FileManager.default.removeItem(atPath: "\(certs.path)/server.pem")
