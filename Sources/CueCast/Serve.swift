@@ -44,6 +44,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PEM certificate chain for RTMPS ingest and play; with --tls-key. Reloaded on SIGHUP.") var tlsCertificate: String?
     @Option(help: "PEM private key of --tls-certificate.") var tlsKey: String?
     @Option(help: "RTMPS listen port, used when a certificate is set (default 1936).") var rtmpsPort: Int?
+    @Option(help: "on: the HTTP port speaks HTTPS only, with --tls-certificate (Safari's native LL-HLS wants it; default off).")
+    var https: String?
     @Option(help: "URL POSTed before each publish and play, and when they end; anything but a 2xx refuses (see README, Security).")
     var onPublishUrl: String?
     @Option(help: "Key signing hook requests (X-CueCast-Signature); prefer CUECAST_HOOK_SECRET, which ps does not show.") var hookSecret: String?
@@ -54,6 +56,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds SIGTERM may take to tell clients, end playlists and finish responses (default 10).") var shutdownTimeout: Double?
     @Option(help: "Failed publishes (unknown key) a client address may make per minute, and at once (default 10).")
     var publishFailuresPerMinute: Int?
+    @Option(help: "Cues per second a stream may get, on average (default 10).") var cueRate: Double?
+    @Option(help: "Cues a stream may get at once above --cue-rate (default 20).") var cueBurst: Double?
 
     func run() async throws {
         Self.tuneAllocator()
@@ -74,9 +78,11 @@ struct Serve: AsyncParsableCommand {
                 ("max-viewers-per-stream", maxViewersPerStream.map(String.init)), ("max-viewers", maxViewers.map(String.init)),
                 ("viewer-max-lag", viewerMaxLag.map(String.init)), ("push-ca-file", pushCAFile),
                 ("tls-certificate", tlsCertificate), ("tls-key", tlsKey), ("rtmps-port", rtmpsPort.map(String.init)),
+                ("https", https),
                 ("on-publish-url", onPublishUrl), ("hook-secret", hookSecret), ("hook-timeout", hookTimeout.map { String($0) }),
                 ("publish-failures-per-minute", publishFailuresPerMinute.map(String.init)),
                 ("shutdown-timeout", shutdownTimeout.map { String($0) }),
+                ("cue-rate", cueRate.map { String($0) }), ("cue-burst", cueBurst.map { String($0) }),
                 ("playback-signing-secret", playbackSigningSecret), ("playback-signing-apps", playbackSigningApps),
             ]
             for (name, value) in flags {
@@ -105,10 +111,11 @@ struct Serve: AsyncParsableCommand {
             say("RTMPS ingest: rtmps://\(settings.publicHost):\(settings.rtmpsPort)/<app>   (same keys; certificate reloads on SIGHUP)")
         }
         if let hook = settings.onPublishURL { say("Publish hook: \(hook)   (every publish and play is asked first)") }
-        say("HTTP API:     http://\(settings.publicHost):\(settings.httpPort)/api/v1/streams")
-        say("HLS:          http://\(settings.publicHost):\(settings.httpPort)/hls/<app>/<stream>/index.m3u8   Low-Latency HLS: ll.m3u8")
-        say("Play (~1 s):  \(server.rtmpBaseURL)/<app>/<stream>   HTTP-FLV: http://\(settings.publicHost):\(settings.httpPort)/<app>/<stream>.flv")
-        say("Console:      http://\(settings.publicHost):\(settings.httpPort)/console   Viewer page: /watch/<app>/<stream>")
+        let web = settings.https ? "https" : "http"
+        say("HTTP API:     \(web)://\(settings.publicHost):\(settings.httpPort)/api/v1/streams")
+        say("HLS:          \(web)://\(settings.publicHost):\(settings.httpPort)/hls/<app>/<stream>/index.m3u8   Low-Latency HLS: ll.m3u8")
+        say("Play (~1 s):  \(server.rtmpBaseURL)/<app>/<stream>   HTTP-FLV: \(web)://\(settings.publicHost):\(settings.httpPort)/<app>/<stream>.flv")
+        say("Console:      \(web)://\(settings.publicHost):\(settings.httpPort)/console   Viewer page: /watch/<app>/<stream>")
         say("Event loops:  \(eventLoops) (one per CPU this process may run on)")
         if let openFiles {
             let perStream = OpenFileLimit.filesPerStream(lowLatency: settings.hls.lowLatency)

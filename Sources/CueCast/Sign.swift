@@ -45,7 +45,7 @@ struct Sign: ParsableCommand {
             print(token)
             return
         }
-        let http = "http://\(settings.publicHost):\(settings.httpPort)"
+        let http = "\(settings.https ? "https" : "http")://\(settings.publicHost):\(settings.httpPort)"
         let rtmp = "rtmp://\(settings.publicHost):\(settings.rtmpPort)"
         let (app, name) = path.map { ($0.app, $0.name) } ?? (scope, "<stream>")
         print("""

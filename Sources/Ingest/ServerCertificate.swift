@@ -3,7 +3,7 @@ import Logging
 import NIOSSL
 import Synchronization
 
-/// The certificate and key RTMPS (and later HTTPS) present, from PEM files, reloadable while the server runs.
+/// The certificate and key RTMPS and HTTPS present, from PEM files, reloadable while the server runs.
 ///
 /// Connections take the context current when they are accepted; a reload changes what the next connection gets and
 /// leaves live ones on the certificate they shook hands with. TLS 1.2 or later (RFC 8996 retires 1.0 and 1.1).
@@ -14,6 +14,8 @@ public final class ServerCertificate: Sendable {
 
     struct Loaded {
         var context: NIOSSLContext
+        var chain: [NIOSSLCertificateSource]
+        var key: NIOSSLPrivateKeySource
         var serial: String
         var notValidAfter: Date
     }
@@ -28,6 +30,19 @@ public final class ServerCertificate: Sendable {
     /// The context a new connection uses.
     public var context: NIOSSLContext { state.withLock { $0.context } }
 
+    /// A TLS configuration for a server that builds its own context once (Hummingbird's HTTPS): each handshake
+    /// still presents the certificate loaded last, through NIOSSL's per-connection override.
+    public var reloadingConfiguration: TLSConfiguration {
+        let (chain, key) = state.withLock { ($0.chain, $0.key) }
+        var configuration = Self.serverConfiguration(chain: chain, key: key)
+        configuration.sslContextCallback = { [self] _, promise in
+            var override = NIOSSLContextConfigurationOverride()
+            (override.certificateChain, override.privateKey) = state.withLock { ($0.chain, $0.key) }
+            promise.succeed(override)
+        }
+        return configuration
+    }
+
     /// Hex serial number and expiry of the certificate in use, for logs and tests.
     public var summary: (serial: String, notValidAfter: Date) { state.withLock { ($0.serial, $0.notValidAfter) } }
 
@@ -39,6 +54,12 @@ public final class ServerCertificate: Sendable {
 
     public struct Error: Swift.Error, CustomStringConvertible {
         public var description: String
+    }
+
+    private static func serverConfiguration(chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource) -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: key)
+        configuration.minimumTLSVersion = .tlsv12
+        return configuration
     }
 
     private static func load(certificatePath: String, keyPath: String) throws -> Loaded {
@@ -55,16 +76,15 @@ public final class ServerCertificate: Sendable {
         } catch {
             throw Error(description: "tls-key \(keyPath): not a readable PEM private key (\(error))")
         }
-        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-        configuration.minimumTLSVersion = .tlsv12
+        let (chainSource, keySource) = (chain.map { NIOSSLCertificateSource.certificate($0) }, NIOSSLPrivateKeySource.privateKey(key))
         let context: NIOSSLContext
         do {
-            context = try NIOSSLContext(configuration: configuration)
+            context = try NIOSSLContext(configuration: serverConfiguration(chain: chainSource, key: keySource))
         } catch {
             throw Error(description: "tls-key \(keyPath) does not match tls-certificate \(certificatePath) (\(error))")
         }
         return Loaded(
-            context: context, serial: leaf.serialNumber.map { String(format: "%02x", $0) }.joined(),
+            context: context, chain: chainSource, key: keySource, serial: leaf.serialNumber.map { String(format: "%02x", $0) }.joined(),
             notValidAfter: Date(timeIntervalSince1970: TimeInterval(leaf.notValidAfter)))
     }
 }

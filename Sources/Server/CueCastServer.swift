@@ -2,6 +2,8 @@ import Foundation
 import HLS
 import Hooks
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Cueing
 import Ingest
 import Remux
@@ -56,6 +58,9 @@ public struct CueCastServer: Sendable {
             }
         default:
             throw ConfigurationError.invalid("tls-certificate", "tls-certificate and tls-key go together; set both or neither")
+        }
+        if configuration.https && certificate == nil {
+            throw ConfigurationError.invalid("https", "on: HTTPS needs tls-certificate and tls-key")
         }
         adminToken = try AdminToken.load(configured: configuration.adminToken, dataDir: configuration.dataDir).token
         do {
@@ -162,11 +167,14 @@ public struct CueCastServer: Sendable {
                     rateLimitedPublishes: attempts.refused.load(ordering: .relaxed))
             }, hlsRoutes: hlsDelivery, tokens: APITokenStore(database: database))
         let (httpConnections, logger) = (self.httpConnections, self.logger)
+        let https = configuration.https ? certificate : nil
+        let http1 = HTTPServerBuilder.http1(
+            configuration: .init(
+                additionalChannelHandlers: [httpConnections.handler()]
+                    + hlsDelivery.pipelineHandlers(serverName: Self.serverName, sendfile: https == nil, logger: logger)))
         let app = Application(
             router: router,
-            server: .http1(
-                configuration: .init(
-                    additionalChannelHandlers: [httpConnections.handler()] + hlsDelivery.pipelineHandlers(serverName: Self.serverName, logger: logger))),
+            server: try https.map { try .tls(http1, tlsConfiguration: $0.reloadingConfiguration) } ?? http1,
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: Self.serverName),
             services: [hlsService, ReloadService(signals: reloadSignals, reload: { [self] in reloadCertificate() })]
                 + (configuration.statistics ? [StatsService(hub: hub, hls: hls)] : []),

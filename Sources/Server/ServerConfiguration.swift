@@ -43,6 +43,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var tlsCertificate: String?
     public var tlsKey: String?
     public var rtmpsPort = 1936
+    /// Whether the HTTP port speaks HTTPS, with `tlsCertificate` (Safari's native LL-HLS wants HTTPS).
+    public var https = false
     /// Signed playback: the HMAC key, and the apps it applies to (nil: every app).
     public var playbackSigningSecret: String?
     public var playbackSigningApps: Set<String>?
@@ -123,6 +125,13 @@ public struct ServerConfiguration: Sendable, Equatable {
         Setting("tls-certificate", "PEM certificate chain for RTMPS (with tls-key; reloaded on SIGHUP)") { $0.tlsCertificate = $1 },
         Setting("tls-key", "PEM private key of tls-certificate") { $0.tlsKey = $1 },
         Setting("rtmps-port", "RTMPS listen port, used when tls-certificate and tls-key are set") { $0.rtmpsPort = try port($1) },
+        Setting("https", "serve the HTTP port as HTTPS with tls-certificate, on or off") {
+            switch $1 {
+            case "on", "true", "1": $0.https = true
+            case "off", "false", "0": $0.https = false
+            default: throw ConfigurationError.invalid("https", $1)
+            }
+        },
         Setting("playback-signing-secret", "HMAC key of signed playback URLs: HLS, LL-HLS, HTTP-FLV and RTMP play need ?token=") {
             guard $1.count >= 16 else { throw ConfigurationError.invalid("playback-signing-secret", "at least 16 characters") }
             $0.playbackSigningSecret = $1

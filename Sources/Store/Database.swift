@@ -9,13 +9,25 @@ public final class Database: Sendable {
     let pool: DatabasePool
 
     /// Opens (creating if needed) `cuecast.sqlite` in `directory` and migrates it.
-    public init(directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        path = (directory as NSString).appendingPathComponent("cuecast.sqlite")
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
-        pool = try DatabasePool(path: path, configuration: configuration)
-        try Self.migrator.migrate(pool)
+    /// - Throws: `DatabaseOpenError`, naming the file and the cause (a read-only or full disk, no permission).
+    public init(directory: String) throws(DatabaseOpenError) {
+        let path = (directory as NSString).appendingPathComponent("cuecast.sqlite")
+        self.path = path
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            // SQLite opens a file it may not write read-only and fails only at the first write, deep in the start.
+            if let cause = DatabaseOpenError.unwritable(directory: directory, file: path) {
+                throw DatabaseOpenError(path: path, directory: directory, underlying: cause)
+            }
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(5)
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch let error as DatabaseOpenError {
+            throw error
+        } catch {
+            throw DatabaseOpenError(path: path, directory: directory, underlying: error)
+        }
     }
 
     static var migrator: DatabaseMigrator {

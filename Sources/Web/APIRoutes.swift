@@ -70,8 +70,8 @@ public struct APIRoutes: Sendable {
         var cues: [String: Int]
         /// What an operator should look at, in words.
         var warnings: [String]
-        /// The stream's push targets, keys masked.
-        var pushes: [PushStatus]
+        /// The stream's push targets, keys masked; only for the operator role and above (nil: left out).
+        var pushes: [PushStatus]?
 
         enum CodingKeys: String, CodingKey { case hls, cues, warnings, pushes }
 
@@ -81,11 +81,12 @@ public struct APIRoutes: Sendable {
             try container.encodeIfPresent(hls, forKey: .hls)
             try container.encode(cues, forKey: .cues)
             try container.encode(warnings, forKey: .warnings)
-            try container.encode(pushes, forKey: .pushes)
+            try container.encodeIfPresent(pushes, forKey: .pushes)
         }
     }
 
-    func view(_ stream: LiveStream) -> StreamView {
+    /// A live stream as `role` may see it: a viewer-stats token (a dashboard) does not see where it is pushed.
+    func view(_ stream: LiveStream, role: APIRole) -> StreamView {
         let output = hls.stream(stream.path).map { output in
             let segments = output.segments
             let held = output.heldBytes
@@ -111,7 +112,7 @@ public struct APIRoutes: Sendable {
         let placed = cues.placedCounts(stream.path)
         return StreamView(
             snapshot: snapshot, hls: output, cues: Dictionary(uniqueKeysWithValues: placed.map { ($0.key.rawValue, $0.value) }),
-            warnings: warnings, pushes: pushes.list(stream: stream.path))
+            warnings: warnings, pushes: role >= .operator ? pushes.list(stream: stream.path) : nil)
     }
     struct KeyView: Encodable {
         var stream: String
@@ -136,13 +137,13 @@ public struct APIRoutes: Sendable {
 
         StatsRoutes(hub: hub, api: self, status: status).register(on: stats)
         PushRoutes(service: pushes).register(read: operate, write: api)
-        stats.get("streams") { _, _ in
-            StreamList(streams: hub.liveStreams.map { view($0) })
+        stats.get("streams") { _, context in
+            StreamList(streams: hub.liveStreams.map { view($0, role: context.role ?? .viewerStats) })
         }
         stats.get("streams/:app/:name") { _, context in
             let path = try Self.streamPath(context)
             guard let stream = hub.stream(path) else { throw APIError(.notFound, "stream \(path) is not live") }
-            return view(stream)
+            return view(stream, role: context.role ?? .viewerStats)
         }
         api.get("keys") { _, _ in
             KeyList(keys: try await keys.list().map {
@@ -189,7 +190,7 @@ public struct APIRoutes: Sendable {
         }
     }
 
-    func requiring(_ role: APIRole) -> BearerTokenMiddleware<CueCastRequestContext> {
+    func requiring(_ role: APIRole) -> BearerTokenMiddleware {
         BearerTokenMiddleware(adminToken: adminToken, tokens: tokens, minimum: role)
     }
 

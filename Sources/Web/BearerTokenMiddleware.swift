@@ -7,7 +7,8 @@ import Store
 /// token (admin), or a scoped token from `cuecast tokens add` (its role).
 ///
 /// 401 when the token is missing, unknown or revoked; 403, naming both roles, when it may not do this.
-struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+struct BearerTokenMiddleware: RouterMiddleware {
+    typealias Context = CueCastRequestContext
     let adminToken: String
     let tokens: APITokenStore?
     let minimum: APIRole
@@ -42,6 +43,8 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
                 .forbidden, "a \(role.rawValue) token may not do this; it needs the \(minimum.rawValue) role",
                 headers: [.wwwAuthenticate: "Bearer error=\"insufficient_scope\""])
         }
+        var context = context
+        context.role = role
         return try await next(request, context)
     }
 

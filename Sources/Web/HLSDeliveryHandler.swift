@@ -18,7 +18,8 @@ import PlaybackSigning
 ///
 /// It sits below Hummingbird's codec between NIO's HTTP/1 parts and HTTPTypes (see `HLSPipelineInstaller`), so
 /// the requests it answers are never converted, and a segment goes out as a `FileRegion` (`sendfile(2)`), which
-/// only NIO's own HTTP/1 encoder takes.
+/// only NIO's own HTTP/1 encoder takes. Under TLS (HTTPS) bytes must pass through the TLS handler, so segments are
+/// read into memory instead (`sendfile: false`).
 final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -26,6 +27,7 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let responder: HLSResponder
+    private let sendfile: Bool
     private let serverName: String
     private let logger: Logger
     private var address: String?
@@ -62,8 +64,9 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
     private static let cork = ChannelOptions.Types.SocketOption(level: SocketOptionLevel(IPPROTO_TCP), name: SocketOptionName(TCP_CORK))
 
-    init(responder: HLSResponder, serverName: String, logger: Logger) {
+    init(responder: HLSResponder, sendfile: Bool, serverName: String, logger: Logger) {
         self.responder = responder
+        self.sendfile = sendfile
         self.serverName = serverName
         self.logger = logger
     }
@@ -170,7 +173,14 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func send(_ reply: HLSReply, context: ChannelHandlerContext) {
         var reply = reply
         var file: (region: FileRegion, handle: NIOFileHandle)?
-        if case .file(let segment, let range) = reply.body {
+        if case .file(let segment, let range) = reply.body, !sendfile {
+            do {
+                reply.body = .bytes(try segment.read(range))
+            } catch {
+                logger.error("could not send segment: \(error)")
+                reply = HLSReply(status: .internalServerError, headers: ["Content-Length": "0", "Server": serverName])
+            }
+        } else if case .file(let segment, let range) = reply.body {
             do {
                 let handle = try segment.openHandle()
                 file = (FileRegion(fileHandle: handle, readerIndex: range.lowerBound, endIndex: range.upperBound), handle)

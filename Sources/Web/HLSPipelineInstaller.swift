@@ -32,9 +32,10 @@ final class HLSPipelineInstaller: ChannelInboundHandler, RemovableChannelHandler
 
 extension HLSRoutes {
     /// Handlers for each new HTTP connection's pipeline: HLS answered in place, and reading paused while the
-    /// client is not taking what it was sent. `serverName` is the router's `Server` header.
-    public func pipelineHandlers(serverName: String, logger: Logger) -> [any RemovableChannelHandler] {
-        let delivery = HLSDeliveryHandler(responder: responder, serverName: serverName, logger: logger)
+    /// client is not taking what it was sent. `serverName` is the router's `Server` header; `sendfile` is false
+    /// under TLS, where segments must go through the TLS handler as bytes.
+    public func pipelineHandlers(serverName: String, sendfile: Bool = true, logger: Logger) -> [any RemovableChannelHandler] {
+        let delivery = HLSDeliveryHandler(responder: responder, sendfile: sendfile, serverName: serverName, logger: logger)
         var handlers: [any ChannelHandler] = [BackPressureHandler()]
         if let flv { handlers.append(FLVDeliveryHandler(delivery: flv, corsOrigin: corsOrigin, serverName: serverName)) }
         return [HLSPipelineInstaller(handlers: handlers + [delivery], logger: logger)]

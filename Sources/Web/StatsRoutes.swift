@@ -3,6 +3,7 @@ import HLS
 import Hummingbird
 import ServiceLifecycle
 import NIOCore
+import Store
 import StreamHub
 
 /// Server-wide figures for the stats feed.
@@ -53,17 +54,18 @@ struct StatsRoutes: Sendable {
             let encoder = context.responseEncoder
             return Response(
                 status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-                body: ResponseBody(asyncSequence: feed(encoder: encoder)))
+                body: ResponseBody(asyncSequence: feed(encoder: encoder, role: context.role ?? .viewerStats)))
         }
     }
 
-    func feed(encoder: JSONEncoder) -> AsyncStream<ByteBuffer> {
+    /// The feed as `role` may see it (push targets from the operator role up).
+    func feed(encoder: JSONEncoder, role: APIRole) -> AsyncStream<ByteBuffer> {
         let (hub, api, status) = (self.hub, self.api, self.status)
         return AsyncStream { continuation in
             // The feed never ends on its own: without this, an open console would hold a graceful shutdown for its
             // whole timeout. Task {} keeps the request's task locals, graceful shutdown among them.
             let task = Task {
-                await cancelWhenGracefulShutdown { await Self.run(hub: hub, api: api, status: status, encoder: encoder, into: continuation) }
+                await cancelWhenGracefulShutdown { await Self.run(hub: hub, api: api, status: status, encoder: encoder, role: role, into: continuation) }
                 if Task.isShuttingDownGracefully {
                     continuation.yield(ByteBuffer(string: "event: shutdown\ndata: {}\n\n"))
                 }
@@ -74,7 +76,7 @@ struct StatsRoutes: Sendable {
     }
 
     private static func run(
-        hub: StreamHub, api: APIRoutes, status: @Sendable () -> ServerStatus, encoder: JSONEncoder,
+        hub: StreamHub, api: APIRoutes, status: @Sendable () -> ServerStatus, encoder: JSONEncoder, role: APIRole,
         into continuation: AsyncStream<ByteBuffer>.Continuation
     ) async {
                 var live: Set<String> = []
@@ -92,7 +94,7 @@ struct StatsRoutes: Sendable {
                         continuation.yield(ByteBuffer(string: "id: \(id)\nevent: stream-end\ndata: {\"stream\":\"\(ended)\"}\n\n"))
                     }
                     live = now
-                    let snapshot = Snapshot(time: Date(), server: status(), streams: streams.map(api.view))
+                    let snapshot = Snapshot(time: Date(), server: status(), streams: streams.map { api.view($0, role: role) })
                     if let data = try? encoder.encode(snapshot) {
                         id += 1
                         continuation.yield(ByteBuffer(string: "id: \(id)\nevent: stats\ndata: \(String(decoding: data, as: UTF8.self))\n\n"))

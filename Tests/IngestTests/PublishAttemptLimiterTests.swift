@@ -34,6 +34,31 @@ import Testing
         #expect(limiter.trackedAddresses == 0)
     }
 
+    /// An IPv6 client counts by its /64: addresses hopped through inside one's own prefix share one budget, and
+    /// the next /64 has its own.
+    @Test func ipv6AddressesCountByTheirSlash64() {
+        var limiter = PublishAttemptLimiter(perMinute: 6, burst: 2)
+        #expect(limiter.reserve("2001:db8:1:2::1", now: start) == nil)
+        #expect(limiter.reserve("2001:db8:1:2:ffff:ffff:ffff:fffe", now: start) == nil)
+        #expect(limiter.reserve("2001:0db8:0001:0002:0000:0000:0000:0009", now: start) != nil)
+        #expect(limiter.reserve("2001:db8:1:3::1", now: start) == nil)
+        #expect(limiter.trackedAddresses == 2)
+    }
+
+    @Test(arguments: [
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+        ("2001:DB8:0:0:8:800:200C:417A", "2001:db8:0:0::/64"),
+        ("::1", "0:0:0:0::/64"),
+        ("fe80::1%eth0", "fe80::1%eth0"),
+        ("::ffff:198.51.100.7", "198.51.100.7"),
+        ("198.51.100.7", "198.51.100.7"),
+        ("not an address", "not an address"),
+        ("2001:db8::g", "2001:db8::g"),
+    ])
+    func clientOfAnAddress(address: String, client: String) {
+        #expect(PublishAttemptLimiter.client(address) == client)
+    }
+
     @Test func addressesAreCountedApart() {
         var limiter = PublishAttemptLimiter(perMinute: 6, burst: 1)
         _ = limiter.reserve("198.51.100.7", now: start)

@@ -1,4 +1,5 @@
 import Foundation
+import Media
 import Store
 import Testing
 import TestSupport
@@ -67,6 +68,33 @@ import TestSupport
             // The refusal names both roles.
             let refused = try await server.request(.GET, "/api/v1/keys", token: tokens[1].1)
             #expect(refused.body.contains("a viewer-stats token may not do this; it needs the admin role"), "\(refused.body)")
+        }
+    }
+
+    /// Where a stream is pushed is an operator's business: a viewer-stats token (a dashboard) sees the stream in the
+    /// API and the stats feed without its push targets; an operator sees them, keys masked.
+    @Test func viewerStatsTokensDoNotSeePushTargets() async throws {
+        try await withServer { server in
+            let store = APITokenStore(database: server.server.database)
+            let viewer = try await store.add(role: .viewerStats, name: "dashboard").secret
+            let assistant = try await store.add(role: .operator, name: "assistant").secret
+            let publish = try await server.publishLive(StreamPath("live/pushed")!, loops: 3)
+            defer { publish.cancel() }
+            let added = try await server.request(
+                .POST, "/api/v1/streams/live/pushed/pushes", body: #"{"url": "rtmp://127.0.0.1:9/live/secretkey123", "name": "channels"}"#)
+            #expect(added.status == 201, "\(added.body)")
+            let seen = try await server.request(.GET, "/api/v1/streams/live/pushed", token: assistant).body
+            #expect(seen.contains("\"pushes\"") && seen.contains("channels") && !seen.contains("secretkey123"), "\(seen)")
+            let hidden = try await server.request(.GET, "/api/v1/streams/live/pushed", token: viewer).body
+            #expect(hidden.contains("live/pushed") && !hidden.contains("\"pushes\"") && !hidden.contains("127.0.0.1:9"), "\(hidden)")
+            let list = try await server.request(.GET, "/api/v1/streams", token: viewer).body
+            #expect(list.contains("live/pushed") && !list.contains("\"pushes\""), "\(list)")
+            let feed = try await Tool("curl").run(
+                ["-s", "-m", "3", "-H", "Authorization: Bearer \(viewer)", server.httpBase + "/api/v1/stats/live"], timeout: 30, requireSuccess: false).text
+            #expect(feed.contains("event: stats") && feed.contains("live/pushed") && !feed.contains("\"pushes\""), "\(feed.prefix(600))")
+            let operatorFeed = try await Tool("curl").run(
+                ["-s", "-m", "3", "-H", "Authorization: Bearer \(assistant)", server.httpBase + "/api/v1/stats/live"], timeout: 30, requireSuccess: false).text
+            #expect(operatorFeed.contains("\"pushes\"") && operatorFeed.contains("channels"), "\(operatorFeed.prefix(600))")
         }
     }
 

@@ -87,6 +87,147 @@ import TestSupport
         }
     }
 
+    /// The disk under the data directory fills up while a stream is live (a 4 MB tmpfs, filled by a file): cue
+    /// calls answer 503 naming the full disk and acknowledge nothing, while ingest and HLS go on from memory. Once
+    /// space is freed, cues are acknowledged again, and a restart finds every acknowledged cue and none refused.
+    @Test func aFullDiskGets503WithTheCauseAndStreamingGoesOn() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let data = directory.path + "/data"
+        try Self.mountTmpfs(at: data, size: "4m")
+        defer { Self.unmount(data) }
+        let served = try await ShutdownTests.Served(extra: ["--cue-rate", "1000", "--cue-burst", "1000"], directory: directory)
+        defer { served.stop(keepDirectory: true) }
+        let http = "http://127.0.0.1:\(served.httpPort)"
+        let token = try String(contentsOfFile: data + "/admin-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let key = try await served.key(for: "live/full")
+        let ffmpeg = Task {
+            try await Tool("ffmpeg").run([
+                "-hide_banner", "-loglevel", "quiet", "-nostdin", "-re", "-stream_loop", "-1", "-i", Fixtures.path(Fixtures.bframes),
+                "-c", "copy", "-f", "flv", "rtmp://127.0.0.1:\(served.rtmpPort)/live/full?key=\(key)",
+            ], timeout: 120, requireSuccess: false)
+        }
+        defer { ffmpeg.cancel() }
+        func position() async throws -> Int {
+            let text = try await Self.curl(served, round: 0, ["\(http)/hls/live/full/index.m3u8"])
+            let sequence = Int(text.components(separatedBy: "#EXT-X-MEDIA-SEQUENCE:").dropFirst().first?.prefix { $0.isNumber } ?? "") ?? 0
+            return sequence + text.components(separatedBy: "#EXTINF").count - 1
+        }
+        func cue(_ id: String) async throws -> (status: String, body: String) {
+            let output = try await Tool("curl").run([
+                "-s", "--max-time", "30", "-w", "\n%{http_code}", "-H", "Authorization: Bearer \(token)", "-d",
+                #"{"id": "\#(id)", "kind": "announcement", "payload": {"text": "\#(String(repeating: "x", count: 450))"}}"#,
+                "\(http)/api/v1/streams/live/full/cues",
+            ], timeout: 60, requireSuccess: false).text
+            let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+            return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+        }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await position() < 1 {
+            guard ContinuousClock.now < deadline else { throw TimeoutError(what: "a first segment: \(served.log.suffix(2000))") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let first = try await cue("before")
+        #expect(first.status == "201", "\(first)")
+
+        // Fill the disk: dd stops at ENOSPC.
+        _ = try await Tool("dd").run(["if=/dev/zero", "of=\(data)/fill", "bs=64k"], requireSuccess: false)
+        let before = try await position()
+        var acknowledged: Set<String> = ["before"]
+        var refused: (id: String, body: String)?
+        // SQLite may still write into pages it holds already; a few hundred cues (each a few pages of the write-ahead log) need more than it has.
+        for index in 0..<400 where refused == nil {
+            let answer = try await cue("full-\(index)")
+            switch answer.status {
+            case "201": acknowledged.insert("full-\(index)")
+            case "503": refused = ("full-\(index)", answer.body)
+            default: Issue.record("cue full-\(index): \(answer.status) \(answer.body)")
+            }
+        }
+        let refusal = try #require(refused, "no cue was refused on a full disk")
+        #expect(refusal.body.contains("the disk holding the database is full") && refusal.body.contains("not acknowledged"), "\(refusal.body)")
+        #expect(served.log.contains("could not store cue"))
+        // Ingest and HLS went on while the disk was full.
+        let advanced = ContinuousClock.now + .seconds(30)
+        while try await position() <= before {
+            guard ContinuousClock.now < advanced else { throw TimeoutError(what: "HLS to advance on a full disk: \(served.log.suffix(2000))") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(served.process.isRunning)
+
+        try FileManager.default.removeItem(atPath: data + "/fill")
+        #expect(try await cue("after").status == "201")
+        acknowledged.insert("after")
+        // After a restart: every acknowledged cue is there, the refused one is not.
+        kill(served.process.processIdentifier, SIGTERM)
+        _ = try await served.exit(since: .now, within: 30)
+        let again = try await ShutdownTests.Served(directory: directory)
+        defer { again.stop(keepDirectory: true) }
+        var listed = ""
+        var after = 0
+        while true {
+            let page = try await Self.curl(again, round: 1, [
+                "-H", "Authorization: Bearer \(token)", "http://127.0.0.1:\(again.httpPort)/api/v1/streams/live/full/cues?limit=1000&after=\(after)",
+            ])
+            listed += page
+            let sequences = page.components(separatedBy: "\"sequence\":").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
+            guard let last = sequences.max(), sequences.count == 1000 else { break }
+            after = last
+        }
+        let missing = acknowledged.filter { !listed.contains("\"\($0)\"") }
+        #expect(missing.isEmpty, "acknowledged cues missing: \(missing.sorted())")
+        #expect(!listed.contains("\"\(refusal.id)\""))
+    }
+
+    /// A data directory on a read-only file system stops the server at start with a message naming the file and
+    /// the cause (SQLite alone says "unable to open database file").
+    @Test func aReadOnlyDataDirectoryStopsTheStartWithTheCause() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let data = directory.path + "/data"
+        // A data directory made by a first start, then made read-only.
+        let first = try await ShutdownTests.Served(directory: directory)
+        first.stop(keepDirectory: true)
+        _ = try await Tool("mount").run(["--bind", data, data])
+        defer { Self.unmount(data) }
+        _ = try await Tool("mount").run(["-o", "remount,ro,bind", data])
+        let output = try await Tool(CLITests.binary).run(
+            ["serve", "--data-dir", data, "--rtmp-port", "0", "--http-port", "0", "--host", "127.0.0.1", "--hls-dir", directory.path + "/hls"],
+            timeout: 30, requireSuccess: false)
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("cannot open the database \(data)/cuecast.sqlite"), "\(output.stderr)")
+        #expect(output.stderr.contains("read-only file system"), "\(output.stderr)")
+        // The CLI says the same.
+        let keys = try await Tool(CLITests.binary).run(["keys", "add", "live/x", "--data-dir", data], timeout: 30, requireSuccess: false)
+        #expect(keys.status != 0 && keys.stderr.contains("read-only file system"), "\(keys.stderr)")
+    }
+
+    /// Mounts a tmpfs of `size` (a `mount -o size=` value) at `path`. Needs root, as CI and `scripts/test` have.
+    static func mountTmpfs(at path: String, size: String) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.arguments = ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", path]
+        try mount.run()
+        mount.waitUntilExit()
+        guard mount.terminationStatus == 0 else {
+            throw SetupFailure(what: "could not mount a tmpfs at \(path): this test needs root, as CI and scripts/test have")
+        }
+    }
+
+    struct SetupFailure: Error, CustomStringConvertible {
+        var what: String
+        var description: String { what }
+    }
+
+    static func unmount(_ path: String) {
+        let umount = Process()
+        umount.executableURL = URL(fileURLWithPath: "/bin/umount")
+        umount.arguments = ["-l", path]
+        try? umount.run()
+        umount.waitUntilExit()
+    }
+
     /// 20 rounds of: start the real binary on the same data directory, publish, place cues, SIGKILL at a random
     /// moment. After each restart: every acknowledged cue is in the log, no publish session is left open, and no
     /// segment URI seen in any round was ever used again.

@@ -38,7 +38,7 @@ import Testing
         let downstream = Downstream()
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandlers([
-            HLSDeliveryHandler(responder: HLSResponder(store: HLSStore()), serverName: "test", logger: logger), downstream,
+            HLSDeliveryHandler(responder: HLSResponder(store: HLSStore()), sendfile: true, serverName: "test", logger: logger), downstream,
         ])
         return (channel, downstream)
     }
