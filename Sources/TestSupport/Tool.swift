@@ -51,7 +51,7 @@ public struct Tool: Sendable {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning {
+        while process.isAlive {
             if Date() > deadline {
                 await Self.stop(process)
                 throw Failure.timedOut(name, seconds: timeout, stderr: stderrFile.contents())
@@ -64,7 +64,7 @@ public struct Tool: Sendable {
                 throw error
             }
         }
-        let output = Output(status: process.terminationStatus, stdout: stdoutFile.data(), stderr: stderrFile.contents())
+        let output = Output(status: process.exitStatus ?? -1, stdout: stdoutFile.data(), stderr: stderrFile.contents())
         if requireSuccess && output.status != 0 {
             throw Failure.failed(name, status: output.status, stderr: output.stderr)
         }
@@ -78,7 +78,7 @@ extension Tool {
     static func stop(_ process: Process) async {
         process.terminate()
         for attempt in 0..<80 {
-            guard process.isRunning else { return }
+            guard process.isAlive else { return }
             if attempt == 40 { kill(process.processIdentifier, SIGKILL) }
             await pause(milliseconds: 50)
         }

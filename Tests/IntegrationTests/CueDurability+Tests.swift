@@ -73,7 +73,7 @@ import TestSupport
 
         let first = try await Child.start(dataDir: dir.path)
         let publisher = try first.publish("live/crash", key: secret, loops: 2)
-        defer { if publisher.isRunning { publisher.terminate() } }
+        defer { if publisher.isAlive { publisher.terminate() } }
         let base = first.base
         let before = entries(of: try await first.firstSegments(of: "live/crash")).map(\.uri)
         #expect(!before.isEmpty)
@@ -81,16 +81,16 @@ import TestSupport
         #expect(answer.hasSuffix("\n201"), "\(answer)")
         let placed = try JSONDecoder().decode(CueTests.Placed.self, from: Data(answer.split(separator: "\n").first!.utf8))
         kill(first.process.processIdentifier, SIGKILL)
-        first.process.waitUntilExit()
+        first.process.waitForExit()
         publisher.terminate()
-        publisher.waitUntilExit()
+        publisher.waitForExit()
         // Everything the killed server listed, including URIs it may not have listed yet, must stay unique.
         let seenBefore = Set(before)
 
         let second = try await Child.start(dataDir: dir.path)
         defer {
             second.process.terminate()
-            second.process.waitUntilExit()
+            second.process.waitForExit()
         }
         let base2 = "http://127.0.0.1:\(second.http)"
         let log = try await second.curl(["\(base2)/api/v1/streams/live/crash/cues"])

@@ -72,7 +72,7 @@ import TestSupport
             defer {
                 kill(ffmpeg.processIdentifier, SIGCONT)
                 kill(ffmpeg.processIdentifier, SIGKILL)
-                ffmpeg.waitUntilExit()
+                ffmpeg.waitForExit()
             }
             try await server.eventually("a segment of live/silent") { try await Self.mediaPosition(server, "live/silent") > 0 }
             kill(ffmpeg.processIdentifier, SIGSTOP)
@@ -153,7 +153,7 @@ import TestSupport
             guard ContinuousClock.now < advanced else { throw TimeoutError(what: "HLS to advance on a full disk: \(served.log.suffix(2000))") }
             try await Task.sleep(for: .milliseconds(200))
         }
-        #expect(served.process.isRunning)
+        #expect(served.process.isAlive)
 
         try FileManager.default.removeItem(atPath: data + "/fill")
         #expect(try await cue("after").status == "201")
@@ -209,8 +209,8 @@ import TestSupport
         mount.executableURL = URL(fileURLWithPath: "/bin/mount")
         mount.arguments = ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", path]
         try mount.run()
-        mount.waitUntilExit()
-        guard mount.terminationStatus == 0 else {
+        mount.waitForExit()
+        guard mount.exitStatus == 0 else {
             throw SetupFailure(what: "could not mount a tmpfs at \(path): this test needs root, as CI and scripts/test have")
         }
     }
@@ -225,7 +225,7 @@ import TestSupport
         umount.executableURL = URL(fileURLWithPath: "/bin/umount")
         umount.arguments = ["-l", path]
         try? umount.run()
-        umount.waitUntilExit()
+        umount.waitForExit()
     }
 
     /// 20 rounds of: start the real binary on the same data directory, publish, place cues, SIGKILL at a random
@@ -271,7 +271,7 @@ import TestSupport
                 try await Task.sleep(for: .milliseconds(150))
             }
             kill(served.process.processIdentifier, SIGKILL)
-            served.process.waitUntilExit()
+            served.process.waitForExit()
             ffmpeg.cancel()
             _ = try? await ffmpeg.value
             // A URI listed by this process must never have been listed by an earlier one.
@@ -282,7 +282,7 @@ import TestSupport
         let served = try await ShutdownTests.Served(directory: directory)
         defer { served.stop(keepDirectory: true) }
         let token = try String(contentsOfFile: served.dataDir + "/admin-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let listed = try await Tool("curl").run(["-s", "-H", "Authorization: Bearer \(token)", "http://127.0.0.1:\(served.httpPort)/api/v1/streams/live/k9/cues?limit=1000"]).text
+        let listed = try await Self.curl(served, round: 20, ["-H", "Authorization: Bearer \(token)", "http://127.0.0.1:\(served.httpPort)/api/v1/streams/live/k9/cues?limit=1000"])
         #expect(acknowledged.count > 20, "cues were acknowledged: \(acknowledged.count)")
         #expect(acknowledged.allSatisfy { listed.contains("\"\($0)\"") })
         #expect(segmentURIs.count > 10, "segments were listed: \(segmentURIs.count)")

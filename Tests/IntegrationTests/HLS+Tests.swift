@@ -104,7 +104,7 @@ import TestSupport
             }
             try await Task.sleep(for: .milliseconds(700))  // into the next GOP
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.waitForExit()
             var final = ""
             try await server.eventually("playlist to end") {
                 final = try await server.request(.GET, "/hls/live/kill/index.m3u8").body

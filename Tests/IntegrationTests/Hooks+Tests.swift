@@ -49,7 +49,7 @@ import TestSupport
 
         func stop() {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.waitForExit()
             directory.remove()
         }
     }

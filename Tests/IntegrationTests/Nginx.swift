@@ -46,7 +46,7 @@ struct Nginx {
 
     func stop() {
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.waitForExit()
         directory.remove()
     }
 }

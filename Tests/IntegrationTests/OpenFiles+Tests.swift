@@ -22,11 +22,11 @@ import TestSupport
         let (server, secret, logPath) = try await start(keyFor: "live/files", in: dir)
         defer {
             server.process.terminate()
-            server.process.waitUntilExit()
+            server.process.waitForExit()
         }
         let pid = server.process.processIdentifier
         let publisher = try server.publish("live/files", key: secret, loops: -1)
-        defer { if publisher.isRunning { publisher.terminate() } }
+        defer { if publisher.isAlive { publisher.terminate() } }
         let base = server.base
         var playlist = try await server.firstSegments(of: "live/files")
         #expect(playlist.contains("#EXTINF"))
@@ -58,12 +58,12 @@ import TestSupport
         let (server, secret, logPath) = try await start(keyFor: "live/nofd", in: dir)
         defer {
             server.process.terminate()
-            server.process.waitUntilExit()
+            server.process.waitForExit()
         }
         let pid = server.process.processIdentifier
         // One pass of the clip, then the playlist ends and the server's descriptors stop changing.
         let publisher = try server.publish("live/nofd", key: secret, loops: 0)
-        defer { if publisher.isRunning { publisher.terminate() } }
+        defer { if publisher.isAlive { publisher.terminate() } }
         var playlist = ""
         let deadline = Date().addingTimeInterval(30)
         while !playlist.contains("#EXT-X-ENDLIST"), Date() < deadline {

@@ -186,7 +186,7 @@ extension LongRealTimeTests {
         try hole.run()
         defer {
             kill(hole.processIdentifier, SIGKILL)
-            hole.waitUntilExit()
+            hole.waitForExit()
         }
         let holePort = try #require(Int(String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
         try await withServer(configure: {

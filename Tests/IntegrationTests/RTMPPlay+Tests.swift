@@ -114,10 +114,10 @@ import TestSupport
         let (server, secret, logPath) = try await OpenFilesTests().start(keyFor: "live/crowd", in: dir)
         defer {
             server.process.terminate()
-            server.process.waitUntilExit()
+            server.process.waitForExit()
         }
         let publisher = try server.publish("live/crowd", key: secret, loops: -1)
-        defer { if publisher.isRunning { publisher.terminate() } }
+        defer { if publisher.isAlive { publisher.terminate() } }
         _ = try await server.firstSegments(of: "live/crowd")
         let pid = server.process.processIdentifier
         // Sockets only: segment files come and go with the stream.
@@ -159,7 +159,7 @@ import TestSupport
         #expect(open <= baseSockets, "sockets: \(baseSockets) before, \(open) after")
         #expect(memory <= baseRSS + slack, "RSS: \(baseRSS >> 20) MB before, \(memory >> 20) MB after")
         #expect(try await server.curl(["\(server.base)/api/v1/streams/live/crowd"]).contains("\"viewers\":0"))
-        #expect(publisher.isRunning, "the publish went on")
+        #expect(publisher.isAlive, "the publish went on")
         _ = logPath
         print("1000-reader leak check: sockets \(idleSockets) idle, \(baseSockets) → \(open); RSS \(baseRSS >> 20) → \(memory >> 20) MB")
     }

@@ -47,8 +47,8 @@ import TestSupport
                     Self.port(in: text, line: "RTMPS listening", after: "address=127.0.0.1:")
                 )
                 if ports.rtmp != nil && ports.http != nil && (!wantsTLS || ports.tls != nil) { break }
-                guard Date() < deadline, process.isRunning else {
-                    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                guard Date() < deadline, process.isAlive else {
+                    if process.isAlive { kill(process.processIdentifier, SIGKILL) }
                     throw TimeoutError(what: "cuecast serve to listen: \(text)")
                 }
                 try await Task.sleep(for: .milliseconds(100))
@@ -74,20 +74,20 @@ import TestSupport
         /// Waits for the process to exit; its status, and how long after `since` it went.
         func exit(since: ContinuousClock.Instant, within seconds: Double) async throws -> (status: Int32, after: Duration) {
             let deadline = Date().addingTimeInterval(seconds)
-            while process.isRunning {
+            while process.isAlive {
                 guard Date() < deadline else {
                     kill(process.processIdentifier, SIGKILL)
                     throw TimeoutError(what: "cuecast to exit: \(log.suffix(2000))")
                 }
                 try await Task.sleep(for: .milliseconds(20))
             }
-            return (process.terminationStatus, ContinuousClock.now - since)
+            return (process.exitStatus ?? -1, ContinuousClock.now - since)
         }
 
         func stop(keepDirectory: Bool = false) {
-            if process.isRunning {
+            if process.isAlive {
                 kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                process.waitForExit()
             }
             if !keepDirectory { directory.remove() }
         }
@@ -232,7 +232,7 @@ import TestSupport
             guard Date() < deadline else { throw TimeoutError(what: "reload: \(served.log)") }
             try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(served.process.isRunning)
+        #expect(served.process.isAlive)
         #expect(try await RTMPSTests.servedSerial(port: tlsPort) == (try await RTMPSTests.fileSerial("\(certs.path)/next.pem")))
         kill(served.process.processIdentifier, SIGTERM)
         #expect(try await served.exit(since: .now, within: 20).status == 0)
