@@ -11,11 +11,23 @@ import NIOCore
 /// starts a fragment where the previous one's last sample ends, so a guessed duration would move that frame. The
 /// pace-setting track's held frame ends the part it belongs to (the frame that cuts the part gives its end); other
 /// tracks' last frame goes into the next part.
+///
+/// libavformat's MP4 muxer keeps a record of every fragment it has written (for an `mfra` box at the end, which a
+/// live output never writes): about 80 bytes per part, without bound, 1.5 MB an hour per stream at 200 ms parts.
+/// So the muxer is replaced by a fresh one at a segment boundary after `fragmentsPerMuxer` fragments. The new one's
+/// initialization segment is the same bytes (checked; if not, the old muxer stays), and `frag_discont` makes its
+/// first `tfdt` the caller's DTS, so players see one unbroken timeline. Only `mfhd` sequence numbers start again.
 final class CMAFSegmentWriter {
     /// The initialization segment (`ftyp`, `moov`) every segment of this timeline needs, and its URI.
     let initSegment: SegmentFile
     let mapURI: String
-    private let muxer: Muxer
+    private var muxer: Muxer
+    private let muxerStreams: [Muxer.StreamSpec]
+    /// Fragments written by the current muxer, and how many it may write before it is replaced.
+    private(set) var fragmentsInMuxer = 0
+    let fragmentsPerMuxer: Int
+    /// Muxers replaced so far (for tests and logs).
+    private(set) var muxerRotations = 0
     /// Stream indices as the pipeline numbers them (video, then audio), mapped to the muxer's.
     let streamCount: Int
     private(set) var current: Open?
@@ -48,10 +60,14 @@ final class CMAFSegmentWriter {
         var partTicks: Int64 = 0
     }
 
+    /// `fragmentsPerMuxer`: fragments (parts) one muxer writes before a segment boundary replaces it; the default
+    /// is 10 minutes of 200 ms parts.
     /// - Throws: `TSSegmentWriter.Failure` when the muxer refuses the layout or no memory file can be had.
-    init(layout: MuxerLayout, mapURI: String, name: String) throws(TSSegmentWriter.Failure) {
+    init(layout: MuxerLayout, mapURI: String, name: String, fragmentsPerMuxer: Int = 3000) throws(TSSegmentWriter.Failure) {
         self.mapURI = mapURI
+        self.fragmentsPerMuxer = fragmentsPerMuxer
         let streams = layout.streams.filter { $0 != .timedID3 }
+        muxerStreams = streams
         streamCount = streams.count
         held = Array(repeating: nil, count: streams.count)
         do {
@@ -69,9 +85,22 @@ final class CMAFSegmentWriter {
     }
 
     func startSegment(name: String, sequence: Int, startPTS: Int64, startDTS: Int64, programDateTime: Date, discontinuity: Bool) throws(SegmentFileError) {
+        if fragmentsInMuxer >= fragmentsPerMuxer { rotateMuxer() }
         current = Open(
             sequence: sequence, startPTS: startPTS, programDateTime: programDateTime, discontinuity: discontinuity,
             file: try SegmentFile.Writer(name: name), partStartDTS: startDTS)
+    }
+
+    /// Replaces the muxer with a fresh one (every fragment of the old one is out: parts end before segments start)
+    /// when the fresh one's initialization segment is the same bytes; otherwise keeps the old one and counts again.
+    private func rotateMuxer() {
+        fragmentsInMuxer = 0
+        guard let fresh = try? Muxer(container: .fragmentedMP4, streams: muxerStreams) else { return }
+        var header: [UInt8] = []
+        try? fresh.drainOutput { bytes throws(SegmentFileError) in header.append(contentsOf: bytes) }
+        guard let original = try? initSegment.read(), header.elementsEqual(original.readableBytesView) else { return }
+        muxer = fresh
+        muxerRotations += 1
     }
 
     /// Takes one frame for the open segment, times and `estimate` (its expected length, used only when no frame
@@ -126,6 +155,7 @@ final class CMAFSegmentWriter {
         } catch {
             throw .muxer("fMP4 flush: \(error)")
         }
+        if muxer.outputByteCount > 0 { fragmentsInMuxer += 1 }
         do {
             if muxer.outputByteCount > 0 {
                 for box in events {

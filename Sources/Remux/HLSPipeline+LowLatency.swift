@@ -12,7 +12,8 @@ extension HLSPipeline {
         guard configuration.lowLatency, let output else { return }
         let uri = "\(output.epoch)-\(nextSequence).mp4"
         do {
-            let writer = try CMAFSegmentWriter(layout: layout, mapURI: uri, name: "cuecast-\(path)/\(uri)")
+            let writer = try CMAFSegmentWriter(
+                layout: layout, mapURI: uri, name: "cuecast-\(path)/\(uri)", fragmentsPerMuxer: configuration.fragmentsPerMuxer)
             output.addMap(uri: uri, file: writer.initSegment)
             cmaf = writer
         } catch {

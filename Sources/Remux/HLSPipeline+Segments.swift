@@ -25,9 +25,13 @@ extension HLSPipeline {
             return fail("no file for segment \(nextSequence): \(error)")
         }
         do {
+            let rotations = cmaf?.muxerRotations
             try cmaf?.startSegment(
                 name: "cuecast-\(path)/\(output.epoch)-\(nextSequence).m4s", sequence: nextSequence, startPTS: pts, startDTS: dts,
                 programDateTime: programDateTime, discontinuity: discontinuityPending)
+            if let cmaf, cmaf.muxerRotations != rotations {
+                logger.info("fMP4 muxer replaced", metadata: ["stream": "\(path)", "segment": "\(nextSequence)", "after_fragments": "\(cmaf.fragmentsPerMuxer)"])
+            }
         } catch {
             // Only the low-latency rendition stops; the TS output goes on.
             lowLatencyFailed("no file for segment \(nextSequence): \(error)")

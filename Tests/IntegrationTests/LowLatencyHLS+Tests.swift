@@ -63,6 +63,42 @@ extension LongRealTimeTests {
 
         /// A whole segment and its parts, fetched and read by ffprobe behind the init segment: the parts are the
         /// segment's bytes in order, and every frame of it plays.
+        /// libavformat's MP4 muxer keeps a record of every fragment it writes, so CueCast replaces it at a segment
+        /// boundary (here after 3 fragments: at nearly every segment). The one init segment stays valid and the
+        /// timeline unbroken: init plus every listed segment decodes with each video frame 1/30 s after the one
+        /// before, none missing or repeated.
+        @Test func aReplacedMuxerKeepsOneTimeline() async throws {
+            try await withServer(configure: {
+                $0.hls.gracePeriod = 2
+                $0.hls.fragmentsPerMuxer = 3
+            }) { server in
+                let publish = try await server.publishLive(StreamPath("live/llrotate")!, loops: 3)
+                defer { publish.cancel() }
+                var playlist = ""
+                try await server.eventually(timeout: 40, "four whole segments") {
+                    playlist = try await Self.waitForLowLatencyPlaylist(server, "live/llrotate")
+                    return entries(of: playlist).count >= 4
+                }
+                #expect(server.logs.contains("fMP4 muxer replaced"))
+                let maps = playlist.split(separator: "\n").filter { $0.hasPrefix("#EXT-X-MAP:URI=") }
+                #expect(maps.count == 1, "one init segment for the whole timeline: \(maps)")
+                let base = "/hls/live/llrotate/"
+                var bytes = try await server.fetch(base + String(try #require(maps.first).split(separator: "\"")[1])).body
+                let listed = entries(of: playlist)
+                for entry in listed { bytes += try await server.fetch(base + entry.uri).body }
+                let dir = try TemporaryDirectory()
+                defer { dir.remove() }
+                try Data(bytes).write(to: URL(fileURLWithPath: dir.path + "/all.mp4"))
+                let video = try await FFprobe.packets(of: dir.path + "/all.mp4").filter { $0.mediaType == "video" }
+                #expect(video.count >= listed.count * 59, "\(video.count) frames in \(listed.count) segments")
+                let steps = zip(video, video.dropFirst()).map { $1.dtsMilliseconds - $0.dtsMilliseconds }
+                // One frame is 33 ms; where the 6.07 s fixture loops, 50 (the same with rotation off). A muxer that
+                // restarted the timeline would show a jump back, a repeated frame 0, a lost one 67.
+                let odd = steps.enumerated().filter { !(30...37).contains($0.element) && !((179 - $0.offset) % 180 == 0 && $0.element == 50) }
+                #expect(odd.isEmpty, "DTS steps other than one frame (index, ms): \(odd.prefix(10))")
+            }
+        }
+
         @Test func ffprobeReadsTheInitSegmentWithPartsAndSegments() async throws {
             try await withServer(configure: { $0.hls.gracePeriod = 2 }) { server in
                 let publish = try await server.publishLive(StreamPath("live/llprobe")!, loops: 1)
