@@ -60,10 +60,10 @@ final class CMAFSegmentWriter {
         var partTicks: Int64 = 0
     }
 
-    /// `fragmentsPerMuxer`: fragments (parts) one muxer writes before a segment boundary replaces it; the default
-    /// is 10 minutes of 200 ms parts.
+    /// `fragmentsPerMuxer`: fragments (parts) one muxer writes before a segment boundary replaces it (the pipeline
+    /// passes `HLSConfiguration.fragmentsPerMuxer`).
     /// - Throws: `TSSegmentWriter.Failure` when the muxer refuses the layout or no memory file can be had.
-    init(layout: MuxerLayout, mapURI: String, name: String, fragmentsPerMuxer: Int = 3000) throws(TSSegmentWriter.Failure) {
+    init(layout: MuxerLayout, mapURI: String, name: String, fragmentsPerMuxer: Int = 300) throws(TSSegmentWriter.Failure) {
         self.mapURI = mapURI
         self.fragmentsPerMuxer = fragmentsPerMuxer
         let streams = layout.streams.filter { $0 != .timedID3 }

@@ -15,8 +15,9 @@ public struct HLSConfiguration: Sendable, Equatable {
     /// Longest wait, in ms, for a silent track before packets of the others go out without it.
     public var interleaveWait: Int64 = 500
     /// Parts one fMP4 muxer writes before a segment boundary replaces it (libavformat keeps a record of every
-    /// fragment while it lives; see `CMAFSegmentWriter`). 10 minutes of 200 ms parts; tests make it small.
-    public var fragmentsPerMuxer = 3000
+    /// fragment while it lives; see `CMAFSegmentWriter`). A minute of 200 ms parts: the record stays under 24 KB
+    /// per stream, and a 60-minute soak sees no saw-tooth in memory. Tests make it smaller.
+    public var fragmentsPerMuxer = 300
     /// Also write segments and playlists under this directory.
     public var mirrorDirectory: String?
 

@@ -30,7 +30,7 @@ extension HLSPipeline {
                 name: "cuecast-\(path)/\(output.epoch)-\(nextSequence).m4s", sequence: nextSequence, startPTS: pts, startDTS: dts,
                 programDateTime: programDateTime, discontinuity: discontinuityPending)
             if let cmaf, cmaf.muxerRotations != rotations {
-                logger.info("fMP4 muxer replaced", metadata: ["stream": "\(path)", "segment": "\(nextSequence)", "after_fragments": "\(cmaf.fragmentsPerMuxer)"])
+                logger.debug("fMP4 muxer replaced", metadata: ["stream": "\(path)", "segment": "\(nextSequence)", "after_fragments": "\(cmaf.fragmentsPerMuxer)"])
             }
         } catch {
             // Only the low-latency rendition stops; the TS output goes on.

@@ -259,7 +259,10 @@ def sample(pid, http_base):
         fields = f.read().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / TICKS
     rss = int(open(f"/proc/{pid}/statm").read().split()[1]) * PAGE
-    threads = int(re.search(r"Threads:\s+(\d+)", open(f"/proc/{pid}/status").read()).group(1))
+    status = open(f"/proc/{pid}/status").read()
+    threads = int(re.search(r"Threads:\s+(\d+)", status).group(1))
+    # The process's own memory (heap, stacks), without the pages of the binary and libraries it maps.
+    anon = int(re.search(r"RssAnon:\s+(\d+)", status).group(1)) * 1024
     fds = len(os.listdir(f"/proc/{pid}/fd"))
     counters = {}
     try:
@@ -276,7 +279,7 @@ def sample(pid, http_base):
                     counters[name] = counters.get(name, 0) + float(line.rsplit(" ", 1)[1])
     except OSError:
         counters["metrics_unreachable"] = 1
-    return {"time": time.time(), "cpu_seconds": cpu, "rss_bytes": rss, "threads": threads, "fds": fds, "counters": counters}
+    return {"time": time.time(), "cpu_seconds": cpu, "rss_bytes": rss, "rss_anon_bytes": anon, "threads": threads, "fds": fds, "counters": counters}
 
 
 def slope_per_hour(points):
@@ -406,6 +409,8 @@ async def main():
         "stalls": stats.stalls[:20], "rss_mb_first": round(samples[0]["rss_bytes"] / 1e6, 1) if samples else None,
         "rss_mb_last": round(samples[-1]["rss_bytes"] / 1e6, 1) if samples else None, "rss_mb_per_hour_second_half": round(rss_slope, 1),
         "rss_mb_max": round(max(s["rss_bytes"] for s in samples) / 1e6, 1) if samples else None,
+        "rss_anon_mb_first": round(samples[0]["rss_anon_bytes"] / 1e6, 1) if samples else None,
+        "rss_anon_mb_last": round(samples[-1]["rss_anon_bytes"] / 1e6, 1) if samples else None,
         "fds_second_quarter": round(fds_early), "fds_last_quarter": round(fds_late),
         "threads": [samples[0]["threads"], samples[-1]["threads"]] if samples else None,
         "cpu_percent_mean": round(sum(cpu) / len(cpu), 1) if cpu else None, "cpu_percent_max": round(max(cpu), 1) if cpu else None,
