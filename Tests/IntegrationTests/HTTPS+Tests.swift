@@ -10,18 +10,7 @@ import TestSupport
 /// connections see.
 @Suite struct HTTPSTests {
     static func withHTTPSServer(_ body: (TestServer, String) async throws -> Void) async throws {
-        let certs = try TemporaryDirectory()
-        defer { certs.remove() }
-        try await TestCertificates.make(in: certs.path)
-        try await withServer(configure: {
-            $0.tlsCertificate = "\(certs.path)/server.pem"
-            $0.tlsKey = "\(certs.path)/server.key"
-            $0.rtmpsPort = 0
-            $0.https = true
-            $0.hls.gracePeriod = 1
-        }) { server in
-            try await body(server, certs.path)
-        }
+        try await RTMPSTests.withTLSServer(https: true) { server, certs, _ in try await body(server, certs) }
     }
 
     /// curl over HTTPS, trusting the test's CA: (exit status, body, HTTP status).

@@ -8,7 +8,8 @@ import TestSupport
 /// `openssl s_client` sees TLS 1.2 as the floor, and a reload changes the certificate for new connections while a
 /// live publish goes on.
 @Suite struct RTMPSTests {
-    static func withTLSServer(_ body: (TestServer, String, Int) async throws -> Void) async throws {
+    /// A server with a certificate from a test CA (RTMPS on a port of its own; `https`: HTTPS on the HTTP port too).
+    static func withTLSServer(https: Bool = false, _ body: (TestServer, String, Int) async throws -> Void) async throws {
         let certs = try TemporaryDirectory()
         defer { certs.remove() }
         try await TestCertificates.make(in: certs.path)
@@ -16,6 +17,7 @@ import TestSupport
             $0.tlsCertificate = "\(certs.path)/server.pem"
             $0.tlsKey = "\(certs.path)/server.key"
             $0.rtmpsPort = 0
+            $0.https = https
             $0.hls.gracePeriod = 1
         }) { server in
             let port = try #require(server.server.ports.rtmps)
