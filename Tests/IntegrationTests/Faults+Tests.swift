@@ -13,7 +13,11 @@ import TestSupport
     }
 
     static func mediaPosition(_ server: TestServer, _ stream: String) async throws -> Int {
-        let text = String(decoding: try await server.fetch("/hls/\(stream)/index.m3u8").body, as: UTF8.self)
+        position(of: String(decoding: try await server.fetch("/hls/\(stream)/index.m3u8").body, as: UTF8.self))
+    }
+
+    /// The media sequence number after a playlist's newest segment.
+    static func position(of text: String) -> Int {
         let sequence = Int(text.components(separatedBy: "#EXT-X-MEDIA-SEQUENCE:").dropFirst().first?.prefix { $0.isNumber } ?? "") ?? 0
         return sequence + text.components(separatedBy: "#EXTINF").count - 1
     }
@@ -109,9 +113,7 @@ import TestSupport
         }
         defer { ffmpeg.cancel() }
         func position() async throws -> Int {
-            let text = try await Self.curl(served, round: 0, ["\(http)/hls/live/full/index.m3u8"])
-            let sequence = Int(text.components(separatedBy: "#EXT-X-MEDIA-SEQUENCE:").dropFirst().first?.prefix { $0.isNumber } ?? "") ?? 0
-            return sequence + text.components(separatedBy: "#EXTINF").count - 1
+            Self.position(of: try await Self.curl(served, round: 0, ["\(http)/hls/live/full/index.m3u8"]))
         }
         func cue(_ id: String) async throws -> (status: String, body: String) {
             let output = try await Tool("curl").run([
