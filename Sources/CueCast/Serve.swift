@@ -58,6 +58,11 @@ struct Serve: AsyncParsableCommand {
     var publishFailuresPerMinute: Int?
     @Option(help: "Cues per second a stream may get, on average (default 10).") var cueRate: Double?
     @Option(help: "Cues a stream may get at once above --cue-rate (default 20).") var cueBurst: Double?
+    @Option(help: """
+        hls.js for the viewer page (/watch): an http(s) URL, or a local file CueCast serves at /assets/hls.js, for \
+        networks where jsDelivr is slow or blocked (default: hls.js 1 from jsDelivr).
+        """)
+    var hlsjs: String?
 
     func run() async throws {
         Self.tuneAllocator()
@@ -84,6 +89,7 @@ struct Serve: AsyncParsableCommand {
                 ("shutdown-timeout", shutdownTimeout.map { String($0) }),
                 ("cue-rate", cueRate.map { String($0) }), ("cue-burst", cueBurst.map { String($0) }),
                 ("playback-signing-secret", playbackSigningSecret), ("playback-signing-apps", playbackSigningApps),
+                ("hlsjs", hlsjs),
             ]
             for (name, value) in flags {
                 if let value { try settings.set(name, to: value) }

@@ -41,6 +41,16 @@ public final class HLSService: Service, Sendable {
         }
     }
 
+    /// Frees the pipeline of a path whose playlist is gone, unless a publish of the path is live or starting (it
+    /// then keeps its pipeline, which makes a new playlist). A later publish gets a new pipeline.
+    func retirePipeline(of path: StreamPath) {
+        guard let subscriber = pipelines.withLock({ $0[path] }) else { return }
+        hub.unfollow(path, reader: subscriber) {
+            pipelines.withLock { _ = $0.removeValue(forKey: path) }
+            logger.debug("HLS remuxer freed", metadata: ["stream": "\(path)"])
+        }
+    }
+
     /// Pipelines run on the publishers' threads; the service itself only keeps house until shutdown.
     public func run() async throws {
         await cancelWhenGracefulShutdown { await self.housekeeping() }
@@ -48,8 +58,12 @@ public final class HLSService: Service, Sendable {
 
     /// Reserves a block of sequence numbers before any is used, so a crash (even SIGKILL) can skip numbers but
     /// never reuse them. Returns the first.
+    ///
+    /// A path's numbers start at 1, not 0: hls.js (1.6) takes a playlist whose newest whole segment is number 0
+    /// as one that cannot block (its check reads the number as false) and waits about two target durations for
+    /// its next reload, so a viewer who joined during the first segment stalled for seconds.
     func reserveSequences(for path: StreamPath) async -> Int {
-        let next = (try? await sequences.next(for: path)) ?? 0
+        let next = max(1, (try? await sequences.next(for: path)) ?? 1)
         do {
             try await sequences.advance(path, to: next + HLSPipeline.sequenceBlock)
         } catch {
@@ -112,6 +126,7 @@ public final class HLSService: Service, Sendable {
                 case .ended where now.timeIntervalSince(since) >= configuration.retention:
                     store.remove(stream)
                     mirror?.remove(stream.path)
+                    retirePipeline(of: stream.path)
                     logger.info("HLS playlist removed after retention", metadata: ["stream": "\(stream.path)"])
                 default:
                     mirror?.prune(stream)

@@ -36,6 +36,7 @@ public struct CueCastServer: Sendable {
     public let httpConnections = HTTPConnections()
     /// What RTMPS presents; nil when no certificate is configured.
     public let certificate: ServerCertificate?
+    let pages: PageRoutes
     let logger: Logger
 
     public init(configuration: ServerConfiguration, logger: Logger) throws {
@@ -47,6 +48,11 @@ public struct CueCastServer: Sendable {
         hub = StreamHub(collectsStatistics: configuration.statistics)
         cueLog = CueLog(database: database)
         cues = CueService(configuration: configuration.cues, hub: hub, log: cueLog, keys: keys, logger: logger)
+        do {
+            pages = try PageRoutes(hlsjs: configuration.hlsjs)
+        } catch {
+            throw ConfigurationError.invalid("hlsjs", "\(configuration.hlsjs): \(error)")
+        }
         switch (configuration.tlsCertificate, configuration.tlsKey) {
         case (nil, nil):
             certificate = nil
@@ -165,7 +171,7 @@ public struct CueCastServer: Sendable {
                     cpuSeconds: ProcessFigures.cpuSeconds(), residentBytes: ProcessFigures.residentBytes(),
                     refusedPublishes: counters.refusedPublishes.load(ordering: .relaxed),
                     rateLimitedPublishes: attempts.refused.load(ordering: .relaxed))
-            }, hlsRoutes: hlsDelivery, tokens: APITokenStore(database: database))
+            }, hlsRoutes: hlsDelivery, tokens: APITokenStore(database: database), pages: pages)
         let (httpConnections, logger) = (self.httpConnections, self.logger)
         let https = configuration.https ? certificate : nil
         let http1 = HTTPServerBuilder.http1(

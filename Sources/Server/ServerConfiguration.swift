@@ -5,6 +5,7 @@ import RTMP
 import Remux
 import Cueing
 import StreamHub
+import Web
 
 /// Everything `cuecast serve` can be told, with production defaults.
 ///
@@ -59,6 +60,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var hookTimeout = 3.0
     /// Failed publishes (unknown key) a client address may make per minute, and at once.
     public var publishFailuresPerMinute = 10
+    /// hls.js for the viewer page: an http(s) URL, or a local file the server serves at `/assets/hls.js`.
+    public var hlsjs = PageRoutes.hlsjsCDN
 
     public init() {}
 
@@ -121,6 +124,13 @@ public struct ServerConfiguration: Sendable, Equatable {
         },
         Setting("hls-dir", "also write segments and playlists under this directory") { $0.hls.mirrorDirectory = $1 },
         Setting("cors-origin", "Access-Control-Allow-Origin for HLS (* or one origin)") { $0.corsOrigin = $1 },
+        Setting("hlsjs", "hls.js for the viewer page: an http(s) URL, or a local file served at /assets/hls.js") {
+            let isURL = URL(string: $1).map { ["http", "https"].contains($0.scheme ?? "") && $0.host != nil } ?? false
+            guard isURL || FileManager.default.isReadableFile(atPath: $1) else {
+                throw ConfigurationError.invalid("hlsjs", "\($1) (neither an http(s) URL nor a readable file)")
+            }
+            $0.hlsjs = $1
+        },
         Setting("push-ca-file", "PEM CA bundle trusted for rtmps:// push targets, besides the system's") { $0.pushCAFile = $1 },
         Setting("tls-certificate", "PEM certificate chain for RTMPS (with tls-key; reloaded on SIGHUP)") { $0.tlsCertificate = $1 },
         Setting("tls-key", "PEM private key of tls-certificate") { $0.tlsKey = $1 },

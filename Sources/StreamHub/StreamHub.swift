@@ -15,6 +15,9 @@ public final class StreamHub: Sendable {
     }
 
     private let registry = Mutex(Registry())
+    /// Held from a claim's start observers to its registration, and by `unfollow`: a follower never leaves a
+    /// path between an observer seeing it and the publish starting with it.
+    private let claims = Mutex(())
     private let startObservers = Mutex<[@Sendable (StreamPath) -> Void]>([])
     private let nextID = Atomic<Int>(0)
     /// Players and viewers reading any stream now.
@@ -30,17 +33,20 @@ public final class StreamHub: Sendable {
     public func claim(
         _ path: StreamPath, remoteAddress: String, on eventLoop: any EventLoop, at date: Date = Date()
     ) -> LiveStream? {
-        // Observers add their followers here, before the publish starts, so they see it from its first event.
-        for observer in startObservers.withLock({ $0 }) { observer(path) }
         let publish = PublishID(rawValue: nextID.add(1, ordering: .relaxed).newValue)
-        let claimed: (LiveStream, [any StreamReader], [@Sendable (LiveStream) -> Void])? = registry.withLock { registry in
-            guard registry.streams[path] == nil else { return nil }
-            let stream = LiveStream(
-                path: path, publish: publish, eventLoop: eventLoop, remoteAddress: remoteAddress, startedAt: date,
-                countsStatistics: collectsStatistics)
-            registry.streams[path] = stream
-            let waiting = registry.waiters.removeValue(forKey: path) ?? []
-            return (stream, registry.followers[path] ?? [], waiting.map(\.callback))
+        let observers = startObservers.withLock { $0 }
+        let claimed: (LiveStream, [any StreamReader], [@Sendable (LiveStream) -> Void])? = claims.withLock { _ in
+            // Observers add their followers here, before the publish starts, so they see it from its first event.
+            for observer in observers { observer(path) }
+            return registry.withLock { registry in
+                guard registry.streams[path] == nil else { return nil }
+                let stream = LiveStream(
+                    path: path, publish: publish, eventLoop: eventLoop, remoteAddress: remoteAddress, startedAt: date,
+                    countsStatistics: collectsStatistics)
+                registry.streams[path] = stream
+                let waiting = registry.waiters.removeValue(forKey: path) ?? []
+                return (stream, registry.followers[path] ?? [], waiting.map(\.callback))
+            }
         }
         guard let (stream, followers, waiting) = claimed else { return nil }
         stream.start(readers: followers)
@@ -56,6 +62,29 @@ public final class StreamHub: Sendable {
     /// Makes `reader` a reader of every publish of `path` from the next one on.
     public func follow(_ path: StreamPath, with reader: any StreamReader) {
         registry.withLock { $0.followers[path, default: []].append(reader) }
+    }
+
+    /// Stops `reader` following `path`, unless a publish of it is live or starting; `retired` runs before any later
+    /// claim of the path can begin (the owner forgets the reader there). Returns whether `reader` left.
+    @discardableResult
+    public func unfollow(_ path: StreamPath, reader: any StreamReader, then retired: () -> Void = {}) -> Bool {
+        claims.withLock { _ in
+            let left = registry.withLock { registry -> Bool in
+                guard registry.streams[path] == nil, let followers = registry.followers[path],
+                    followers.contains(where: { $0 === reader })
+                else { return false }
+                let rest = followers.filter { $0 !== reader }
+                registry.followers[path] = rest.isEmpty ? nil : rest
+                return true
+            }
+            if left { retired() }
+            return left
+        }
+    }
+
+    /// How many followers `path` has (its HLS remuxer, while the path has a playlist).
+    public func followerCount(of path: StreamPath) -> Int {
+        registry.withLock { $0.followers[path]?.count ?? 0 }
     }
 
     /// Calls `callback` with the next publish of `path` that is not `previous`: at once if one is live, else when

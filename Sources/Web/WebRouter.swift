@@ -11,7 +11,7 @@ public enum WebRouter {
     public static func make(
         hub: StreamHub, keys: StreamKeyStore, sessions: PublishSessionLog, hls: HLSStore, cues: CueService, pushes: PushService,
         adminToken: String, rtmpPublicURL: String, corsOrigin: String, status: @escaping @Sendable () -> ServerStatus,
-        hlsRoutes: HLSRoutes? = nil, tokens: APITokenStore? = nil
+        hlsRoutes: HLSRoutes? = nil, tokens: APITokenStore? = nil, pages: PageRoutes = PageRoutes()
     ) -> Router<CueCastRequestContext> {
         let router = Router(context: CueCastRequestContext.self)
         router.add(middleware: LogRequestsMiddleware(.debug))
@@ -22,7 +22,7 @@ public enum WebRouter {
         // The same routes whose handlers answer in the connection's pipeline, so both paths share one configuration.
         (hlsRoutes ?? HLSRoutes(store: hls, corsOrigin: corsOrigin)).register(on: router)
         MetricsRoutes(hub: hub, hls: hls, cues: cues, pushes: pushes, status: status).register(on: router)
-        PageRoutes().register(on: router)
+        pages.register(on: router)
         CueRoutes(service: cues, adminToken: adminToken, tokens: tokens).register(on: router)
         APIRoutes(
             hub: hub, keys: keys, sessions: sessions, hls: hls, cues: cues, pushes: pushes, adminToken: adminToken, tokens: tokens, status: status)

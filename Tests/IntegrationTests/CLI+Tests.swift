@@ -116,6 +116,15 @@ import TestSupport
         #expect(configuration.statistics)
         #expect(throws: Never.self) { try configuration.set("stats", to: "off") }
         #expect(!configuration.statistics)
+        // hls.js for the viewer page: an http(s) URL or a file that exists.
+        #expect(throws: ConfigurationError.invalid("hlsjs", "/no/such/hls.js (neither an http(s) URL nor a readable file)")) {
+            try configuration.set("hlsjs", to: "/no/such/hls.js")
+        }
+        #expect(throws: ConfigurationError.invalid("hlsjs", "ftp://cdn.example/hls.js (neither an http(s) URL nor a readable file)")) {
+            try configuration.set("hlsjs", to: "ftp://cdn.example/hls.js")
+        }
+        #expect(throws: Never.self) { try configuration.set("hlsjs", to: "https://cdn.example.cn/hls.js@1.6/hls.min.js") }
+        #expect(configuration.hlsjs == "https://cdn.example.cn/hls.js@1.6/hls.min.js")
     }
 
     @Test func cpuListsAreCounted() {

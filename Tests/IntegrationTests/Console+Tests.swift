@@ -9,7 +9,13 @@ import TestSupport
     /// sparklines; "Pin product" there puts the card on a phone-sized viewer page when the picture reaches the cue's
     /// frame, within the viewer's latency plus 2 s; the DATERANGE is in the playlist.
     @Test func pinInTheConsoleShowsOnTheViewerPage() async throws {
-        try await withServer { server in
+        let root = Fixtures.directory.deletingLastPathComponent()
+        let hlsjs = root.appendingPathComponent(".build/hlsjs/hls.js").path
+        try #require(
+            FileManager.default.fileExists(atPath: hlsjs),
+            "no hls.js at \(hlsjs): scripts/test fetches it (ensure_hlsjs in scripts/lib/common.sh)")
+        // The viewer page loads hls.js from the server itself (`--hlsjs FILE`), as where jsDelivr is out of reach.
+        try await withServer(configure: { $0.hlsjs = hlsjs }) { server in
             let secret = try await server.server.keys.add(stream: "live/shop")
             // About 60 s of media: the pages need ~25 s, the rest is margin for a slow machine.
             let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/shop?key=\(secret)", loops: 9)
@@ -17,7 +23,6 @@ import TestSupport
             try await server.eventually("three segments") {
                 entries(of: try await server.request(.GET, "/hls/live/shop/index.m3u8").body).count >= 3
             }
-            let root = Fixtures.directory.deletingLastPathComponent()
             let artifacts = root.appendingPathComponent("artifacts")
             try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
             let script = root.appendingPathComponent("scripts/testing/console_watch.py").path
@@ -31,6 +36,8 @@ import TestSupport
             #expect(output.status == 0, "browsers: \(output.text) \(output.stderr.suffix(2000))")
             let figures = try JSONSerialization.jsonObject(with: Data(output.text.utf8)) as? [String: Any] ?? [:]
             #expect(figures["ok"] as? Bool == true, "\(figures)")
+            // hls.js, in low-latency mode on ll.m3u8, not Chromium's native HLS.
+            #expect((figures["viewerPlayer"] as? String)?.hasPrefix("hls.js 1.6") == true, "\(figures)")
             // The console showed what the fixture carries: ~30 fps at roughly 0.3-0.5 Mbit/s.
             #expect(abs((figures["consoleFrameRate"] as? Double ?? 0) - 30) <= 2, "\(figures)")
             let kbps = figures["consoleBitrateKbps"] as? Double ?? 0
@@ -59,6 +66,8 @@ import TestSupport
             #expect(watch.status == 200)
             #expect(watch.body.contains("name=\"viewport\""), "phone viewport")
             #expect(watch.body.contains("/assets/watch.js"))
+            #expect(watch.body.contains(#"<meta name="cuecast-hlsjs" content="https://cdn.jsdelivr.net/npm/hls.js@1/dist/hls.min.js">"#))
+            #expect(try await server.request(.GET, "/assets/hls.js", token: .some(nil)).status == 404, "no local hls.js by default")
             let script = try await server.request(.GET, "/assets/watch.js", token: .some(nil))
             #expect(script.status == 200)
             #expect(script.headers["Content-Type"].first == "text/javascript; charset=utf-8")

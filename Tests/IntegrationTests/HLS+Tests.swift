@@ -92,6 +92,30 @@ import TestSupport
         }
     }
 
+    /// Past retention a path's playlist goes, and its remuxer with it: the hub keeps no follower for the path, so
+    /// a server that has seen many stream keys holds nothing for the idle ones. The next publish makes a new one.
+    @Test func aPathsRemuxerGoesWithItsPlaylistAndComesBackOnRepublish() async throws {
+        try await withServer(configure: {
+            $0.hls.gracePeriod = 1
+            $0.hls.retention = 1
+        }) { server in
+            let path = StreamPath("live/retire")!
+            let secret = try await server.server.keys.add(stream: "live/retire")
+            let url = "\(server.rtmpBase)/live/retire?key=\(secret)"
+            _ = try await ffmpegPublish(Fixtures.small, to: url, realtime: false)
+            #expect(server.server.hub.followerCount(of: path) == 1, "the remuxer follows the path")
+            try await server.eventually("the playlist removed after retention") {
+                try await server.request(.GET, "/hls/live/retire/index.m3u8").status == 404
+            }
+            try await server.eventually("the remuxer gone") { server.server.hub.followerCount(of: path) == 0 }
+            _ = try await ffmpegPublish(Fixtures.small, to: url, realtime: false)
+            try await server.eventually("a new playlist") {
+                entries(of: try await server.request(.GET, "/hls/live/retire/index.m3u8").body).count >= 1
+            }
+            #expect(server.server.hub.followerCount(of: path) == 1)
+        }
+    }
+
     @Test func publisherKilledMidGOPLeavesCleanSegments() async throws {
         try await withServer(configure: { $0.hls.gracePeriod = 1 }) { server in
             let secret = try await server.server.keys.add(stream: "live/kill")

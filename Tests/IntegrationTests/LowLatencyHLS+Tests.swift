@@ -259,6 +259,88 @@ extension LongRealTimeTests {
             }
         }
 
+        /// What `hlsjs_play.py` prints.
+        struct HlsjsReport: Decodable {
+            struct Level: Decodable {
+                var live: Bool
+                var canBlockReload: Bool
+                var canSkipUntil: Double
+                var partTarget: Double
+                var partHoldBack: Double
+                var partCount: Int
+            }
+            struct Sample: Decodable {
+                var pts: Double
+                var type: String
+                var texts: [String]
+            }
+            struct CueAnswer: Decodable {
+                struct Body: Decodable { var id: String }
+                var status: Int
+                var body: Body
+            }
+            var version: String
+            var supported: Bool
+            var lowLatencyMode: Bool
+            var parts: Int
+            var fragments: Int
+            var level: Level?
+            var latencies: [Double]
+            var played: Double
+            var fatal: String?
+            var errors: [String]
+            var metadata: [Sample]
+            var cue: CueAnswer?
+            var positionAtCue: Double?
+            var currentTime: Double
+        }
+
+        /// hls.js 1.6 in Chromium, in low-latency mode: it reads the server control (blocking reload, skips, part
+        /// target), loads parts rather than whole segments, plays near the live edge, and hands the page the pin
+        /// placed while it plays as one `emsg` ID3 sample (read back with mutagen), on its timeline at the live
+        /// edge of the moment the pin was placed, and played through.
+        @Test func hlsjsPlaysInLowLatencyModeAndReadsTheCue() async throws {
+            let hlsjs = Fixtures.directory.deletingLastPathComponent().appendingPathComponent(".build/hlsjs/hls.js").path
+            try #require(
+                FileManager.default.fileExists(atPath: hlsjs),
+                "no hls.js at \(hlsjs): scripts/test fetches it (ensure_hlsjs in scripts/lib/common.sh)")
+            try await withServer { server in
+                let publish = try await server.publishLive(StreamPath("live/hlsjs")!, loops: 5)
+                defer { publish.cancel() }
+                _ = try await Self.waitForLowLatencyPlaylist(server, "live/hlsjs")
+                let body = #"{"kind":"product.pin","payload":{"sku":"HJ1","title":"Tea set","price":199,"currency":"CNY"}}"#
+                let output = try await Tool("python3").run([
+                    Self.scripts.appendingPathComponent("hlsjs_play.py").path, "\(server.httpBase)/hls/live/hlsjs/ll.m3u8", hlsjs,
+                    "--seconds", "8", "--timeout", "60", "--cue-url", "\(server.httpBase)/api/v1/streams/live/hlsjs/cues",
+                    "--cue-token", server.server.adminToken, "--cue-body", body,
+                ], timeout: 120, requireSuccess: false)
+                #expect(output.status == 0, "hls.js: \(output.text.prefix(3000)) \(output.stderr.suffix(2000))")
+                let report = try JSONDecoder().decode(HlsjsReport.self, from: Data(output.text.utf8))
+                #expect(report.version.hasPrefix("1.6.") && report.supported && report.lowLatencyMode, "\(report)")
+                #expect(report.fatal == nil && report.played >= 8, "\(report)")
+                let level = try #require(report.level, "no playlist loaded: \(report)")
+                #expect(level.live && level.canBlockReload && level.partCount > 0, "\(level)")
+                #expect(level.partTarget > 0 && level.partTarget <= 1 && level.canSkipUntil > 0, "\(level)")
+                // Parts, not segments: 8 s of playback at ~0.2 s parts is ~40 of them.
+                #expect(report.parts >= 10, "\(report.parts) parts, \(report.fragments) whole segments")
+                // hls.js's own estimate of its distance behind the live edge; the TS playlist sits 6 s or more back.
+                let latencies = report.latencies.sorted()
+                let median = latencies.isEmpty ? .infinity : latencies[latencies.count / 2]
+                #expect(median < 3, "median latency \(median) s: \(report.latencies) errors \(report.errors)")
+                let cue = try #require(report.cue, "no cue placed: \(report)")
+                #expect(cue.status == 201)
+                let samples = report.metadata.filter { $0.texts.contains { $0.contains(cue.body.id) } }
+                #expect(samples.count == 1, "hls.js surfaced \(samples.count) samples for \(cue.body.id): \(report.metadata)")
+                let at = try #require(report.positionAtCue)
+                for sample in samples {
+                    #expect(sample.type == "https://aomedia.org/emsg/ID3" && sample.texts.contains { $0.contains("\"sku\":\"HJ1\"") }, "\(sample)")
+                    // Bound to the frame at the live edge when it was placed: ahead of the picture then by about
+                    // the latency, and played through by the end.
+                    #expect(sample.pts > at && sample.pts < at + 3 && sample.pts < report.currentTime, "at \(at): \(sample)")
+                }
+            }
+        }
+
         /// Behind a real nginx `proxy_cache` (with `proxy_cache_lock`, the query string in the key, as a CDN keeps
         /// it): the LL-HLS client's blocking reloads through the cache each return the part they asked for, never
         /// a stale copy, and every frame still arrives once.

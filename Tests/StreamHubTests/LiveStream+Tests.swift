@@ -63,6 +63,30 @@ final class Collector: StreamReader {
         #expect(next.withLock { $0 } == [second.publish])
     }
 
+    /// A follower leaves a path only while no publish of it is live; the publishes after that do not see it.
+    @Test func aFollowerLeavesAnIdlePathOnly() {
+        let loop = EmbeddedEventLoop()
+        let hub = StreamHub()
+        let path = StreamPath("live/retire")!
+        let follower = Collector()
+        hub.follow(path, with: follower)
+        let live = hub.claim(path, remoteAddress: "a", on: loop)!
+        loop.run()
+        var retired = 0
+        #expect(!hub.unfollow(path, reader: follower) { retired += 1 }, "a live path keeps its followers")
+        #expect(retired == 0 && hub.followerCount(of: path) == 1)
+        hub.release(live, reason: "gone")
+        loop.run()
+        #expect(hub.unfollow(path, reader: follower) { retired += 1 })
+        #expect(retired == 1 && hub.followerCount(of: path) == 0)
+        #expect(!hub.unfollow(path, reader: follower) { retired += 1 }, "not a follower any more")
+        let next = hub.claim(path, remoteAddress: "b", on: loop)!
+        loop.run()
+        #expect(follower.taken.allSatisfy { $0.publish == live.publish }, "the next publish has no follower")
+        hub.release(next, reason: "gone")
+        loop.run()
+    }
+
     /// A detached reader gets nothing more, and nothing reaches readers after the end.
     @Test func detachedAndEndedStreamsDeliverNothing() {
         let loop = EmbeddedEventLoop()

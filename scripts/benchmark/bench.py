@@ -6,6 +6,7 @@ statistics cost. Started by scripts/bench, which installs and builds first.
 Every figure is measured here, from /proc, wrk and our own clients; nothing is copied from elsewhere.
 """
 import argparse
+import bisect
 import statistics
 import asyncio
 import json
@@ -998,13 +999,16 @@ def glass_to_glass(server, clip, seconds, work):
 def run_ll_reader(port, path, seconds, results):
     """Child process: a Low-Latency HLS reader (the test's LL-HLS client logic: blocking reloads, part by part from
     the newest independent part) noting when each video frame arrives, by presentation time in ms (the 90 kHz
-    composition time less CueCast's 10 s TS offset)."""
+    composition time less CueCast's 10 s TS offset). For each part it waited for at the edge (a blocking reload for
+    exactly that part), it also notes when that reload was answered and the part's video frames: the part's
+    availability."""
     pin_client()
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testing"))
     import isobmff
     from llhls_client import newest_independent_part, parse, parts_of
     base = f"http://127.0.0.1:{port}{path.rsplit('/', 1)[0]}/"
     frames, error, started, hold_back = [], None, time.monotonic(), None
+    answered, held_parts = {}, []  # (msn, part) -> when the blocking reload asking for it was answered
     try:
         playlist = parse(get(f"http://127.0.0.1:{port}{path}").decode())
         text_hold = None
@@ -1018,6 +1022,7 @@ def run_ll_reader(port, path, seconds, results):
                 continue
             if parts is None or index >= len(parts):
                 text = get(f"http://127.0.0.1:{port}{path}?_HLS_msn={msn}&_HLS_part={index}", timeout=15).decode()
+                answered[(msn, index)] = time.monotonic()
                 playlist = parse(text)
                 if text_hold is None:
                     match = re.search(r"PART-HOLD-BACK=([0-9.]+)", text)
@@ -1029,14 +1034,36 @@ def run_ll_reader(port, path, seconds, results):
             data = get(base + parts[index]["uri"])
             arrived = time.monotonic()
             video = [t for t, info in tracks.items() if info["handler"] == "vide"]
-            for decode, _, _, offset in isobmff.fragment_samples(data, tracks).get(video[0], []) if video else []:
-                frames.append((((decode + offset) - 900_000) // 90 & 0xFFFFFFFF, arrived))
+            stamps = [((decode + offset) - 900_000) // 90 & 0xFFFFFFFF
+                      for decode, _, _, offset in (isobmff.fragment_samples(data, tracks).get(video[0], []) if video else [])]
+            frames += [(stamp, arrived) for stamp in stamps]
+            if (msn, index) in answered and stamps:
+                held_parts.append({"answered": answered[(msn, index)], "stamps": stamps})
             index += 1
         hold_back = text_hold
     except Exception as failure:  # reported by the parent
         error = repr(failure)
     results.put([{"kind": "ll", "state": 1 if error is None else -1, "startedAt": started, "frames": frames, "error": error,
-                  "partHoldBack": hold_back}])
+                  "partHoldBack": hold_back, "heldParts": held_parts}])
+
+
+def part_availability(held_parts, sent):
+    """How long after its frames went out a part waited for at the edge was answered: from its last frame (what
+    the issue measures; includes waiting for the next frame, since a part ends only when a frame past it arrives)
+    and from the frame that closed it (the first of the next part: the server's own share)."""
+    times = sorted(sent.values())
+    from_last, from_closing = [], []
+    for part in held_parts:
+        if any(stamp not in sent for stamp in part["stamps"]):
+            continue
+        last = max(sent[stamp] for stamp in part["stamps"])  # sent last: in decode order, whatever the B-frames
+        from_last.append(part["answered"] - last)
+        following = bisect.bisect_right(times, last)
+        if following < len(times):
+            from_closing.append(part["answered"] - times[following])
+    summary = lambda values: {"p50": percentile(values, 0.5), "p99": percentile(values, 0.99),
+                              "max": max(values) if values else None}
+    return {"parts": len(from_last), "fromLastFrame": summary(from_last), "fromClosingFrame": summary(from_closing)}
 
 
 def ts_video_pts(data):
@@ -1143,7 +1170,8 @@ def low_latency_g2g(server, clip, seconds):
     result = g2g_delays(played, answer["sentPTS"]).get("ll", {})
     hold = played[0].get("partHoldBack")
     result.update({"seconds": seconds, "partHoldBack": hold, "error": played[0].get("error"),
-                   "p99WithHoldBack": result["p99"] + hold if result.get("p99") is not None and hold else None})
+                   "p99WithHoldBack": result["p99"] + hold if result.get("p99") is not None and hold else None,
+                   "partAvailability": part_availability(played[0].get("heldParts", []), answer["sentPTS"])})
     ts = g2g_delays(ts_played, answer["sentPTS"]).get("ts", {})
     ts_hold = ts_played[0].get("holdBack")
     ts.update({"holdBack": ts_hold, "error": ts_played[0].get("error"),

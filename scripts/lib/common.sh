@@ -62,3 +62,37 @@ ensure_python_packages() {
     fi
     rm -f "$log"
 }
+
+# hls.js for the browser tests, as a classic script defining `window.Hls`, at .build/hlsjs/hls.js. Neither npm nor
+# a CDN is reachable from every test machine, so it comes from PyPI: gradio's wheel carries hls.js 1.6.15 (a
+# self-contained ES-module build, Apache-2.0). Both the wheel and the file are checked against pinned hashes. Silent
+# when the file is already there.
+HLSJS_WHEEL=gradio-6.31.0-py3-none-any.whl
+HLSJS_WHEEL_SHA256=7b50b9b6a2d23cd02851ad4c8b1c8312c88d8b911d1f29c93f9761c98348a64a
+HLSJS_MEMBER=gradio/templates/frontend/assets/hls-DKvqWxTe.js
+HLSJS_MEMBER_SHA256=6692562e22d2d7b7325223f3cdc306c7bdad4e18b215a738817f84aa8832d4f2
+ensure_hlsjs() {
+    local dir=.build/hlsjs
+    [ -f "$dir/hls.js" ] && [ -f "$dir/hls.mjs" ] && echo "$HLSJS_MEMBER_SHA256  $dir/hls.mjs" | sha256sum -c --status && return 0
+    mkdir -p "$dir"
+    if ! { [ -f "$dir/$HLSJS_WHEEL" ] && echo "$HLSJS_WHEEL_SHA256  $dir/$HLSJS_WHEEL" | sha256sum -c --status; }; then
+        echo "Fetching hls.js (from the gradio wheel on PyPI)" >&2
+        python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: --python-version 3.11 \
+            -d "$dir" "gradio==6.31.0" >/dev/null || { echo "error: pip could not download gradio==6.31.0 for hls.js" >&2; return 1; }
+    fi
+    echo "$HLSJS_WHEEL_SHA256  $dir/$HLSJS_WHEEL" | sha256sum -c --status || { echo "error: $dir/$HLSJS_WHEEL: unexpected hash" >&2; return 1; }
+    python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' \
+        "$dir/$HLSJS_WHEEL" "$HLSJS_MEMBER" >"$dir/hls.mjs.tmp"
+    echo "$HLSJS_MEMBER_SHA256  $dir/hls.mjs.tmp" | sha256sum -c --status || { echo "error: hls.js in $HLSJS_WHEEL: unexpected hash" >&2; return 1; }
+    mv "$dir/hls.mjs.tmp" "$dir/hls.mjs"
+    # The module's Hls class is the one with a static `version` getter; the wrapper drops the module's exports
+    # (gradio's own helpers) and makes that class `window.Hls`, as hls.js's UMD build does.
+    python3 - "$dir/hls.mjs" "$dir/hls.js" <<'PY'
+import re, sys
+source = open(sys.argv[1]).read().rstrip()
+name = re.search(r'([A-Za-z_$][\w$]*)=class [A-Za-z_$][\w$]*\{static get version\(\)', source).group(1)
+body = re.sub(r'export\{[^}]*\};?$', '', source)
+open(sys.argv[2], "w").write("/* hls.js 1.6.15 (Apache-2.0), from gradio 6.31.0's wheel */\n(function(){\n" + body +
+                             "\nwindow.Hls=" + name + ";\n})();\n")
+PY
+}

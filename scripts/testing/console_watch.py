@@ -68,6 +68,7 @@ def main(base, token, stream, artifacts, push_url=None):
         wait("the viewer to play 2 s", lambda: viewer.execute_script("return document.getElementById('video').currentTime") > 2, 40)
         wait("the viewer's clock", lambda: viewer.execute_script("return window.cuecast.latency()") is not None, 10)
         figures["viewerPlaylist"] = viewer.execute_script("return window.cuecast.playlist()")
+        figures["viewerPlayer"] = viewer.execute_script("return window.cuecast.player()")
         assert figures["viewerPlaylist"].endswith("/ll.m3u8"), f"the viewer page plays {figures['viewerPlaylist']}, not the low-latency playlist"
         assert not viewer.find_element(By.ID, "product").is_displayed(), "a product card shows before any pin"
 

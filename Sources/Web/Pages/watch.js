@@ -171,22 +171,36 @@
     status.classList.toggle("live", Boolean(live));
   }
 
+  // hls.js wherever Media Source Extensions exist: it plays ll.m3u8 in low-latency mode (parts, blocking reloads),
+  // where Chromium's native HLS reads it as plain HLS, seconds further behind. Native HLS where there is no MSE
+  // (Safari on older iPhones, which plays LL-HLS natively) or hls.js cannot load. The page names where hls.js
+  // comes from (`cuecast serve --hlsjs`: jsDelivr by default, or the server's own copy).
+  let player = "none";
   async function play() {
     await choosePlaylist();
-    if (video.canPlayType("application/vnd.apple.mpegurl")) {
+    const native = video.canPlayType("application/vnd.apple.mpegurl") !== "";
+    const playNatively = () => {
+      if (!native) { setStatus("This browser has no HLS playback and hls.js could not load"); return; }
+      player = "native";
       video.src = playlistURL;
-      return;
-    }
-    // No native HLS (Firefox, most desktop Chrome builds): hls.js from a CDN.
+    };
+    if (!(window.MediaSource || window.ManagedMediaSource)) { playNatively(); return; }
     const script = document.createElement("script");
-    script.src = "https://cdn.jsdelivr.net/npm/hls.js@1/dist/hls.min.js";
+    script.src = document.querySelector('meta[name="cuecast-hlsjs"]').content;
     script.onload = () => {
-      if (!window.Hls || !window.Hls.isSupported()) { setStatus("This browser cannot play HLS"); return; }
-      hls = new window.Hls({ lowLatencyMode: true, liveSyncDurationCount: 3 });
+      if (!window.Hls || !window.Hls.isSupported()) { playNatively(); return; }
+      player = `hls.js ${window.Hls.version}`;
+      hls = new window.Hls({ lowLatencyMode: true });
+      hls.on(window.Hls.Events.ERROR, (_, data) => {
+        if (!data.fatal) return;
+        setStatus(`Playback error (${data.details}); retrying…`);
+        if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+        else setTimeout(() => hls.loadSource(playlistURL), 3000);
+      });
       hls.loadSource(playlistURL);
       hls.attachMedia(video);
     };
-    script.onerror = () => setStatus("This browser has no HLS playback and hls.js could not load");
+    script.onerror = playNatively;
     document.head.appendChild(script);
   }
 
@@ -194,6 +208,7 @@
   video.addEventListener("waiting", () => setStatus("Buffering…"));
   video.addEventListener("emptied", () => { anchor = null; });
   video.addEventListener("error", () => {
+    if (hls) return; // hls.js recovers on its own (above)
     setStatus("Stream unavailable; retrying…");
     setTimeout(async () => { await choosePlaylist(); video.src = playlistURL; }, 3000);
   });
@@ -203,6 +218,7 @@
     stream,
     position,
     playlist: () => playlistURL,
+    player: () => player,
     latency: () => { const p = position(); return p === null ? null : (Date.now() - p) / 1000; },
     pending: () => pending.length,
   };
