@@ -15,6 +15,11 @@ import Synchronization
 /// The RTMP listeners as a service: plain RTMP, and RTMPS when a certificate is configured. Each accepts publishers
 /// and players until graceful shutdown, then stops listening.
 public final class RTMPServer: Service, Sendable {
+    /// Connections the kernel may queue before they are accepted, on both listeners (capped by
+    /// `net.core.somaxconn`). A show's start brings viewers by the thousand in the same second; past a 256 queue
+    /// the kernel drops their SYNs and each dropped one waits a second or more for its retry.
+    public static let listenBacklog = 4096
+
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
@@ -152,7 +157,7 @@ public final class RTMPServer: Service, Sendable {
                     try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
                 }
             }
-            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.backlog, value: Int32(RTMPServer.listenBacklog))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             // Reads of at most 16 KB: a frame usually arrives in one, and the audio frames handed on as slices

@@ -181,7 +181,9 @@ public struct CueCastServer: Sendable {
         let app = Application(
             router: router,
             server: try https.map { try .tls(http1, tlsConfiguration: $0.reloadingConfiguration) } ?? http1,
-            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: Self.serverName),
+            configuration: .init(
+                address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: Self.serverName,
+                backlog: RTMPServer.listenBacklog),
             services: [hlsService, ReloadService(signals: reloadSignals, reload: { [self] in reloadCertificate() })]
                 + (configuration.statistics ? [StatsService(hub: hub, hls: hls)] : []),
             onServerRunning: { channel in ports.set(http: channel.localAddress?.port ?? 0) },

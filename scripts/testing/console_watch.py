@@ -14,18 +14,8 @@ import sys
 import time
 import urllib.request
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from headless import chromium
 from selenium.webdriver.common.by import By
-
-
-def browser(width, height):
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required",
-                     "--mute-audio", f"--window-size={width},{height}"]:
-        options.add_argument(argument)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
 def wait(what, condition, timeout, interval=0.2):
@@ -40,8 +30,8 @@ def wait(what, condition, timeout, interval=0.2):
 
 def main(base, token, stream, artifacts, push_url=None):
     figures = {}
-    console = browser(1280, 1000)
-    viewer = browser(390, 844)  # a phone
+    console = chromium(1280, 1000)
+    viewer = chromium(390, 844)  # a phone
     try:
         # Console: the token gate, then the stream's card.
         console.get(f"{base}/console")

@@ -14,18 +14,15 @@ answer and the playback position when it was placed (s), and the metadata sample
 """
 import argparse
 import base64
-import http.server
 import io
 import json
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
 
+from headless import chromium, serve
 from mutagen.id3 import ID3
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 
 PAGE = """<!doctype html><html><body style="margin:0;background:#000">
 <video id=v muted autoplay playsinline style="width:640px;height:360px"></video>
@@ -60,28 +57,6 @@ hls.attachMedia(document.getElementById("v"));
 </script></body></html>"""
 
 
-def serve(hlsjs_path):
-    page = PAGE.encode()
-    with open(hlsjs_path, "rb") as file:
-        script = file.read()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body, kind = (script, "text/javascript") if self.path.startswith("/hls.js") else (page, "text/html")
-            self.send_response(200)
-            self.send_header("Content-Type", f"{kind}; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server.server_address[1]
-
-
 def texts(id3_base64):
     """The TXXX values of one ID3 tag, read by mutagen (no code shared with the server)."""
     try:
@@ -102,15 +77,11 @@ def main():
     parser.add_argument("--cue-body")
     args = parser.parse_args()
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required",
-                     "--mute-audio", "--window-size=800,600"]:
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = chromium()
     result = {"latencies": [], "cue": None}
     try:
-        port = serve(args.hlsjs)
+        with open(args.hlsjs, "rb") as file:
+            port = serve({"/": ("text/html", PAGE.encode()), "/hls.js": ("text/javascript", file.read())})
         driver.get(f"http://127.0.0.1:{port}/?src={urllib.parse.quote(args.url, safe='')}")
         state = lambda: driver.execute_script(
             "const v = document.getElementById('v');"
