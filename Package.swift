@@ -64,6 +64,8 @@ let package = Package(
         ),
         // memfd_create(2), which Swift's Glibc module does not declare. Only the HLS target imports this.
         .target(name: "CMemFD"),
+        // mallinfo2(3), which Swift's Glibc module does not declare: the in-use heap for the server's figures.
+        .target(name: "CMallocInfo"),
         .target(name: "HLS", dependencies: ["Media", "Cues", "CMemFD", .product(name: "NIOCore", package: "swift-nio")]),
         .target(
             name: "Remux",
@@ -126,6 +128,7 @@ let package = Package(
             name: "Server",
             dependencies: [
                 "Ingest", "Hooks", "PlaybackSigning", "Web", "StreamHub", "Store", "Remux", "HLS", "Cueing", "Cues", "Media", "Push",
+                "CMallocInfo",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

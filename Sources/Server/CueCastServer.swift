@@ -169,6 +169,7 @@ public struct CueCastServer: Sendable {
                     rtmpConnections: counters.openConnections.load(ordering: .relaxed), httpConnections: httpConnections.count,
                     liveStreams: hub.liveStreams.count,
                     cpuSeconds: ProcessFigures.cpuSeconds(), residentBytes: ProcessFigures.residentBytes(),
+                    heapBytes: ProcessFigures.heapBytes(),
                     refusedPublishes: counters.refusedPublishes.load(ordering: .relaxed),
                     rateLimitedPublishes: attempts.refused.load(ordering: .relaxed))
             }, hlsRoutes: hlsDelivery, tokens: APITokenStore(database: database), pages: pages)

@@ -1,6 +1,7 @@
+import CMallocInfo
 import Foundation
 
-/// This process's CPU time and resident memory, from /proc (Linux).
+/// This process's CPU time and resident memory, from /proc (Linux), and its in-use heap, from glibc.
 enum ProcessFigures {
     /// User + system CPU seconds used so far.
     static func cpuSeconds() -> Double? {
@@ -20,6 +21,12 @@ enum ProcessFigures {
             let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
         else { return nil }
         return kilobytes * 1024
+    }
+
+    /// Bytes of heap in use (glibc's `mallinfo2`): what a leak grows. RSS also keeps pages that freed memory
+    /// leaves behind, so it moves by megabytes with allocator fragmentation after a crowd comes and goes.
+    static func heapBytes() -> Int {
+        Int(cuecast_heap_in_use())
     }
 
     /// How many CPUs this process may run on (its affinity mask), from /proc/self/status.

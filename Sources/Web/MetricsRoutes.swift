@@ -43,6 +43,10 @@ struct MetricsRoutes: Sendable {
         if let rss = server.residentBytes {
             registry.gauge("cuecast_process_resident_bytes", help: "Resident memory of the server").set(Double(rss))
         }
+        if let heap = server.heapBytes {
+            registry.gauge("cuecast_process_heap_bytes", help: "Heap memory in use by the server (allocated, not yet freed)")
+                .set(Double(heap))
+        }
 
         for stream in hub.liveStreams {
             let labels = [("app", stream.path.app), ("stream", stream.path.name)]

@@ -15,6 +15,8 @@ public struct ServerStatus: Encodable, Sendable {
     public var liveStreams: Int
     public var cpuSeconds: Double?
     public var residentBytes: Int?
+    /// Heap in use, bytes (glibc `mallinfo2`): unlike RSS, it falls back when memory is freed.
+    public var heapBytes: Int?
     /// Publishes refused since start (unknown key, hook, stream already live, too many failures).
     public var refusedPublishes: Int
     /// Of those, refused without a key lookup because their address had failed too often.
@@ -22,7 +24,7 @@ public struct ServerStatus: Encodable, Sendable {
 
     public init(
         version: String, uptimeSeconds: Double, rtmpConnections: Int, httpConnections: Int, liveStreams: Int, cpuSeconds: Double?,
-        residentBytes: Int?, refusedPublishes: Int = 0, rateLimitedPublishes: Int = 0
+        residentBytes: Int?, heapBytes: Int? = nil, refusedPublishes: Int = 0, rateLimitedPublishes: Int = 0
     ) {
         self.refusedPublishes = refusedPublishes
         self.rateLimitedPublishes = rateLimitedPublishes
@@ -33,6 +35,7 @@ public struct ServerStatus: Encodable, Sendable {
         self.liveStreams = liveStreams
         self.cpuSeconds = cpuSeconds
         self.residentBytes = residentBytes
+        self.heapBytes = heapBytes
     }
 }
 

@@ -109,7 +109,7 @@ import TestSupport
             for key in view.keys { #expect(properties[key] != nil, "Stream.\(key) is not in the OpenAPI document") }
             for key in (view["hls"] as? [String: Any] ?? [:]).keys { #expect(hlsProperties[key] != nil, "Stream.hls.\(key) is not documented") }
             let serverSchema = try #require(schemas["Server"] as? [String: Any])
-            for key in ["version", "uptimeSeconds", "rtmpConnections", "httpConnections", "liveStreams", "cpuSeconds", "residentBytes"] {
+            for key in ["version", "uptimeSeconds", "rtmpConnections", "httpConnections", "liveStreams", "cpuSeconds", "residentBytes", "heapBytes"] {
                 #expect((serverSchema["properties"] as? [String: Any])?[key] != nil, "Server.\(key)")
             }
         }

@@ -1,0 +1,8 @@
+#include <malloc.h>
+#include "mallocinfo.h"
+
+size_t cuecast_heap_in_use(void) {
+    struct mallinfo2 info = mallinfo2();
+    // uordblks: allocated chunks in the arenas; hblkhd: large blocks the allocator mmapped on their own.
+    return info.uordblks + info.hblkhd;
+}
