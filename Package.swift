@@ -42,7 +42,10 @@ let package = Package(
         ),
         .target(
             name: "StreamHub",
-            dependencies: ["Media", "Cues", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "Media", "Cues", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         .target(name: "Cues"),
         // Signed playback URLs and the playlists that carry them.
@@ -60,13 +63,22 @@ let package = Package(
         ),
         .target(
             name: "Cueing",
-            dependencies: ["Cues", "Store", "StreamHub", "Media", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Cues", "Store", "StreamHub", "Media", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         // memfd_create(2), which Swift's Glibc module does not declare. Only the HLS target imports this.
         .target(name: "CMemFD"),
         // mallinfo2(3), which Swift's Glibc module does not declare: the in-use heap for the server's figures.
         .target(name: "CMallocInfo"),
-        .target(name: "HLS", dependencies: ["Media", "Cues", "CMemFD", .product(name: "NIOCore", package: "swift-nio")]),
+        .target(
+            name: "HLS",
+            dependencies: [
+                "Media", "Cues", "CMemFD", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "Remux",
             dependencies: [
@@ -75,6 +87,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .target(
@@ -95,6 +108,7 @@ let package = Package(
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .target(
@@ -105,6 +119,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .target(
@@ -136,6 +151,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -163,6 +179,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
@@ -173,8 +190,9 @@ let package = Package(
             dependencies: [
                 "StreamHub", "Media", "Cues", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]),
-        .testTarget(name: "CuesTests", dependencies: ["Cues"]),
+        .testTarget(name: "CuesTests", dependencies: ["Cues", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "HooksTests", dependencies: ["Hooks"]),
         .testTarget(name: "PlaybackSigningTests", dependencies: ["PlaybackSigning"]),
         .testTarget(
@@ -197,6 +215,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
     ]

@@ -5,6 +5,7 @@ import Media
 import Store
 import StreamHub
 import Synchronization
+import NIOConcurrencyHelpers
 
 /// Takes cues from the API and from streamers, binds each to a frame through the stream hub, stores it, and
 /// feeds the event stream.
@@ -34,11 +35,11 @@ public final class CueService: Sendable {
     let log: CueLog
     let keys: StreamKeyStore
     let logger: Logger
-    private let limiter: Mutex<RateLimiter>
-    private let feeds = Mutex<[String: [Int: AsyncStream<CueEvent>.Continuation]]>([:])
+    private let limiter: NIOLockedValueBox<RateLimiter>
+    private let feeds = NIOLockedValueBox<[String: [Int: AsyncStream<CueEvent>.Continuation]]>([:])
     private let nextFeedID = Atomic<Int>(0)
     /// Cues placed since the server started, per stream and kind, for the stats.
-    private let placed = Mutex<[String: [CueKind: Int]]>([:])
+    private let placed = NIOLockedValueBox<[String: [CueKind: Int]]>([:])
 
     public init(configuration: Configuration, hub: StreamHub, log: CueLog, keys: StreamKeyStore, logger: Logger) {
         self.configuration = configuration
@@ -46,7 +47,7 @@ public final class CueService: Sendable {
         self.log = log
         self.keys = keys
         self.logger = logger
-        limiter = Mutex(RateLimiter(rate: configuration.ratePerSecond, burst: configuration.burst))
+        limiter = NIOLockedValueBox(RateLimiter(rate: configuration.ratePerSecond, burst: configuration.burst))
     }
 
     var validator: CueValidator { CueValidator(maxPayloadBytes: configuration.maxPayloadBytes) }
@@ -68,7 +69,7 @@ public final class CueService: Sendable {
         if let id = request.id, let existing = try? await log.find(stream: path.description, id: id) {
             return (existing, false)
         }
-        if case .failure(let retry) = limiter.withLock({ $0.take(path.description, now: Date()) }) {
+        if case .failure(let retry) = limiter.withLockedValue({ $0.take(path.description, now: Date()) }) {
             throw .rateLimited(retryAfter: retry.seconds)
         }
         let target: PendingCue.Target = request.at.map { .notBefore($0) } ?? .nextFrame
@@ -153,7 +154,7 @@ public final class CueService: Sendable {
             throw .unavailable("the cue was not stored, so it is not acknowledged: \(StorageFailure.describe(error)); retry")
         }
         if stored.created {
-            placed.withLock { $0[stored.event.stream, default: [:]][kind, default: 0] += 1 }
+            placed.withLockedValue { $0[stored.event.stream, default: [:]][kind, default: 0] += 1 }
             broadcast(stored.event)
             logger.info(
                 "cue placed",
@@ -166,7 +167,7 @@ public final class CueService: Sendable {
 
     /// Cues placed on a stream since the server started, by kind.
     public func placedCounts(_ path: StreamPath) -> [CueKind: Int] {
-        placed.withLock { $0[path.description] ?? [:] }
+        placed.withLockedValue { $0[path.description] ?? [:] }
     }
 
     public func state(of path: StreamPath) async throws -> CueState {
@@ -183,14 +184,14 @@ public final class CueService: Sendable {
         let key = path.description
         let (stream, continuation) = AsyncStream.makeStream(of: CueEvent.self, bufferingPolicy: .bufferingNewest(1000))
         continuation.onTermination = { [weak self] _ in
-            self?.feeds.withLock { _ = $0[key]?.removeValue(forKey: id) }
+            self?.feeds.withLockedValue { _ = $0[key]?.removeValue(forKey: id) }
         }
-        feeds.withLock { $0[key, default: [:]][id] = continuation }
+        feeds.withLockedValue { $0[key, default: [:]][id] = continuation }
         return stream
     }
 
     private func broadcast(_ event: CueEvent) {
-        let targets = feeds.withLock { Array(($0[event.stream] ?? [:]).values) }
+        let targets = feeds.withLockedValue { Array(($0[event.stream] ?? [:]).values) }
         for target in targets { target.yield(event) }
     }
 

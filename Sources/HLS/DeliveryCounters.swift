@@ -1,4 +1,5 @@
 import Synchronization
+import NIOConcurrencyHelpers
 
 /// What one stream's HLS output served: counted per request with relaxed atomics; rates come from the
 /// once-a-second sampler, like the ingest rates.
@@ -18,7 +19,7 @@ public final class DeliveryCounters: Sendable {
     private let playlists = Atomic<Int>(0)
     private let segments = Atomic<Int>(0)
     private let bytes = Atomic<Int>(0)
-    private let sampled = Mutex<(last: (time: ContinuousClock.Instant, totals: Totals)?, rates: Rates?)>((nil, nil))
+    private let sampled = NIOLockedValueBox<(last: (time: ContinuousClock.Instant, totals: Totals)?, rates: Rates?)>((nil, nil))
 
     public init() {}
 
@@ -39,11 +40,11 @@ public final class DeliveryCounters: Sendable {
     }
 
     /// Rates over the interval between the two latest samples; nil until there are two.
-    public var rates: Rates? { sampled.withLock { $0.rates } }
+    public var rates: Rates? { sampled.withLockedValue { $0.rates } }
 
     public func sample(at now: ContinuousClock.Instant) {
         let current = totals
-        sampled.withLock { state in
+        sampled.withLockedValue { state in
             if let last = state.last {
                 let elapsed = now - last.time
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

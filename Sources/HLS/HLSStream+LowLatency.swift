@@ -31,7 +31,7 @@ extension HLSStream {
     }
 
     private func change(_ body: (inout LowLatencyRendition) -> Void) {
-        let waiters = storage.withLock { storage -> [Waiter] in
+        let waiters = storage.withLockedValue { storage -> [Waiter] in
             guard storage.lowLatency != nil else { return [] }
             body(&storage.lowLatency!)
             return storage.lowLatencyChanged()
@@ -41,7 +41,7 @@ extension HLSStream {
 
     // MARK: Reading (HTTP)
 
-    public var makesLowLatency: Bool { storage.withLock { $0.lowLatency != nil } }
+    public var makesLowLatency: Bool { storage.withLockedValue { $0.lowLatency != nil } }
 
     /// What a blocking reload or a part request looks at, read together under one lock.
     public struct LowLatencyView: Sendable {
@@ -62,7 +62,7 @@ extension HLSStream {
     /// `skip` asks for a delta update (rendered for the asker, not cached; with `v2` the date ranges of skipped
     /// segments are left out too). nil when the output makes no low-latency rendition.
     public func lowLatencyView(sequence: Int? = nil, part: Int? = nil, skip: DeliveryDirectives.Skip? = nil) -> LowLatencyView? {
-        storage.withLock { storage in
+        storage.withLockedValue { storage in
             guard let rendition = storage.lowLatency else { return nil }
             var text = skip == nil ? storage.renderedLowLatency : nil
             if text == nil, var playlist = rendition.playlist(epoch: epoch, ended: storage.state == .ended, skip: skip != nil) {
@@ -89,14 +89,14 @@ extension HLSStream {
 
     /// A part, segment or initialization segment of the low-latency rendition, by URI.
     public func lowLatencyFile(uri: String) -> (file: SegmentFile, range: Range<Int>)? {
-        storage.withLock { $0.lowLatency?.file(uri: uri) }
+        storage.withLockedValue { $0.lowLatency?.file(uri: uri) }
     }
 
     /// Returns when the rendition changed after `version`, or at `deadline` (on `eventLoop`'s clock), whichever
     /// comes first. Cancellation is not awaited: the deadline bounds every wait.
     public func awaitLowLatencyChange(after version: Int, until deadline: NIODeadline, on eventLoop: any EventLoop) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let id: Int? = storage.withLock { storage in
+            let id: Int? = storage.withLockedValue { storage in
                 guard storage.lowLatencyVersion == version, storage.state != .ended else { return nil }
                 let id = storage.nextWaiter
                 storage.nextWaiter += 1
@@ -105,14 +105,14 @@ extension HLSStream {
             }
             guard let id else { return continuation.resume() }
             let timeout = eventLoop.scheduleTask(deadline: deadline) { [self] in
-                let waiter = storage.withLock { $0.waiters.removeValue(forKey: id) }
+                let waiter = storage.withLockedValue { $0.waiters.removeValue(forKey: id) }
                 waiter?.continuation.resume()
             }
             // Woken before the timer was set, the waiter is gone and the timer finds nothing when it fires.
-            storage.withLock { $0.waiters[id]?.timeout = timeout }
+            storage.withLockedValue { $0.waiters[id]?.timeout = timeout }
         }
     }
 
     /// Requests parked now (for the stats and the tests).
-    public var parkedRequests: Int { storage.withLock { $0.waiters.count } }
+    public var parkedRequests: Int { storage.withLockedValue { $0.waiters.count } }
 }

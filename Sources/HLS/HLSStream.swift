@@ -3,6 +3,7 @@ import Foundation
 import Media
 import NIOCore
 import Synchronization
+import NIOConcurrencyHelpers
 
 /// One stream's HLS output as viewers see it: the segment window, the rendered playlists (cached until the next
 /// change), and who is watching.
@@ -63,7 +64,7 @@ public final class HLSStream: Sendable {
     public let timestampRepairs = Atomic<Int>(0)
     /// Frames dropped without ending the output: refused by the muxer, or waiting for usable headers.
     public let droppedFrames = Atomic<Int>(0)
-    let storage: Mutex<Storage>
+    let storage: NIOLockedValueBox<Storage>
 
     /// `lowLatency`: the output also makes a CMAF rendition for Low-Latency HLS (`ll.m3u8`).
     public init(path: StreamPath, epoch: String, windowSize: Int, targetDuration: Double, lowLatency: Bool = false) {
@@ -71,20 +72,20 @@ public final class HLSStream: Sendable {
         self.epoch = epoch
         var storage = Storage(window: SegmentWindow(windowSize: windowSize, targetDuration: targetDuration))
         if lowLatency { storage.lowLatency = LowLatencyRendition(windowSize: windowSize, targetDuration: targetDuration) }
-        self.storage = Mutex(storage)
+        self.storage = NIOLockedValueBox(storage)
     }
 
     // MARK: Writing (the remuxer)
 
     public func append(_ segment: Segment, now: Date = Date()) {
-        storage.withLock {
+        storage.withLockedValue {
             $0.window.append(segment, now: now)
             $0.invalidate()
         }
     }
 
     public func describe(codecs: [String], resolution: (width: Int, height: Int)?) {
-        storage.withLock {
+        storage.withLockedValue {
             $0.codecs = codecs
             $0.resolution = resolution
             $0.renderedMaster = nil
@@ -92,7 +93,7 @@ public final class HLSStream: Sendable {
     }
 
     public func setState(_ state: State, now: Date = Date()) {
-        let waiters = storage.withLock {
+        let waiters = storage.withLockedValue {
             $0.state = state
             $0.stateChangedAt = now
             if state == .ended { $0.end() }
@@ -106,7 +107,7 @@ public final class HLSStream: Sendable {
     /// instant): the remuxer and housekeeping both move a playlist out of grace, and whichever comes second
     /// must find out it lost. Returns whether the move happened.
     public func transition(from: State, to: State, since: Date? = nil, now: Date = Date()) -> Bool {
-        let (moved, waiters) = storage.withLock { storage -> (Bool, [HLSStream.Waiter]) in
+        let (moved, waiters) = storage.withLockedValue { storage -> (Bool, [HLSStream.Waiter]) in
             guard storage.state == from, since.map({ [changed = storage.stateChangedAt] in $0 == changed }) ?? true else { return (false, []) }
             storage.state = to
             storage.stateChangedAt = now
@@ -119,11 +120,11 @@ public final class HLSStream: Sendable {
     }
 
     /// The state and when it was entered, read together.
-    public var stateSince: (state: State, since: Date) { storage.withLock { ($0.state, $0.stateChangedAt) } }
+    public var stateSince: (state: State, since: Date) { storage.withLockedValue { ($0.state, $0.stateChangedAt) } }
 
     /// Adds a cue's date range; it is listed once segment `segmentSequence` is published.
     public func addDateRange(_ range: DateRange, segmentSequence: Int) {
-        storage.withLock {
+        storage.withLockedValue {
             $0.dateRanges.append((range, segmentSequence))
             if $0.dateRanges.count > Self.dateRangeLimit { $0.dateRanges.removeFirst() }
             $0.invalidate()
@@ -132,14 +133,14 @@ public final class HLSStream: Sendable {
 
     /// Records the time from a segment's media end (arrival of the keyframe that closed it) to its listing.
     public func recordListingDelay(_ seconds: Double) {
-        storage.withLock {
+        storage.withLockedValue {
             $0.listingDelays.append(seconds)
             if $0.listingDelays.count > Self.listingDelaySamples { $0.listingDelays.removeFirst() }
         }
     }
 
     /// Listing delays in seconds, oldest first.
-    public var listingDelays: [Double] { storage.withLock { $0.listingDelays } }
+    public var listingDelays: [Double] { storage.withLockedValue { $0.listingDelays } }
 
     /// Nearest-rank percentile (0…1) of the recent listing delays, in seconds; nil before the first one.
     public func listingDelay(percentile p: Double) -> Double? {
@@ -150,7 +151,7 @@ public final class HLSStream: Sendable {
 
     /// Frees removed segments whose grace time is over.
     public func purge(now: Date = Date()) {
-        storage.withLock {
+        storage.withLockedValue {
             _ = $0.window.purge(now: now)
             $0.lowLatency?.purge(now: now)
         }
@@ -158,15 +159,15 @@ public final class HLSStream: Sendable {
 
     // MARK: Reading (HTTP)
 
-    public var state: State { storage.withLock { $0.state } }
-    public var stateChangedAt: Date { storage.withLock { $0.stateChangedAt } }
-    public var targetDuration: Int { storage.withLock { $0.window.targetDuration } }
-    public var segments: [Segment] { storage.withLock { $0.window.segments } }
+    public var state: State { storage.withLockedValue { $0.state } }
+    public var stateChangedAt: Date { storage.withLockedValue { $0.stateChangedAt } }
+    public var targetDuration: Int { storage.withLockedValue { $0.window.targetDuration } }
+    public var segments: [Segment] { storage.withLockedValue { $0.window.segments } }
 
     /// Bytes of segments held in their memory files: those listed, those removed from the playlist but still served for a
     /// while (RFC 8216 §6.2.2), and the one being written.
     public var heldBytes: (listed: Int, retained: Int, writing: Int) {
-        storage.withLock { storage in
+        storage.withLockedValue { storage in
             (storage.window.segments.reduce(0) { $0 + $1.file.size },
              storage.window.removed.reduce(0) { $0 + $1.segment.file.size },
              writingBytes.load(ordering: .relaxed))
@@ -175,7 +176,7 @@ public final class HLSStream: Sendable {
 
     /// Bytes the remuxer has written of the next segment so far.
     public let writingBytes = Atomic<Int>(0)
-    public var playlistVersion: Int { storage.withLock { $0.playlistVersion } }
+    public var playlistVersion: Int { storage.withLockedValue { $0.playlistVersion } }
 
     /// The media playlist text, rendered once per change; nil before the first segment.
     public var mediaPlaylist: ByteBuffer? { mediaPlaylistVersion?.text }
@@ -183,7 +184,7 @@ public final class HLSStream: Sendable {
     /// The media playlist with what a response about it needs, read together under one lock (this runs for
     /// every playlist request).
     public var mediaPlaylistVersion: PlaylistVersion? {
-        storage.withLock { storage in
+        storage.withLockedValue { storage in
             guard !storage.window.segments.isEmpty else { return nil }
             let text: ByteBuffer
             if let cached = storage.renderedPlaylist {
@@ -208,7 +209,7 @@ public final class HLSStream: Sendable {
 
     /// The multivariant playlist with bandwidth and frame rate measured over the current window.
     public var multivariantPlaylist: ByteBuffer? {
-        storage.withLock { storage in
+        storage.withLockedValue { storage in
             let segments = storage.window.segments
             guard !segments.isEmpty else { return nil }
             if let cached = storage.renderedMaster { return cached }
@@ -227,16 +228,16 @@ public final class HLSStream: Sendable {
     }
 
     public func segment(uri: String) -> Segment? {
-        storage.withLock { $0.window.segment(uri: uri) }
+        storage.withLockedValue { $0.window.segment(uri: uri) }
     }
 
     /// Records a playlist request; a viewer counts while it polls within three target durations.
     public func sawViewer(_ client: String, now: Date = Date()) {
-        storage.withLock { $0.viewers[client] = now }
+        storage.withLockedValue { $0.viewers[client] = now }
     }
 
     public func viewerCount(now: Date = Date()) -> Int {
-        storage.withLock { storage in
+        storage.withLockedValue { storage in
             let horizon = now.addingTimeInterval(-3 * Double(storage.window.targetDuration))
             storage.viewers = storage.viewers.filter { $0.value >= horizon }
             return storage.viewers.count

@@ -111,7 +111,7 @@ final class IngestConnection: RTMPConnectionDelegate {
             do {
                 let id = try await sessionLog.start(stream: path.description, remoteAddress: remoteAddress)
                 logger.info("publish started", metadata: ["stream": "\(path)", "session": "\(id)"])
-                if path != keyPath { stream.keyPath.withLock { $0 = keyPath } }
+                if path != keyPath { stream.keyPath.withLockedValue { $0 = keyPath } }
                 if ["1", "true", "yes"].contains(request.query["cueSEI"]?.lowercased() ?? "") {
                     stream.embedsCuesInSEI.store(true, ordering: .relaxed)
                     logger.info("cues also go into video frames as SEI", metadata: ["stream": "\(path)"])

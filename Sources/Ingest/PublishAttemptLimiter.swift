@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Synchronization
+import NIOConcurrencyHelpers
 
 /// Slows stream-key guessing: each client address may fail `burst` publish attempts at once, then one per
 /// `1 / rate` seconds. Pure: time is passed in. Addresses are IPs without the port, so reconnecting does not reset
@@ -77,19 +78,19 @@ public struct PublishAttemptLimiter: Sendable {
 
 /// The limiter shared by every ingest connection (they run on different event loops).
 public final class PublishAttemptGate: Sendable {
-    private let limiter: Mutex<PublishAttemptLimiter>
+    private let limiter: NIOLockedValueBox<PublishAttemptLimiter>
     /// Publishes refused because their address had failed too often.
     public let refused = Atomic<Int>(0)
 
     public init(perMinute: Double = 10, burst: Double = 10) {
-        limiter = Mutex(PublishAttemptLimiter(perMinute: perMinute, burst: burst))
+        limiter = NIOLockedValueBox(PublishAttemptLimiter(perMinute: perMinute, burst: burst))
     }
 
     public func reserve(_ address: String, now: Date = Date()) -> Double? {
-        limiter.withLock { $0.reserve(address, now: now) }
+        limiter.withLockedValue { $0.reserve(address, now: now) }
     }
 
     public func refund(_ address: String, now: Date = Date()) {
-        limiter.withLock { $0.refund(address, now: now) }
+        limiter.withLockedValue { $0.refund(address, now: now) }
     }
 }

@@ -10,7 +10,7 @@ import RTMP
 import ServiceLifecycle
 import Store
 import StreamHub
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The RTMP listeners as a service: plain RTMP, and RTMPS when a certificate is configured. Each accepts publishers
 /// and players until graceful shutdown, then stops listening.
@@ -121,7 +121,7 @@ public final class RTMPServer: Service, Sendable {
         // get their onStatus, then close), and the helper reports when the last one has gone.
         // Cancellation only closes the listeners; closeFuture ignores it, so that is explicit.
         let listeners = channels
-        let drained = Mutex<EventLoopFuture<Void>?>(nil)
+        let drained = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
         let (quiesce, group, counters, logger, onShutdownBegan) = (self.quiesce, self.group, self.counters, self.logger, self.onShutdownBegan)
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
@@ -131,13 +131,13 @@ public final class RTMPServer: Service, Sendable {
                 let open = counters.openConnections.load(ordering: .relaxed)
                 logger.notice("RTMP shutting down: listeners closed, telling open connections", metadata: ["connections": "\(open)"])
                 let promise = group.next().makePromise(of: Void.self)
-                drained.withLock { $0 = promise.futureResult }
+                drained.withLockedValue { $0 = promise.futureResult }
                 quiesce.initiateShutdown(promise: promise)
             }
         } onCancel: {
             for channel in listeners { channel.close(promise: nil) }
         }
-        if let future = drained.withLock({ $0 }) {
+        if let future = drained.withLockedValue({ $0 }) {
             try? await future.get()
             logger.notice("RTMP connections closed")
             await onDrained()

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import NIOSSL
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The certificate and key RTMPS and HTTPS present, from PEM files, reloadable while the server runs.
 ///
@@ -10,7 +10,7 @@ import Synchronization
 public final class ServerCertificate: Sendable {
     public let certificatePath: String
     public let keyPath: String
-    private let state: Mutex<Loaded>
+    private let state: NIOLockedValueBox<Loaded>
 
     struct Loaded {
         var context: NIOSSLContext
@@ -24,32 +24,32 @@ public final class ServerCertificate: Sendable {
     public init(certificatePath: String, keyPath: String) throws {
         self.certificatePath = certificatePath
         self.keyPath = keyPath
-        state = Mutex(try Self.load(certificatePath: certificatePath, keyPath: keyPath))
+        state = NIOLockedValueBox(try Self.load(certificatePath: certificatePath, keyPath: keyPath))
     }
 
     /// The context a new connection uses.
-    public var context: NIOSSLContext { state.withLock { $0.context } }
+    public var context: NIOSSLContext { state.withLockedValue { $0.context } }
 
     /// A TLS configuration for a server that builds its own context once (Hummingbird's HTTPS): each handshake
     /// still presents the certificate loaded last, through NIOSSL's per-connection override.
     public var reloadingConfiguration: TLSConfiguration {
-        let (chain, key) = state.withLock { ($0.chain, $0.key) }
+        let (chain, key) = state.withLockedValue { ($0.chain, $0.key) }
         var configuration = Self.serverConfiguration(chain: chain, key: key)
         configuration.sslContextCallback = { [self] _, promise in
             var override = NIOSSLContextConfigurationOverride()
-            (override.certificateChain, override.privateKey) = state.withLock { ($0.chain, $0.key) }
+            (override.certificateChain, override.privateKey) = state.withLockedValue { ($0.chain, $0.key) }
             promise.succeed(override)
         }
         return configuration
     }
 
     /// Hex serial number and expiry of the certificate in use, for logs and tests.
-    public var summary: (serial: String, notValidAfter: Date) { state.withLock { ($0.serial, $0.notValidAfter) } }
+    public var summary: (serial: String, notValidAfter: Date) { state.withLockedValue { ($0.serial, $0.notValidAfter) } }
 
     /// Reads the files again. On any error the certificate in use stays, and the error is thrown.
     public func reload() throws {
         let loaded = try Self.load(certificatePath: certificatePath, keyPath: keyPath)
-        state.withLock { $0 = loaded }
+        state.withLockedValue { $0 = loaded }
     }
 
     public struct Error: Swift.Error, CustomStringConvertible {

@@ -5,7 +5,7 @@ import NIOCore
 import NIOSSL
 import StreamHub
 import Store
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Every stream's push targets: stored in SQLite, each enabled one a `PushSession` on an event loop of its own.
 /// Adding, switching and removing a target takes effect at once (a target added to a live stream connects now).
@@ -36,7 +36,7 @@ public final class PushService: Sendable {
     let graceSeconds: Double
     let readerConfiguration: QueuedStreamReader.Configuration
     let logger: Logger
-    private let entries = Mutex<[String: Entry]>([:])
+    private let entries = NIOLockedValueBox<[String: Entry]>([:])
 
     /// `caFile` (PEM) is trusted for `rtmps://` targets besides the system's roots.
     /// - Throws: NIOSSL's error when the CA file cannot be read.
@@ -65,7 +65,7 @@ public final class PushService: Sendable {
 
     private func install(_ record: PushTargetRecord) {
         let session = record.enabled ? makeSession(record) : nil
-        entries.withLock { $0[record.id] = Entry(record: record, session: session) }
+        entries.withLockedValue { $0[record.id] = Entry(record: record, session: session) }
         session?.start()
     }
 
@@ -104,41 +104,41 @@ public final class PushService: Sendable {
         let record = try await store.add(stream: stream.description, name: label, url: url, enabled: enabled)
         install(record)
         logger.info("push target added", metadata: ["stream": "\(stream)", "push": "\(record.id)", "target": "\(parsed.masked)"])
-        return entries.withLock { $0[record.id].map(status) } ?? PushStatus(
+        return entries.withLockedValue { $0[record.id].map(status) } ?? PushStatus(
             id: record.id, stream: record.stream, name: record.name, url: parsed.masked, enabled: enabled)
     }
 
     public func list(stream: StreamPath) -> [PushStatus] {
-        entries.withLock { entries in
+        entries.withLockedValue { entries in
             entries.values.filter { $0.record.stream == stream.description }.sorted { $0.record.createdAt < $1.record.createdAt }.map(status)
         }
     }
 
     public func all() -> [PushStatus] {
-        entries.withLock { entries in entries.values.sorted { ($0.record.stream, $0.record.createdAt) < ($1.record.stream, $1.record.createdAt) }.map(status) }
+        entries.withLockedValue { entries in entries.values.sorted { ($0.record.stream, $0.record.createdAt) < ($1.record.stream, $1.record.createdAt) }.map(status) }
     }
 
     /// Switches a target on (a fresh session: a `failed` target tries again at once) or off; nil if unknown.
     public func setEnabled(_ enabled: Bool, id: String, stream: StreamPath) async throws -> PushStatus? {
         guard let record = try await store.setEnabled(enabled, id: id, stream: stream.description) else { return nil }
-        let old = entries.withLock { entries -> PushSession? in
+        let old = entries.withLockedValue { entries -> PushSession? in
             let old = entries[id]?.session
             entries[id] = Entry(record: record, session: nil, previous: old ?? entries[id]?.previous)
             return old
         }
         old?.stop()
         if enabled, let session = makeSession(record) {
-            entries.withLock { $0[id]?.session = session }
+            entries.withLockedValue { $0[id]?.session = session }
             session.start()
         }
         logger.info("push target \(enabled ? "enabled" : "disabled")", metadata: ["stream": "\(stream)", "push": "\(id)"])
-        return entries.withLock { $0[id].map(status) }
+        return entries.withLockedValue { $0[id].map(status) }
     }
 
     /// Removes a target (unpublishing it first if live); false if unknown.
     public func remove(id: String, stream: StreamPath) async throws -> Bool {
         guard try await store.remove(id: id, stream: stream.description) else { return false }
-        let old = entries.withLock { $0.removeValue(forKey: id)?.session }
+        let old = entries.withLockedValue { $0.removeValue(forKey: id)?.session }
         old?.stop()
         logger.info("push target removed", metadata: ["stream": "\(stream)", "push": "\(id)"])
         return true
@@ -146,6 +146,6 @@ public final class PushService: Sendable {
 
     /// Stops every session (server shutdown).
     public func stopAll() {
-        for session in entries.withLock({ $0.values.compactMap(\.session) }) { session.stop() }
+        for session in entries.withLockedValue({ $0.values.compactMap(\.session) }) { session.stop() }
     }
 }

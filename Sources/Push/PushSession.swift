@@ -7,7 +7,7 @@ import NIOPosix
 import NIOSSL
 import RTMP
 import StreamHub
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// One push target of one stream path: an outgoing RTMP(S) publish that follows the path's publishes, on an
 /// event loop of its own. (After MediaMTX's per-path publishers and SRS's forwarders, with nginx-rtmp's
@@ -29,7 +29,7 @@ public final class PushSession: Sendable {
     let graceSeconds: Double
     let readerConfiguration: QueuedStreamReader.Configuration
     let logger: Logger
-    private let status: Mutex<PushStatus>
+    private let status: NIOLockedValueBox<PushStatus>
     let state: NIOLoopBoundBox<State>
 
     /// Why the session closes its own connection, so `closed` knows what comes next.
@@ -90,15 +90,15 @@ public final class PushSession: Sendable {
         logger[metadataKey: "push"] = "\(id)"
         logger[metadataKey: "target"] = "\(url.masked)"
         self.logger = logger
-        status = Mutex(PushStatus(id: id, stream: path.description, name: name, url: url.masked, enabled: true))
+        status = NIOLockedValueBox(PushStatus(id: id, stream: path.description, name: name, url: url.masked, enabled: true))
         state = .makeBoxSendingValue(State(), as: State.self, eventLoop: eventLoop)
     }
 
     static let sendBuffer: SocketOptionValue = 1 << 20
 
-    public var currentStatus: PushStatus { status.withLock { $0 } }
+    public var currentStatus: PushStatus { status.withLockedValue { $0 } }
 
-    func update(_ change: (inout PushStatus) -> Void) { status.withLock { change(&$0) } }
+    func update(_ change: (inout PushStatus) -> Void) { status.withLockedValue { change(&$0) } }
 
     // MARK: Life
 

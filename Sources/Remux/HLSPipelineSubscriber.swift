@@ -4,7 +4,7 @@ import Media
 import NIOCore
 import NIOPosix
 import StreamHub
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Feeds one `HLSPipeline` from its stream path, synchronously: packets are remuxed on the publisher's own
 /// event loop, with no queue and no thread hop per packet (measured faster than a queue in issue 6's bench).
@@ -13,21 +13,23 @@ import Synchronization
 /// and the answer of a sequence reservation hops back onto the loop that asked. The lock is only ever contended
 /// for the instant two publishes of one path overlap (an old one's end still in flight while a new one starts).
 final class HLSPipelineSubscriber: StreamReader {
-    private let pipeline: Mutex<HLSPipeline>
+    // The pipeline owns FFmpeg's pointers and so is not Sendable; it is only ever reached under `lock`.
+    nonisolated(unsafe) private var pipeline: HLSPipeline
+    private let lock = NIOLock()
     private let path: StreamPath
     private let reserve: @Sendable () async -> Int
     private let logger: Logger
 
     /// `reserve` reserves a block of sequence numbers and returns the first (the service's job).
     init(pipeline: sending HLSPipeline, path: StreamPath, logger: Logger, reserve: @escaping @Sendable () async -> Int) {
-        self.pipeline = Mutex(pipeline)
+        self.pipeline = pipeline
         self.path = path
         self.reserve = reserve
         self.logger = logger
     }
 
     func receive(_ event: StreamEvent) {
-        if pipeline.withLock({ $0.receive(event) }) { reserveSequences(answerOn: MultiThreadedEventLoopGroup.currentEventLoop) }
+        if lock.withLock({ pipeline.receive(event) }) { reserveSequences(answerOn: MultiThreadedEventLoopGroup.currentEventLoop) }
     }
 
     /// A new playlist's numbers come from the database; events wait in the pipeline meanwhile, and the waiting
@@ -36,7 +38,7 @@ final class HLSPipelineSubscriber: StreamReader {
         Task {
             let first = await reserve()
             let begin: @Sendable () -> Void = { [self] in
-                if pipeline.withLock({ $0.begin(firstSequence: first) }) { reserveSequences(answerOn: loop) }
+                if lock.withLock({ pipeline.begin(firstSequence: first) }) { reserveSequences(answerOn: loop) }
             }
             if let loop { loop.execute(begin) } else { begin() }
         }

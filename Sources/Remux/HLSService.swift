@@ -4,7 +4,7 @@ import Logging
 import Media
 import ServiceLifecycle
 import StreamHub
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Runs one `HLSPipeline` per stream path that goes live, and ends and frees playlists on schedule.
 public final class HLSService: Service, Sendable {
@@ -14,7 +14,7 @@ public final class HLSService: Service, Sendable {
     let sequences: any SequenceAllocator
     let logger: Logger
     let mirror: DiskMirror?
-    private let pipelines = Mutex<[StreamPath: HLSPipelineSubscriber]>([:])
+    private let pipelines = NIOLockedValueBox<[StreamPath: HLSPipelineSubscriber]>([:])
 
     public init(configuration: HLSConfiguration, hub: StreamHub, store: HLSStore, sequences: any SequenceAllocator, logger: Logger) {
         self.configuration = configuration
@@ -28,7 +28,7 @@ public final class HLSService: Service, Sendable {
     }
 
     private func ensurePipeline(for path: StreamPath) {
-        pipelines.withLock { pipelines in
+        pipelines.withLockedValue { pipelines in
             guard pipelines[path] == nil else { return }
             let pipeline = HLSPipeline(
                 path: path, configuration: configuration, store: store, mirror: mirror, logger: logger,
@@ -44,9 +44,9 @@ public final class HLSService: Service, Sendable {
     /// Frees the pipeline of a path whose playlist is gone, unless a publish of the path is live or starting (it
     /// then keeps its pipeline, which makes a new playlist). A later publish gets a new pipeline.
     func retirePipeline(of path: StreamPath) {
-        guard let subscriber = pipelines.withLock({ $0[path] }) else { return }
+        guard let subscriber = pipelines.withLockedValue({ $0[path] }) else { return }
         hub.unfollow(path, reader: subscriber) {
-            pipelines.withLock { _ = $0.removeValue(forKey: path) }
+            pipelines.withLockedValue { _ = $0.removeValue(forKey: path) }
             logger.debug("HLS remuxer freed", metadata: ["stream": "\(path)"])
         }
     }

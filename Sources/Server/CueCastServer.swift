@@ -14,7 +14,7 @@ import Push
 import ServiceLifecycle
 import Store
 import StreamHub
-import Synchronization
+import NIOConcurrencyHelpers
 public import UnixSignals
 import Web
 
@@ -115,7 +115,7 @@ public struct CueCastServer: Sendable {
         }
         let hlsService = HLSService(
             configuration: configuration.hls, hub: hub, store: hls, sequences: HLSSequenceStore(database: database), logger: logger)
-        let shutdownBegan = Mutex<ContinuousClock.Instant?>(nil)
+        let shutdownBegan = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
         let rtmp = RTMPServer(
             configuration: .init(
                 host: configuration.rtmpHost, port: configuration.rtmpPort, connection: configuration.rtmpConnection,
@@ -147,7 +147,7 @@ public struct CueCastServer: Sendable {
                     logger.error("could not close publish sessions at shutdown: \(error)")
                 }
             },
-            onShutdownBegan: { shutdownBegan.withLock { $0 = .now } },
+            onShutdownBegan: { shutdownBegan.withLockedValue { $0 = .now } },
             signer: configuration.playbackSigner)
         if let url = configuration.onPublishURL {
             logger.info("publish and play hook", metadata: ["url": "\(HookClient.redacted(url))", "signed": "\(configuration.hookSecret != nil)"])
@@ -200,7 +200,7 @@ public struct CueCastServer: Sendable {
         group.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.shutdownTimeout * 1000))
         group.maximumCancellationDuration = .seconds(3)
         defer {
-            if let began = shutdownBegan.withLock({ $0 }) {
+            if let began = shutdownBegan.withLockedValue({ $0 }) {
                 let took = ContinuousClock.now - began
                 if took >= .milliseconds(Int64(configuration.shutdownTimeout * 1000)) {
                     logger.warning("shutdown-timeout reached: what was still running (a slow download, a stuck client) was cut short",
@@ -221,7 +221,7 @@ public final class ListeningPorts: Sendable {
         var rtmps: Int?
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     public init() {}
 
@@ -230,10 +230,10 @@ public final class ListeningPorts: Sendable {
     func set(rtmps: Int) { update { $0.rtmps = rtmps } }
 
     /// The RTMPS port once it listens (set before the RTMP port, so known by `ready()`); nil without a certificate.
-    public var rtmps: Int? { state.withLock { $0.rtmps } }
+    public var rtmps: Int? { state.withLockedValue { $0.rtmps } }
 
     private func update(_ change: (inout State) -> Void) {
-        let waiters = state.withLock { state in
+        let waiters = state.withLockedValue { state in
             change(&state)
             guard state.http != nil, state.rtmp != nil else { return [CheckedContinuation<Void, Never>]() }
             defer { state.waiters = [] }
@@ -245,14 +245,14 @@ public final class ListeningPorts: Sendable {
     /// Waits until both listeners are up.
     public func ready() async -> (http: Int, rtmp: Int) {
         await withCheckedContinuation { continuation in
-            let ready = state.withLock { state in
+            let ready = state.withLockedValue { state in
                 if state.http != nil, state.rtmp != nil { return true }
                 state.waiters.append(continuation)
                 return false
             }
             if ready { continuation.resume() }
         }
-        return state.withLock { ($0.http!, $0.rtmp!) }
+        return state.withLockedValue { ($0.http!, $0.rtmp!) }
     }
 }
 

@@ -1,4 +1,5 @@
 import Synchronization
+import NIOConcurrencyHelpers
 
 /// Counters the ingest bumps per packet: relaxed atomics, so reading stats never slows the media path.
 public final class IngestCounters: Sendable {
@@ -14,7 +15,7 @@ public final class IngestCounters: Sendable {
     let lastVideoDTSStorage = Atomic<Int64>(Int64.min)
     let lastAudioDTSStorage = Atomic<Int64>(Int64.min)
     /// DTS of the latest keyframes (ms): touched once per GOP, so a lock costs nothing here.
-    let keyframeTimes = Mutex<[Int64]>([])
+    let keyframeTimes = NIOLockedValueBox<[Int64]>([])
     static let keyframeHistory = 11
 
     /// Off only to measure what statistics cost: then nothing is counted.
@@ -30,7 +31,7 @@ public final class IngestCounters: Sendable {
         lastVideoDTSStorage.store(dts, ordering: .relaxed)
         if keyframe {
             keyframesStorage.add(1, ordering: .relaxed)
-            keyframeTimes.withLock { times in
+            keyframeTimes.withLockedValue { times in
                 times.append(dts)
                 if times.count > Self.keyframeHistory { times.removeFirst() }
             }
@@ -58,7 +59,7 @@ public final class IngestCounters: Sendable {
 
     /// Seconds between the latest keyframes: mean and max; nil before two keyframes.
     public var keyframeInterval: (mean: Double, max: Double)? {
-        let times = keyframeTimes.withLock { $0 }
+        let times = keyframeTimes.withLockedValue { $0 }
         guard times.count >= 2 else { return nil }
         let gaps = zip(times, times.dropFirst()).map { Double($1 - $0) / 1000 }
         return (gaps.reduce(0, +) / Double(gaps.count), gaps.max()!)

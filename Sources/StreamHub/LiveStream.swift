@@ -3,6 +3,7 @@ import Foundation
 import Media
 import NIOCore
 import Synchronization
+import NIOConcurrencyHelpers
 
 /// What is known about a live stream's media, updated when sequence headers or metadata arrive.
 public struct StreamDescription: Sendable, Codable, Equatable {
@@ -33,11 +34,11 @@ public final class LiveStream: Sendable {
     public let remoteAddress: String
     public let startedAt: Date
     public let counters: IngestCounters
-    private let descriptionStorage = Mutex(StreamDescription())
-    private let inBandCueStorage = Mutex<[InBandCue]>([])
-    private let samples = Mutex(CounterSamples())
-    private let terminator = Mutex<(@Sendable (String) -> Void)?>(nil)
-    private let terminationReasonStorage = Mutex<String?>(nil)
+    private let descriptionStorage = NIOLockedValueBox(StreamDescription())
+    private let inBandCueStorage = NIOLockedValueBox<[InBandCue]>([])
+    private let samples = NIOLockedValueBox(CounterSamples())
+    private let terminator = NIOLockedValueBox<(@Sendable (String) -> Void)?>(nil)
+    private let terminationReasonStorage = NIOLockedValueBox<String?>(nil)
     private let fanOut: NIOLoopBoundBox<FanOut>
     /// Players and viewers reading this publish now (RTMP play, HTTP-FLV), for limits and the API.
     public let viewers = Atomic<Int>(0)
@@ -45,7 +46,7 @@ public final class LiveStream: Sendable {
     /// script data. Set by the publisher (`cueSEI=1` in the publish URL) before its first frame.
     public let embedsCuesInSEI = Atomic<Bool>(false)
     /// The stream the publisher's key belongs to, when a hook renamed the publish (revoking that key ends it too).
-    public let keyPath = Mutex<StreamPath?>(nil)
+    public let keyPath = NIOLockedValueBox<StreamPath?>(nil)
     /// How many in-band cues are kept per stream; older ones are dropped first.
     public static let inBandCueLimit = 256
 
@@ -223,48 +224,48 @@ public final class LiveStream: Sendable {
     }
 
     public var streamDescription: StreamDescription {
-        descriptionStorage.withLock { $0 }
+        descriptionStorage.withLockedValue { $0 }
     }
 
     public func updateDescription(_ change: (inout StreamDescription) -> Void) {
-        descriptionStorage.withLock { change(&$0) }
+        descriptionStorage.withLockedValue { change(&$0) }
     }
 
     /// Keeps a cue the streamer sent in-band, for the cue pipeline to pick up.
     public func record(_ cue: InBandCue) {
-        inBandCueStorage.withLock { cues in
+        inBandCueStorage.withLockedValue { cues in
             cues.append(cue)
             if cues.count > Self.inBandCueLimit { cues.removeFirst(cues.count - Self.inBandCueLimit) }
         }
     }
 
-    public var inBandCues: [InBandCue] { inBandCueStorage.withLock { $0 } }
+    public var inBandCues: [InBandCue] { inBandCueStorage.withLockedValue { $0 } }
 
     /// Sets how to end this publish from outside (the ingest closes the connection).
     public func onTerminate(_ action: @escaping @Sendable (String) -> Void) {
-        terminator.withLock { $0 = action }
+        terminator.withLockedValue { $0 = action }
     }
 
     /// Ends the publish, e.g. because its key was revoked.
     public func terminate(reason: String) {
-        terminationReasonStorage.withLock { $0 = reason }
-        terminator.withLock { $0 }?(reason)
+        terminationReasonStorage.withLockedValue { $0 = reason }
+        terminator.withLockedValue { $0 }?(reason)
     }
 
     /// Why the server ended this publish, if it did.
-    public var terminationReason: String? { terminationReasonStorage.withLock { $0 } }
+    public var terminationReason: String? { terminationReasonStorage.withLockedValue { $0 } }
 
     /// Takes the once-a-second sample that rates are measured from.
     public func sample(at time: ContinuousClock.Instant = .now) {
         let sample = CounterSamples.Sample(
             time: time, videoBytes: counters.videoBytes, audioBytes: counters.audioBytes, videoFrames: counters.videoFrames)
-        samples.withLock { $0.add(sample) }
+        samples.withLockedValue { $0.add(sample) }
     }
 
     public var statistics: StreamStatistics {
         let interval = counters.keyframeInterval
         return StreamStatistics(
-            rates: samples.withLock { $0.rates() }, keyframeIntervalMean: interval?.mean, keyframeIntervalMax: interval?.max,
+            rates: samples.withLockedValue { $0.rates() }, keyframeIntervalMean: interval?.mean, keyframeIntervalMax: interval?.max,
             avDrift: counters.avDrift)
     }
 

@@ -1,5 +1,5 @@
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A reader that writes to a socket (an RTMP player, an HTTP-FLV viewer, a push): a bounded queue between the
 /// publisher's event loop and the reader's own.
@@ -30,7 +30,7 @@ public final class QueuedStreamReader: StreamReader {
 
     public let eventLoop: any EventLoop
     public let configuration: Configuration
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     private let wake: @Sendable () -> Void
 
     /// `wake` runs on `eventLoop` when events are waiting (or the reader was closed for lag): the consumer then
@@ -43,7 +43,7 @@ public final class QueuedStreamReader: StreamReader {
 
     /// On the publisher's event loop.
     public func receive(_ event: StreamEvent) {
-        let scheduleWake: Bool = state.withLock { state in
+        let scheduleWake: Bool = state.withLockedValue { state in
             guard state.closedReason == nil else { return false }
             if let frame = event.frame {
                 if frame.track == .video { state.sawVideo = true }
@@ -85,7 +85,7 @@ public final class QueuedStreamReader: StreamReader {
 
     /// Takes up to `limit` queued events, on the reader's loop. Taking the last one counts as caught up.
     public func take(limit: Int = 64) -> [StreamEvent] {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.wakeScheduled = false
             var taken: [StreamEvent] = []
             taken.reserveCapacity(min(limit, state.queue.count))
@@ -96,8 +96,8 @@ public final class QueuedStreamReader: StreamReader {
     }
 
     /// Why the reader was closed by the queue (it lagged), if it was.
-    public var closedReason: String? { state.withLock { $0.closedReason } }
+    public var closedReason: String? { state.withLockedValue { $0.closedReason } }
 
     /// Frames dropped for this reader because it fell behind.
-    public var droppedFrames: Int { state.withLock { $0.dropped } }
+    public var droppedFrames: Int { state.withLockedValue { $0.dropped } }
 }

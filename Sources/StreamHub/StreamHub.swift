@@ -2,6 +2,7 @@ import Foundation
 import Media
 import NIOCore
 import Synchronization
+import NIOConcurrencyHelpers
 
 /// The registry of live streams: at most one publish per stream path, each a `LiveStream` of its own.
 ///
@@ -14,11 +15,11 @@ public final class StreamHub: Sendable {
         var waiters: [StreamPath: [(id: Int, callback: @Sendable (LiveStream) -> Void)]] = [:]
     }
 
-    private let registry = Mutex(Registry())
+    private let registry = NIOLockedValueBox(Registry())
     /// Held from a claim's start observers to its registration, and by `unfollow`: a follower never leaves a
     /// path between an observer seeing it and the publish starting with it.
-    private let claims = Mutex(())
-    private let startObservers = Mutex<[@Sendable (StreamPath) -> Void]>([])
+    private let claims = NIOLockedValueBox(())
+    private let startObservers = NIOLockedValueBox<[@Sendable (StreamPath) -> Void]>([])
     private let nextID = Atomic<Int>(0)
     /// Players and viewers reading any stream now.
     public let viewers = Atomic<Int>(0)
@@ -34,11 +35,11 @@ public final class StreamHub: Sendable {
         _ path: StreamPath, remoteAddress: String, on eventLoop: any EventLoop, at date: Date = Date()
     ) -> LiveStream? {
         let publish = PublishID(rawValue: nextID.add(1, ordering: .relaxed).newValue)
-        let observers = startObservers.withLock { $0 }
-        let claimed: (LiveStream, [any StreamReader], [@Sendable (LiveStream) -> Void])? = claims.withLock { _ in
+        let observers = startObservers.withLockedValue { $0 }
+        let claimed: (LiveStream, [any StreamReader], [@Sendable (LiveStream) -> Void])? = claims.withLockedValue { _ in
             // Observers add their followers here, before the publish starts, so they see it from its first event.
             for observer in observers { observer(path) }
-            return registry.withLock { registry in
+            return registry.withLockedValue { registry in
                 guard registry.streams[path] == nil else { return nil }
                 let stream = LiveStream(
                     path: path, publish: publish, eventLoop: eventLoop, remoteAddress: remoteAddress, startedAt: date,
@@ -56,20 +57,20 @@ public final class StreamHub: Sendable {
 
     /// Calls `observer` each time a path is about to go live, before its publish starts.
     public func onStreamStart(_ observer: @escaping @Sendable (StreamPath) -> Void) {
-        startObservers.withLock { $0.append(observer) }
+        startObservers.withLockedValue { $0.append(observer) }
     }
 
     /// Makes `reader` a reader of every publish of `path` from the next one on.
     public func follow(_ path: StreamPath, with reader: any StreamReader) {
-        registry.withLock { $0.followers[path, default: []].append(reader) }
+        registry.withLockedValue { $0.followers[path, default: []].append(reader) }
     }
 
     /// Stops `reader` following `path`, unless a publish of it is live or starting; `retired` runs before any later
     /// claim of the path can begin (the owner forgets the reader there). Returns whether `reader` left.
     @discardableResult
     public func unfollow(_ path: StreamPath, reader: any StreamReader, then retired: () -> Void = {}) -> Bool {
-        claims.withLock { _ in
-            let left = registry.withLock { registry -> Bool in
+        claims.withLockedValue { _ in
+            let left = registry.withLockedValue { registry -> Bool in
                 guard registry.streams[path] == nil, let followers = registry.followers[path],
                     followers.contains(where: { $0 === reader })
                 else { return false }
@@ -84,7 +85,7 @@ public final class StreamHub: Sendable {
 
     /// How many followers `path` has (its HLS remuxer, while the path has a playlist).
     public func followerCount(of path: StreamPath) -> Int {
-        registry.withLock { $0.followers[path]?.count ?? 0 }
+        registry.withLockedValue { $0.followers[path]?.count ?? 0 }
     }
 
     /// Calls `callback` with the next publish of `path` that is not `previous`: at once if one is live, else when
@@ -94,7 +95,7 @@ public final class StreamHub: Sendable {
         of path: StreamPath, after previous: PublishID?, _ callback: @escaping @Sendable (LiveStream) -> Void
     ) -> Int? {
         let id = nextID.add(1, ordering: .relaxed).newValue
-        let live: LiveStream? = registry.withLock { registry in
+        let live: LiveStream? = registry.withLockedValue { registry in
             if let stream = registry.streams[path], stream.publish != previous { return stream }
             registry.waiters[path, default: []].append((id, callback))
             return nil
@@ -105,7 +106,7 @@ public final class StreamHub: Sendable {
     }
 
     public func cancelWaiting(_ id: Int, for path: StreamPath) {
-        registry.withLock { registry in
+        registry.withLockedValue { registry in
             registry.waiters[path]?.removeAll { $0.id == id }
             if registry.waiters[path]?.isEmpty == true { registry.waiters[path] = nil }
         }
@@ -113,17 +114,17 @@ public final class StreamHub: Sendable {
 
     /// Ends `stream` and removes it if it is still the registered publish of its path.
     public func release(_ stream: LiveStream, reason: String) {
-        registry.withLock { registry in
+        registry.withLockedValue { registry in
             if registry.streams[stream.path] === stream { registry.streams[stream.path] = nil }
         }
         stream.end(reason: reason)
     }
 
     public func stream(_ path: StreamPath) -> LiveStream? {
-        registry.withLock { $0.streams[path] }
+        registry.withLockedValue { $0.streams[path] }
     }
 
     public var liveStreams: [LiveStream] {
-        registry.withLock { Array($0.streams.values) }.sorted { $0.path < $1.path }
+        registry.withLockedValue { Array($0.streams.values) }.sorted { $0.path < $1.path }
     }
 }

@@ -178,7 +178,7 @@ public struct APIRoutes: Sendable {
             }
             // A publisher that is live with the revoked key is ended too.
             // So is one a hook renamed (it published under another name with this key).
-            for stream in hub.liveStreams where stream.path == path || stream.keyPath.withLock({ $0 }) == path {
+            for stream in hub.liveStreams where stream.path == path || stream.keyPath.withLockedValue({ $0 }) == path {
                 stream.terminate(reason: "stream key revoked")
             }
             return Response(status: .noContent)

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import Cues
@@ -24,10 +24,10 @@ func bframeGOP(start: Int64 = 0, count: Int = 3) -> [(pts: Int64, dts: Int64, ke
 }
 
 final class Answers: Sendable {
-    let bound = Mutex<[String: BoundCue?]>([:])
+    let bound = NIOLockedValueBox<[String: BoundCue?]>([:])
     func cue(_ id: String, _ target: PendingCue.Target) -> PendingCue {
         PendingCue(id: id, kind: .announcement, payload: #"{"text":"x"}"#, duration: nil, target: target) { [self] answer in
-            bound.withLock { $0[id] = .some(answer) }
+            bound.withLockedValue { $0[id] = .some(answer) }
         }
     }
 }

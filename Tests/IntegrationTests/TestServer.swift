@@ -6,15 +6,15 @@ import NIOCore
 import NIOHTTP1
 import Server
 import StreamHub
-import Synchronization
+import NIOConcurrencyHelpers
 import TestSupport
 
 /// Keeps every log line a test server writes, so tests can assert that a fault was logged with its reason.
 final class LogRecorder: Sendable {
-    let lines = Mutex<[String]>([])
+    let lines = NIOLockedValueBox<[String]>([])
 
-    func contains(_ text: String) -> Bool { lines.withLock { $0.contains { $0.contains(text) } } }
-    var all: [String] { lines.withLock { $0 } }
+    func contains(_ text: String) -> Bool { lines.withLockedValue { $0.contains { $0.contains(text) } } }
+    var all: [String] { lines.withLockedValue { $0 } }
 
     struct Handler: LogHandler {
         let recorder: LogRecorder
@@ -29,7 +29,7 @@ final class LogRecorder: Sendable {
         func log(event: LogEvent) {
             let merged = metadata.merging(event.metadata ?? [:]) { $1 }
             let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            recorder.lines.withLock { $0.append("\(event.level) \(event.message) \(fields)") }
+            recorder.lines.withLockedValue { $0.append("\(event.level) \(event.message) \(fields)") }
         }
     }
 }

@@ -2,24 +2,24 @@ import FLV
 import Media
 import NIOCore
 import NIOEmbedded
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import RTMP
 
 final class RecordingDelegate: RTMPConnectionDelegate {
-    let events = Mutex<[String]>([])
-    let closeErrors = Mutex<[RTMPError?]>([])
+    let events = NIOLockedValueBox<[String]>([])
+    let closeErrors = NIOLockedValueBox<[RTMPError?]>([])
 
-    func handshakeCompleted(clientKind: Handshake.ClientKind) { events.withLock { $0.append("handshake") } }
-    func connected(app: String, tcURL: String?, flashVersion: String?) { events.withLock { $0.append("connect \(app)") } }
+    func handshakeCompleted(clientKind: Handshake.ClientKind) { events.withLockedValue { $0.append("handshake") } }
+    func connected(app: String, tcURL: String?, flashVersion: String?) { events.withLockedValue { $0.append("connect \(app)") } }
     func authorize(_ request: PublishRequest) async -> Result<any PublishSink, PublishRefusal> { .failure(.badName("test")) }
     func authorizePlay(_ request: PlayRequest) async -> Result<any PlaySink, PlayRefusal> { .failure(.streamNotFound("test")) }
-    func ignored(typeID: UInt8, reason: String) { events.withLock { $0.append("ignored \(typeID)") } }
-    func dropped(typeID: UInt8, reason: String) { events.withLock { $0.append("dropped \(typeID)") } }
+    func ignored(typeID: UInt8, reason: String) { events.withLockedValue { $0.append("ignored \(typeID)") } }
+    func dropped(typeID: UInt8, reason: String) { events.withLockedValue { $0.append("dropped \(typeID)") } }
     func closed(reason: String, error: RTMPError?) {
-        events.withLock { $0.append("closed") }
-        closeErrors.withLock { $0.append(error) }
+        events.withLockedValue { $0.append("closed") }
+        closeErrors.withLockedValue { $0.append(error) }
     }
 }
 
@@ -64,7 +64,7 @@ final class RecordingDelegate: RTMPConnectionDelegate {
         try channel.writeInbound(bytes)
         let replies = try decodeOutbound(channel)
         #expect(replies.map(\.typeID) == [5, 6, 1, 20])
-        #expect(delegate.events.withLock { $0 } == ["handshake", "connect live"])
+        #expect(delegate.events.withLockedValue { $0 } == ["handshake", "connect live"])
         #expect(channel.isActive)
     }
 
@@ -72,7 +72,7 @@ final class RecordingDelegate: RTMPConnectionDelegate {
         let (channel, delegate) = try makeChannel()
         try channel.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\n"))
         #expect(!channel.isActive)
-        #expect(delegate.closeErrors.withLock { $0 } == [.unsupportedVersion(UInt8(ascii: "G"))])
+        #expect(delegate.closeErrors.withLockedValue { $0 } == [.unsupportedVersion(UInt8(ascii: "G"))])
     }
 
     @Test func garbageAfterHandshakeCloses() throws {
@@ -81,7 +81,7 @@ final class RecordingDelegate: RTMPConnectionDelegate {
         // Type-3 chunk on a chunk stream never opened.
         try channel.writeInbound(ByteBuffer(bytes: [0xC7, 1, 2, 3]))
         #expect(!channel.isActive)
-        #expect(delegate.closeErrors.withLock { $0 } == [.missingFullHeader(chunkStreamID: 7)])
+        #expect(delegate.closeErrors.withLockedValue { $0 } == [.missingFullHeader(chunkStreamID: 7)])
     }
 
     @Test func truncatedAMFCloses() throws {
@@ -92,7 +92,7 @@ final class RecordingDelegate: RTMPConnectionDelegate {
         encoder.encode(RTMPMessage(chunkStreamID: 3, timestamp: 0, typeID: 20, messageStreamID: 0, payload: ByteBuffer(bytes: [0x02, 0x00, 0x07, 0x63])), into: &bytes)
         try channel.writeInbound(bytes)
         #expect(!channel.isActive)
-        #expect(delegate.closeErrors.withLock { $0 } == [.amfTruncated])
+        #expect(delegate.closeErrors.withLockedValue { $0 } == [.amfTruncated])
     }
 
     @Test func unknownMessageTypesAreIgnoredAndCounted() throws {
@@ -103,7 +103,7 @@ final class RecordingDelegate: RTMPConnectionDelegate {
         encoder.encode(RTMPMessage(chunkStreamID: 3, timestamp: 0, typeID: 99, messageStreamID: 0, payload: ByteBuffer(bytes: [1])), into: &bytes)
         try channel.writeInbound(bytes)
         #expect(channel.isActive)
-        #expect(delegate.events.withLock { $0 }.contains("ignored 99"))
+        #expect(delegate.events.withLockedValue { $0 }.contains("ignored 99"))
     }
 
     @Test func handshakeTimeout() throws {
@@ -113,7 +113,7 @@ final class RecordingDelegate: RTMPConnectionDelegate {
         #expect(channel.isActive)
         channel.embeddedEventLoop.advanceTime(by: .seconds(2))
         #expect(!channel.isActive)
-        #expect(delegate.closeErrors.withLock { $0 } == [.handshakeTimeout(seconds: 10)])
+        #expect(delegate.closeErrors.withLockedValue { $0 } == [.handshakeTimeout(seconds: 10)])
     }
 
     @Test func idleTimeout() throws {
@@ -123,6 +123,6 @@ final class RecordingDelegate: RTMPConnectionDelegate {
         #expect(channel.isActive)
         channel.embeddedEventLoop.advanceTime(by: .seconds(15))
         #expect(!channel.isActive)
-        #expect(delegate.closeErrors.withLock { $0 } == [.idleTimeout(seconds: 30)])
+        #expect(delegate.closeErrors.withLockedValue { $0 } == [.idleTimeout(seconds: 30)])
     }
 }

@@ -2,16 +2,16 @@ import Cues
 import Media
 import NIOCore
 import NIOEmbedded
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import StreamHub
 
 /// Keeps what it is given, on the publisher's loop.
 final class Collector: StreamReader {
-    let events = Mutex<[StreamEvent]>([])
-    func receive(_ event: StreamEvent) { events.withLock { $0.append(event) } }
-    var taken: [StreamEvent] { events.withLock { $0 } }
+    let events = NIOLockedValueBox<[StreamEvent]>([])
+    func receive(_ event: StreamEvent) { events.withLockedValue { $0.append(event) } }
+    var taken: [StreamEvent] { events.withLockedValue { $0 } }
 }
 
 @Suite struct LiveStreamTests {
@@ -51,8 +51,8 @@ final class Collector: StreamReader {
         #expect(hub.claim(path, remoteAddress: "b", on: loop) == nil, "one publisher per path")
         loop.run()
         first.deliver(frame(.audio, dts: 1))
-        let next = Mutex<[PublishID]>([])
-        hub.nextPublish(of: path, after: first.publish) { stream in next.withLock { $0.append(stream.publish) } }
+        let next = NIOLockedValueBox<[PublishID]>([])
+        hub.nextPublish(of: path, after: first.publish) { stream in next.withLockedValue { $0.append(stream.publish) } }
         hub.release(first, reason: "gone")
         loop.run()
         let second = hub.claim(path, remoteAddress: "b", on: loop)!
@@ -60,7 +60,7 @@ final class Collector: StreamReader {
         second.deliver(frame(.audio, dts: 2))
         #expect(describe(follower.taken) == ["started", "clock", "audio@1", "ended", "started", "clock", "audio@2"])
         #expect(follower.taken.map(\.publish) == [first.publish, first.publish, first.publish, first.publish, second.publish, second.publish, second.publish])
-        #expect(next.withLock { $0 } == [second.publish])
+        #expect(next.withLockedValue { $0 } == [second.publish])
     }
 
     /// A follower leaves a path only while no publish of it is live; the publishes after that do not see it.
@@ -103,10 +103,10 @@ final class Collector: StreamReader {
         let late = Collector()
         hub.release(stream, reason: "gone")
         loop.run()
-        let joined = Mutex<Bool?>(nil)
-        stream.attach(late) { ok in joined.withLock { $0 = ok } }
+        let joined = NIOLockedValueBox<Bool?>(nil)
+        stream.attach(late) { ok in joined.withLockedValue { $0 = ok } }
         loop.run()
-        #expect(joined.withLock { $0 } == false)
+        #expect(joined.withLockedValue { $0 } == false)
         #expect(late.taken.isEmpty)
     }
 
@@ -160,15 +160,15 @@ final class Collector: StreamReader {
         loop.run()
         stream.deliver(header(.video))
         stream.deliver(frame(.video, dts: 0, keyframe: true))
-        let answer = Mutex<BoundCue??>(nil)
+        let answer = NIOLockedValueBox<BoundCue??>(nil)
         stream.mark(PendingCue(id: "pin", kind: .productPin, payload: "{}", duration: nil, target: .nextFrame) { bound in
-            answer.withLock { $0 = .some(bound) }
+            answer.withLockedValue { $0 = .some(bound) }
         })
         loop.run()
         stream.deliver(frame(.audio, dts: 20))
         stream.deliver(frame(.video, dts: 40))
         #expect(describe(reader.taken) == ["video-header", "clock", "videoK@0", "audio@20", "cuePlaced", "video@40"])
-        let bound = try #require(answer.withLock { $0 } ?? nil)
+        let bound = try #require(answer.withLockedValue { $0 } ?? nil)
         #expect(bound.mediaTime == 40)
         #expect(bound.pts == 40 * 90 + 900_000)
         guard case .cuePlaced(let placed) = reader.taken[4].kind else { return }
@@ -179,17 +179,17 @@ final class Collector: StreamReader {
         let loop = EmbeddedEventLoop()
         let hub = StreamHub()
         let stream = hub.claim(StreamPath("live/cue-end")!, remoteAddress: "test", on: loop)!
-        let answered = Mutex(0)
+        let answered = NIOLockedValueBox(0)
         stream.mark(PendingCue(id: "late", kind: .announcement, payload: "{}", duration: nil, target: .mediaTime(10_000)) { bound in
-            if bound == nil { answered.withLock { $0 += 1 } }
+            if bound == nil { answered.withLockedValue { $0 += 1 } }
         })
         loop.run()
         hub.release(stream, reason: "gone")
         loop.run()
         stream.mark(PendingCue(id: "after", kind: .announcement, payload: "{}", duration: nil, target: .nextFrame) { bound in
-            if bound == nil { answered.withLock { $0 += 1 } }
+            if bound == nil { answered.withLockedValue { $0 += 1 } }
         })
         loop.run()
-        #expect(answered.withLock { $0 } == 2)
+        #expect(answered.withLockedValue { $0 } == 2)
     }
 }
