@@ -199,6 +199,14 @@ public final class Muxer {
         try check(av_opt_set(context.pointee.priv_data, "mpegts_flags", "+resend_headers", 0), "av_opt_set(mpegts_flags)")
     }
 
+    /// Makes the next fragment's decode time (`tfdt`) each track's next DTS, not the end of the previous fragment
+    /// (fragmented MP4 only): after a fragment whose last sample's duration was a guess, the timeline stays the
+    /// caller's instead of moving by the guess's error.
+    public func startNextFragmentAtItsDTS() throws(FFmpegError) {
+        guard let context, container == .fragmentedMP4 else { return }
+        try check(av_opt_set(context.pointee.priv_data, "movflags", "+frag_discont", 0), "av_opt_set(movflags)")
+    }
+
     /// Bytes written since the last `drainOutput`.
     public var outputByteCount: Int { sink.bytes.readableBytes }
 

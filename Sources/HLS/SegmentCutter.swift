@@ -76,4 +76,16 @@ public struct SegmentCutter: Sendable {
         }
         return .none
     }
+
+    /// Call after a frame of the pace-setting track (decode time `dts`) when the next one is expected
+    /// `expectedDuration` later (a steady frame rate): true when the open part reaches its target with this frame,
+    /// so it can end now instead of when the next frame arrives a frame interval later. The part then ends at
+    /// `dts + expectedDuration`, and the next frame does not end it again.
+    public mutating func endsPartAfter(dts: Int64, expectedDuration: Int64) -> Bool {
+        guard let partStart, expectedDuration > 0, dts >= partStart else { return false }
+        let length = dts + expectedDuration - partStart
+        guard length >= partTarget, length <= partLimit else { return false }
+        self.partStart = dts + expectedDuration
+        return true
+    }
 }

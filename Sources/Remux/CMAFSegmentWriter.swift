@@ -1,3 +1,4 @@
+import Cues
 import FFmpeg
 import Foundation
 import HLS
@@ -7,10 +8,10 @@ import NIOCore
 /// initialization segment, and each segment's fragments, one per part, in a memory file of its own. Like
 /// `TSSegmentWriter`, it knows nothing of playlists: the pipeline says where segments and parts end.
 ///
-/// Each frame goes to the muxer when the next frame of its track arrives, with its exact duration: the MP4 muxer
-/// starts a fragment where the previous one's last sample ends, so a guessed duration would move that frame. The
-/// pace-setting track's held frame ends the part it belongs to (the frame that cuts the part gives its end); other
-/// tracks' last frame goes into the next part.
+/// Each frame goes to the muxer when the next frame of its track arrives, with its exact duration. The
+/// pace-setting track's held frame ends the part it belongs to: at the frame that cuts the part, or, when the
+/// cadence is steady, at once with the duration the cadence forecasts (the next fragment then starts at its own
+/// DTS, so a forecast's error never moves a frame). Other tracks' last frame goes into the next part.
 ///
 /// libavformat's MP4 muxer keeps a record of every fragment it has written (for an `mfra` box at the end, which a
 /// live output never writes): about 80 bytes per part, without bound, 1.5 MB an hour per stream at 200 ms parts.
@@ -33,8 +34,19 @@ final class CMAFSegmentWriter {
     private(set) var current: Open?
     /// The newest frame of each stream, written when the next one (or a part's end) says how long it lasts.
     private var held: [Held?]
-    /// `emsg` boxes for the open part, written ahead of its `moof` (CMAF puts event messages first in a chunk).
-    private var events: [[UInt8]] = []
+    /// Event messages for the open part, written ahead of its `moof` (CMAF puts event messages first in a chunk).
+    private var events: [EventMessage] = []
+    /// Frames given to the muxer since its last fragment: a muxer holding some is not replaced.
+    private var framesInMuxer = 0
+    /// The earliest DTS the pace-setting track's next frame may have: where a part that ended on a forecast
+    /// ended (then one tick past each frame moved to it). libavformat moves a frame that starts before the
+    /// previous fragment's end, and drops its composition offset; this writer moves it itself, offset kept.
+    private var paceFloor: Int64?
+    /// Other tracks' frames (with their durations) that came after a part ended on a forecast and before the
+    /// pace-setting track's next frame: they go to the muxer just before it, so that frame may still start a
+    /// segment (and a fresh muxer) with nothing of the old segment left in the muxer.
+    private var deferred: [(stream: Int, frame: Held, duration: Int64)] = []
+    private var awaitingPace = false
 
     private struct Held {
         var pts: Int64
@@ -85,7 +97,7 @@ final class CMAFSegmentWriter {
     }
 
     func startSegment(name: String, sequence: Int, startPTS: Int64, startDTS: Int64, programDateTime: Date, discontinuity: Bool) throws(SegmentFileError) {
-        if fragmentsInMuxer >= fragmentsPerMuxer { rotateMuxer() }
+        if fragmentsInMuxer >= fragmentsPerMuxer && framesInMuxer == 0 { rotateMuxer() }
         current = Open(
             sequence: sequence, startPTS: startPTS, programDateTime: programDateTime, discontinuity: discontinuity,
             file: try SegmentFile.Writer(name: name), partStartDTS: startDTS)
@@ -108,7 +120,29 @@ final class CMAFSegmentWriter {
     /// same stream goes to the muxer now.
     func write(stream: Int, pts: Int64, dts: Int64, estimate: Int64, isKeyframe: Bool, payload: ByteBuffer) throws(TSSegmentWriter.Failure) {
         guard stream < streamCount, current != nil else { return }
-        if let previous = held[stream] { try emit(previous, stream: stream, duration: dts - previous.dts) }
+        var (pts, dts) = (pts, dts)
+        if stream == 0, let floor = paceFloor {
+            if dts < floor {
+                // Came before the forecast: a few ticks later, composition offset kept, and its cue with it.
+                let shift = floor - dts
+                moveEvents(from: pts, to: pts + shift)
+                (pts, dts) = (pts + shift, floor)
+                paceFloor = dts + 1
+            } else {
+                paceFloor = nil
+            }
+        }
+        if stream == 0 && awaitingPace {
+            awaitingPace = false
+            try emitDeferred()
+        }
+        if let previous = held[stream] {
+            if awaitingPace {
+                deferred.append((stream, previous, dts - previous.dts))
+            } else {
+                try emit(previous, stream: stream, duration: dts - previous.dts)
+            }
+        }
         held[stream] = Held(pts: pts, dts: dts, estimate: estimate, isKeyframe: isKeyframe, payload: payload)
     }
 
@@ -122,16 +156,31 @@ final class CMAFSegmentWriter {
         } catch {
             throw .muxer("fMP4 stream \(stream): \(error)")
         }
+        framesInMuxer += 1
     }
 
-    /// Adds an event message (a whole `emsg` box) to the open part.
-    func addEvent(_ box: [UInt8]) {
+    /// Adds an event message to the open part.
+    func addEvent(_ box: EventMessage) {
         guard current != nil else { return }
         events.append(box)
     }
 
+    private func emitDeferred() throws(TSSegmentWriter.Failure) {
+        for (stream, frame, duration) in deferred { try emit(frame, stream: stream, duration: duration) }
+        deferred.removeAll(keepingCapacity: true)
+    }
+
+    /// The events of a frame that was moved follow it.
+    private func moveEvents(from old: Int64, to new: Int64) {
+        for index in events.indices where events[index].presentationTime == UInt64(max(old, 0)) {
+            events[index].presentationTime = UInt64(max(new, 0))
+        }
+    }
+
     /// Writes every held frame with its estimated length: the timeline ends here.
     func drainHeld() throws(TSSegmentWriter.Failure) {
+        awaitingPace = false
+        try emitDeferred()
         for stream in held.indices {
             if let frame = held[stream] { try emit(frame, stream: stream, duration: 0) }
             held[stream] = nil
@@ -143,7 +192,12 @@ final class CMAFSegmentWriter {
     /// of a segment ends where the segment does). The duration listed is at most `limit`, the playlist's part
     /// target: a gap in the encoder's timestamps falls inside a part, and no part may be listed longer
     /// (draft-pantos-hls-rfc8216bis §4.4.4.9); the segment's duration is then its parts' sum.
-    func closePart(endDTS: Int64, duration: Int64? = nil, limit: Int64 = .max) throws(TSSegmentWriter.Failure) -> (part: Segment.Part, file: SegmentFile)? {
+    /// `endIsExpected`: `endDTS` is when the next frame should come, not when it came, so the last frame's
+    /// duration is a forecast (never longer than the frame interval); the next fragment then starts at its first
+    /// frame's own DTS (`tfdt`), so a forecast short by a millisecond leaves a millisecond's gap and moves no frame.
+    func closePart(
+        endDTS: Int64, duration: Int64? = nil, limit: Int64 = .max, endIsExpected: Bool = false
+    ) throws(TSSegmentWriter.Failure) -> (part: Segment.Part, file: SegmentFile)? {
         guard let open = current else { return nil }
         // The pace-setting track's last frame ends where the part does.
         if let last = held[0], endDTS > last.dts {
@@ -152,13 +206,19 @@ final class CMAFSegmentWriter {
         }
         do {
             try muxer.flush()
+            if endIsExpected {
+                try muxer.startNextFragmentAtItsDTS()
+                paceFloor = endDTS
+                awaitingPace = streamCount > 1
+            }
         } catch {
             throw .muxer("fMP4 flush: \(error)")
         }
+        framesInMuxer = 0
         if muxer.outputByteCount > 0 { fragmentsInMuxer += 1 }
         do {
             if muxer.outputByteCount > 0 {
-                for box in events {
+                for box in events.map({ $0.encoded() }) {
                     try box.withUnsafeBytes { bytes in Result { () throws(SegmentFileError) in try open.file.append(bytes) } }.get()
                 }
                 events = []
@@ -183,8 +243,8 @@ final class CMAFSegmentWriter {
         }
     }
 
-    /// The open part's first frame is coming: `independent` when a player can start decoding there
-    /// (`INDEPENDENT=YES`: a video keyframe, or any frame of an audio-only stream).
+    /// The open part's first frame of the pace-setting track is coming: `independent` when a player can start
+    /// decoding there (`INDEPENDENT=YES`: a video keyframe, or any frame of an audio-only stream).
     func startPart(independent: Bool) {
         current?.partIndependent = independent
         current?.partHasFrames = true

@@ -50,7 +50,7 @@ extension HLSPipeline {
                 timescale: 90000, presentationTime: UInt64(max(pts, 0)),
                 duration: cue.duration.map { UInt32(min(max($0, 0) * 90000, Double(UInt32.max - 1))) } ?? EventMessage.unknownDuration,
                 id: nextEventID, message: tag
-            ).encoded())
+            ))
         output.addDateRange(
             DateRange(id: cue.id, kind: cue.kind, startDate: cue.programDateTime, duration: cue.duration, playerJSON: cue.json),
             segmentSequence: builder.sequence)

@@ -21,9 +21,12 @@ extension HLSPipeline {
         }
     }
 
-    func writeLowLatency(stream: Int, pts: Int64, dts: Int64, estimate: Int64, isKeyframe: Bool, independent: Bool, payload: ByteBuffer) {
+    /// `setsPace`: a frame of the track parts are cut on; the first in a part says whether the part is independent.
+    func writeLowLatency(
+        stream: Int, pts: Int64, dts: Int64, estimate: Int64, isKeyframe: Bool, setsPace: Bool, independent: Bool, payload: ByteBuffer
+    ) {
         guard let cmaf else { return }
-        if cmaf.current?.partHasFrames == false { cmaf.startPart(independent: independent) }
+        if setsPace, cmaf.current?.partHasFrames == false { cmaf.startPart(independent: independent) }
         do {
             try cmaf.write(stream: stream, pts: pts, dts: dts, estimate: estimate, isKeyframe: isKeyframe, payload: payload)
         } catch {
@@ -32,10 +35,14 @@ extension HLSPipeline {
     }
 
     /// Ends the open part before the frame at `endDTS` and lists it; `duration` (90 kHz) overrides its span.
-    func closeLowLatencyPart(endDTS: Int64, duration: Int64? = nil) {
+    /// `endIsExpected`: `endDTS` is when the next frame should come (a steady cadence), not when it came.
+    func closeLowLatencyPart(endDTS: Int64, duration: Int64? = nil, endIsExpected: Bool = false) {
         guard let cmaf, let output, let open = cmaf.current else { return }
         do {
-            guard let (part, file) = try cmaf.closePart(endDTS: endDTS, duration: duration, limit: fixedPartLimit ?? .max) else { return }
+            guard
+                let (part, file) = try cmaf.closePart(
+                    endDTS: endDTS, duration: duration, limit: fixedPartLimit ?? .max, endIsExpected: endIsExpected)
+            else { return }
             let index = open.parts.count
             output.append(
                 part: PartialSegment(
@@ -62,7 +69,11 @@ extension HLSPipeline {
                 return lowLatencyFailed("\(error)")
             }
         }
-        closeLowLatencyPart(endDTS: endDTS ?? (open.partStartDTS + rest), duration: rest)
+        // A part that ended with its last frame (a steady cadence) leaves nothing of the pace-setting track here;
+        // any other track's frames since then open the next segment's first part instead of a part of their own.
+        if endDTS == nil || open.partHasFrames {
+            closeLowLatencyPart(endDTS: endDTS ?? (open.partStartDTS + rest), duration: rest)
+        }
         guard self.cmaf === cmaf, let (finished, file) = cmaf.finishSegment() else { return }
         let segment = Segment(
             sequence: finished.sequence, uri: "\(output.epoch)-\(finished.sequence).m4s", duration: Double(finished.partTicks) / 90000,

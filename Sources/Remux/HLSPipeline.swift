@@ -61,6 +61,8 @@ final class HLSPipeline {
     private var lastVideoDTS: Int64?
     private var videoFrameDuration: Int64 = 3000
     private var audioFrameDuration: Int64 = 1920
+    /// The pace-setting track's frame interval, when steady: a low-latency part then ends with its last frame.
+    private var cadence = FrameCadence()
     private(set) var droppedBeforeKeyframe = 0
     /// Cues placed on frames not yet written.
     var pendingPlacements: [PlacedCue] = []
@@ -266,6 +268,7 @@ final class HLSPipeline {
             targetDuration: Int64(configuration.segmentDuration * 90000), partTarget: Int64(configuration.partDuration * 90000),
             hasVideo: videoHeader != nil, maxDuration: fixedTarget ?? Self.firstSegmentLimit(configuration))
         cutter?.partLimit = fixedPartLimit ?? .max
+        cadence = FrameCadence()
         if anchor == nil { anchor = (Date(), Self.tsTime(firstFrame.pts)) }
         return true
     }
@@ -306,7 +309,9 @@ final class HLSPipeline {
             if let last = lastVideoDTS, dts > last { videoFrameDuration = dts - last }
             lastVideoDTS = dts
         }
-        let paceDuration = isVideo || !hasVideo ? (isVideo ? videoFrameDuration : audioFrameDuration) : 0
+        let setsPace = isVideo || !hasVideo
+        let paceDuration = setsPace ? (isVideo ? videoFrameDuration : audioFrameDuration) : 0
+        if setsPace { cadence.note(dts: dts) }
         switch cutter?.decide(isVideo: isVideo, isKeyframe: packet.isKeyframe, pts: pts, dts: dts, frameDuration: paceDuration) ?? .none {
         case .segment:
             finishSegment(endPTS: pts, endDTS: dts)
@@ -345,10 +350,14 @@ final class HLSPipeline {
         }
         writeLowLatency(
             stream: index, pts: pts, dts: dts, estimate: isVideo ? videoFrameDuration : audioFrameDuration, isKeyframe: packet.isKeyframe,
-            independent: isVideo ? packet.isKeyframe : !hasVideo, payload: packet.payload)
+            setsPace: setsPace, independent: isVideo ? packet.isKeyframe : !hasVideo, payload: packet.payload)
+        if setsPace, cmaf != nil, let expected = cadence.expectedInterval, cutter?.endsPartAfter(dts: dts, expectedDuration: expected) == true {
+            // The part is complete with this frame: list it now rather than when the next frame proves it.
+            closeLowLatencyPart(endDTS: dts + expected, endIsExpected: true)
+        }
         output?.writingBytes.store(writer.byteCount, ordering: .relaxed)
         writer.noteFrame(
-            isVideo: isVideo, setsPace: isVideo || !hasVideo, pts: pts, end: pts + (isVideo ? videoFrameDuration : audioFrameDuration))
+            isVideo: isVideo, setsPace: setsPace, pts: pts, end: pts + (isVideo ? videoFrameDuration : audioFrameDuration))
     }
 
     static func tsTime(_ milliseconds: Int64) -> Int64 { milliseconds * 90 + tsOffset }

@@ -51,7 +51,12 @@ public struct Tool: Sendable {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isAlive {
+        // The status is kept from the call that saw the exit: Foundation may reap the child right after, and a
+        // second look can then find neither the child nor Foundation's figures yet (that read as -1 once).
+        var status: Int32?
+        while true {
+            status = process.exitStatus
+            if status != nil { break }
             if Date() > deadline {
                 await Self.stop(process)
                 throw Failure.timedOut(name, seconds: timeout, stderr: stderrFile.contents())
@@ -64,7 +69,7 @@ public struct Tool: Sendable {
                 throw error
             }
         }
-        let output = Output(status: process.exitStatus ?? -1, stdout: stdoutFile.data(), stderr: stderrFile.contents())
+        let output = Output(status: status ?? -1, stdout: stdoutFile.data(), stderr: stderrFile.contents())
         if requireSuccess && output.status != 0 {
             throw Failure.failed(name, status: output.status, stderr: output.stderr)
         }

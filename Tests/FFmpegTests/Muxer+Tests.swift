@@ -119,6 +119,58 @@ import TestSupport
         #expect(abs(shift ?? 1000) <= delay, "composition delay \(shift ?? 1000) ms")
     }
 
+    /// A fragment whose last frame's duration was a forecast (a low-latency part closed with its last frame):
+    /// with `startNextFragmentAtItsDTS` the next fragment starts at its first frame's own time. Without it the muxer
+    /// puts that frame where the forecast ended, which the second muxer here shows, so the check can fail.
+    @Test func aForecastDurationMovesNoLaterFrame() async throws {
+        let input = try InputFile(url: Fixtures.path(Fixtures.small))
+        let video = try #require(input.streams.firstIndex { $0.codecName == "h264" })
+        let stream = input.streams[video]
+        var frames: [(pts: Int64, dts: Int64, isKeyframe: Bool, data: [UInt8])] = []
+        while frames.count < 48, let packet = try input.readPacket() {
+            guard packet.streamIndex == video else { continue }
+            frames.append(((packet.pts ?? packet.dts ?? 0) * 90, (packet.dts ?? 0) * 90, packet.isKeyframe, Array(packet.data)))
+        }
+        #expect(frames.count == 48)
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        func mux(startingEachAtItsDTS: Bool) async throws -> [Int64] {
+            let muxer = try Muxer(container: .fragmentedMP4, streams: [.h264(extradata: stream.extradata, width: stream.width, height: stream.height)])
+            var bytes: [UInt8] = []
+            muxer.drainOutput { bytes += $0 }
+            for (index, frame) in frames.enumerated() {
+                let next = index + 1 < frames.count ? frames[index + 1].dts : frame.dts + 3000
+                // Every sixth frame ends a fragment, with a forecast 10 ms (900 ticks) short of the real gap. (A forecast
+                // too long is never made: libavformat 5.1 moves a frame that starts before the previous one ended.)
+                let endsFragment = index % 6 == 5
+                try frame.data.withUnsafeBytes { data in
+                    try muxer.write(
+                        stream: 0, pts: frame.pts, dts: frame.dts, duration: next - frame.dts - (endsFragment ? 900 : 0), isKeyframe: frame.isKeyframe,
+                        data: data)
+                }
+                if endsFragment {
+                    try muxer.flush()
+                    if startingEachAtItsDTS { try muxer.startNextFragmentAtItsDTS() }
+                }
+            }
+            try muxer.flush()
+            muxer.drainOutput { bytes += $0 }
+            let path = dir.path + "/\(startingEachAtItsDTS).mp4"
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            return try await FFprobe.packets(of: path).filter { $0.mediaType == "video" }.map(\.dtsMilliseconds)
+        }
+        let written = frames.map { $0.dts / 90 }
+        let corrected = try await mux(startingEachAtItsDTS: true)
+        #expect(corrected.count == written.count)
+        let shift = (corrected.first ?? 0) - (written.first ?? 0)
+        #expect(corrected.map { $0 - shift } == written, "every frame at its own time")
+        let uncorrected = try await mux(startingEachAtItsDTS: false).map { $0 - shift }
+        #expect(uncorrected.count == written.count)
+        let moved = zip(uncorrected, written).enumerated().filter { $0.element.0 != $0.element.1 }
+        #expect(moved.map(\.offset) == [6, 12, 18, 24, 30, 36, 42], "without it, each later fragment's first frame moves")
+        #expect(moved.allSatisfy { $0.element.0 - $0.element.1 == -10 }, "to where the forecast ended")
+    }
+
     /// The top-level ISO-BMFF box types of `bytes` (ISO/IEC 14496-12 §4.2): a size, a type, and the size's worth.
     static func boxTypes(_ bytes: [UInt8]) -> [String] {
         var types: [String] = []

@@ -149,6 +149,37 @@ import Testing
         #expect(limitedCuts == [15_000, 30_000, 45_000], "five frames fit in 16 000 ticks, six do not: \(limitedCuts)")
     }
 
+    /// With a steady cadence a part ends with the frame that completes it (at that frame's expected end), and the
+    /// next frame does not end it again; parts stay within the limit.
+    @Test func aPartEndsWithItsLastFrameWhenTheNextOneIsForecast() {
+        var cutter = SegmentCutter(targetDuration: 180_000, partTarget: 18_000, hasVideo: true)
+        var early: [Int64] = []
+        for frame in Int64(0)..<60 {
+            let dts = frame * 3000
+            let decision = cutter.decide(isVideo: true, isKeyframe: frame == 0, pts: dts, dts: dts, frameDuration: 3000)
+            #expect(decision == .none, "frame \(frame)")
+            if cutter.endsPartAfter(dts: dts, expectedDuration: 3000) { early.append(dts + 3000) }
+        }
+        #expect(early == stride(from: Int64(18_000), through: 180_000, by: 18_000).map { $0 }, "after every sixth frame: \(early)")
+        // A forecast that would take the part past its limit does not end it early; the next frame cuts as before.
+        var limited = SegmentCutter(targetDuration: 180_000, partTarget: 18_000, hasVideo: true)
+        limited.partLimit = 16_000
+        _ = limited.decide(isVideo: true, isKeyframe: true, pts: 0, dts: 0, frameDuration: 3000)
+        for frame in Int64(0)..<5 {
+            let ends = limited.endsPartAfter(dts: frame * 3000, expectedDuration: 3000)
+            #expect(!ends, "frame \(frame)")
+        }
+        // A frame that comes late after an early end falls in the next part, not a part of its own.
+        var late = SegmentCutter(targetDuration: 180_000, partTarget: 18_000, hasVideo: true)
+        for frame in Int64(0)..<6 {
+            _ = late.decide(isVideo: true, isKeyframe: frame == 0, pts: frame * 3000, dts: frame * 3000, frameDuration: 3000)
+        }
+        let endsAtSixth = late.endsPartAfter(dts: 15_000, expectedDuration: 3000)
+        let lateFrame = late.decide(isVideo: true, isKeyframe: false, pts: 21_000, dts: 21_000, frameDuration: 3000)
+        let endsAgain = late.endsPartAfter(dts: 21_000, expectedDuration: 3000)
+        #expect(endsAtSixth && lateFrame == .none && !endsAgain)
+    }
+
     @Test func deltaUpdatesSkipSegmentsOlderThanTheBoundary() throws {
         #expect(try DeliveryDirectives(query: [("_HLS_skip", "YES")]).skip == .segments)
         #expect(try DeliveryDirectives(query: [("_HLS_skip", "v2")]).skip == .segmentsAndDateRanges)

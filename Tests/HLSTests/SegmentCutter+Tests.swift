@@ -158,6 +158,55 @@ import Testing
         #expect(released.count >= 5)
         #expect(released.last! >= 1000 - 500 - 100)
     }
+
+    /// Packets of 30 fps video (33/34 ms) and audio at `audioSteps` in the order an encoder sends them (by DTS; video
+    /// first at a tie), each pushed as it "arrives". For each video frame: whether it came out at its own push, and
+    /// whether the audio's cadence says it may (8 audio intervals seen, all within 2 ms of their mean, and the last
+    /// audio packet plus the shortest of them past the frame); and the order everything came out in.
+    func arrivals(audioSteps: [Int64]) -> (immediate: [Bool], forecastSaysGo: [Bool], order: [Int64]) {
+        var interleaver = PacketInterleaver(maxWait: 500)
+        interleaver.expect(.video)
+        interleaver.expect(.audio)
+        let video = (0..<60).map { packet(.video, Int64(($0 * 1000 + 15) / 30)) }
+        var audioTimes: [Int64] = [5]
+        while audioTimes.count < 100 { audioTimes.append(audioTimes.last! + audioSteps[audioTimes.count % audioSteps.count]) }
+        let all = (video + audioTimes.map { packet(.audio, $0) }).sorted { ($0.dts, $0.track == .video ? 0 : 1) < ($1.dts, $1.track == .video ? 0 : 1) }
+        var (immediate, forecastSaysGo, order, audioSeen) = ([Bool](), [Bool](), [Int64](), [Int64]())
+        for p in all {
+            interleaver.push(p)
+            var out: [MediaPacket] = []
+            while let ready = interleaver.next() { out.append(ready) }
+            order += out.map(\.dts)
+            if p.track == .audio { audioSeen.append(p.dts) }
+            if p.track == .video {
+                immediate.append(out.contains { $0.track == .video && $0.dts == p.dts })
+                let steps = zip(audioSeen.dropFirst(), audioSeen).map { $0 - $1 }.suffix(8)
+                let mean = steps.isEmpty ? 0 : Double(steps.reduce(0, +)) / Double(steps.count)
+                let steady = steps.count == 8 && steps.allSatisfy { abs(Double($0) - mean) <= 2.5 }
+                forecastSaysGo.append(steady && audioSeen.last! + steps.min()! > p.dts)
+            }
+        }
+        while let rest = interleaver.next(flushing: true) { order.append(rest.dts) }
+        return (immediate, forecastSaysGo, order)
+    }
+
+    /// Once the audio's cadence is steady, a video frame goes on when it arrives whenever the audio already there
+    /// says no earlier audio can follow (all but the frames within a millisecond of the next audio packet, here);
+    /// the rest wait for that packet. DTS order is kept.
+    @Test func aSteadyTrackIsNotWaitedForPastItsForecast() {
+        let (immediate, forecastSaysGo, order) = arrivals(audioSteps: [21, 21, 22])
+        #expect(order == order.sorted(), "DTS order")
+        #expect(order.count == 160)
+        #expect(immediate == forecastSaysGo)
+        #expect(immediate.filter { $0 }.count >= 45, "most frames go at once: \(immediate)")
+    }
+
+    /// Audio whose intervals vary more than 2 ms is waited for as before: a video frame waits for the audio after it.
+    @Test func anUnsteadyTrackIsStillWaitedFor() {
+        let (immediate, _, order) = arrivals(audioSteps: [15, 28, 21, 30, 12])
+        #expect(order == order.sorted(), "DTS order")
+        #expect(immediate.allSatisfy { !$0 }, "\(immediate)")
+    }
 }
 
 @Suite struct TimestampRepairTests {

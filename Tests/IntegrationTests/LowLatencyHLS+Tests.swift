@@ -212,6 +212,34 @@ extension LongRealTimeTests {
             }
         }
     
+        /// With a steady frame rate a part is listed as soon as its last frame is in, not when the next frame proves
+        /// it complete. Our publisher sends the video-only fixture (30 fps, a keyframe each second, so parts of six
+        /// frames from 2 s on) and stops for 5 s after the frame at 2 567 ms, the last of the part [2.4 s, 2.6 s):
+        /// in the middle of the pause, the newest listed part ends with that frame. Before, it waited for the next.
+        @Test func aPartIsListedWithItsLastFrame() async throws {
+            try await withServer { server in
+                async let published = EncodersFromTheWildTests.publish(
+                    Fixtures.path(Fixtures.videoOnly), to: "live/llpause", on: server, ["--pause-at", "2.6", "--pause-for", "5"])
+                // The pause runs from about 2.6 s after the publish starts to about 7.6 s: look at 5 s.
+                try await Task.sleep(for: .seconds(5))
+                let edge = try await Tool("python3").run(
+                    [Self.scripts.appendingPathComponent("ll_edge.py").path, "\(server.httpBase)/hls/live/llpause/ll.m3u8"], timeout: 30)
+                struct Edge: Decodable {
+                    struct Part: Decodable { var uri: String; var decodeTimes: [Int64] }
+                    var parts: Int
+                    var first: Int64?
+                    var newest: Part
+                }
+                let report = try JSONDecoder().decode(Edge.self, from: Data(edge.text.utf8))
+                let first = try #require(report.first)
+                let last = try #require(report.newest.decodeTimes.last)
+                #expect((last - first) / 90 == 2567, "the newest part ends with the frame at \((last - first) / 90) ms: \(edge.text)")
+                #expect(report.newest.decodeTimes.count == 6, "a whole part of six frames: \(edge.text)")
+                let result = try await published
+                #expect(result.status == "NetStream.Publish.Start" && result.finished, "\(result)")
+            }
+        }
+
         /// A pin placed while the stream is live reaches the low-latency rendition as an `emsg` box (version 1,
         /// the AOM ID3 scheme) in the part holding its frame, read back by our ISO-BMFF walker and mutagen: its
         /// presentation time is that frame's composition time exactly, and ll.m3u8 lists its DATERANGE.

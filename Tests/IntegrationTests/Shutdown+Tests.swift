@@ -74,14 +74,15 @@ import TestSupport
         /// Waits for the process to exit; its status, and how long after `since` it went.
         func exit(since: ContinuousClock.Instant, within seconds: Double) async throws -> (status: Int32, after: Duration) {
             let deadline = Date().addingTimeInterval(seconds)
-            while process.isAlive {
+            // Kept from the look that saw the exit (see `Tool.run`: a second look can come too early for Foundation).
+            while true {
+                if let status = process.exitStatus { return (status, ContinuousClock.now - since) }
                 guard Date() < deadline else {
                     kill(process.processIdentifier, SIGKILL)
                     throw TimeoutError(what: "cuecast to exit: \(log.suffix(2000))")
                 }
                 try await Task.sleep(for: .milliseconds(20))
             }
-            return (process.exitStatus ?? -1, ContinuousClock.now - since)
         }
 
         func stop(keepDirectory: Bool = false) {

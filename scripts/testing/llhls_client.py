@@ -4,8 +4,10 @@
 Starts at the newest independent part of ll.m3u8, then follows the stream part by part for --seconds: each next
 part is asked for with a blocking reload (_HLS_msn/_HLS_part) or, every other time, fetched straight from the
 preload hint before it exists. Every part is parsed (isobmff.py) and checked: per track, its first sample's
-decode time is where the previous part ended (no frame lost, none twice), INDEPENDENT=YES exactly when it starts
-with a video sync sample, and its bytes never change if fetched again. Prints JSON."""
+decode time is not before the previous part's end (no frame twice) and less than that part's last sample
+duration after it (no frame lost: a server that ends a part on a forecast frame duration may leave a gap
+smaller than a frame, counted in "gaps"), INDEPENDENT=YES exactly when it starts with a video sync sample, and
+its bytes never change if fetched again. Prints JSON."""
 import argparse
 import json
 import os
@@ -169,9 +171,14 @@ def main():
         for track, list_ in samples.items():
             if not list_:
                 continue
-            if track in expected and list_[0][0] != expected[track]:
-                errors.append(f"part {part['uri']} track {track}: starts at {list_[0][0]}, previous part ended at {expected[track]}")
-            expected[track] = list_[-1][0] + (list_[-1][1] or 0)
+            if track in expected:
+                end, last_duration = expected[track]
+                gap = list_[0][0] - end
+                if gap < 0 or gap >= max(last_duration, 1):
+                    errors.append(f"part {part['uri']} track {track}: starts at {list_[0][0]}, previous part ended at {end}")
+                elif gap:
+                    report["gaps"] = report.get("gaps", 0) + 1
+            expected[track] = (list_[-1][0] + (list_[-1][1] or 0), list_[-1][1] or 0)
             report["samples"][str(track)] = report["samples"].get(str(track), 0) + len(list_)
         report["parts"] += 1
         report.setdefault("handlers", {str(t): info["handler"] for t, info in tracks.items()})

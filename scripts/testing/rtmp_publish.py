@@ -21,6 +21,9 @@ the wild send:
                          from S seconds of media on, every timestamp MS larger (negative: smaller)
   --restart-at S         at S seconds the encoder restarts: the sequence headers again at timestamp 0, then the
                          file from its next keyframe with timestamps counting from 0
+  --pause-at S --pause-for SECONDS
+                         the tags from S seconds of media on go out SECONDS later (timestamps unchanged): the
+                         connection stays open and quiet meanwhile, as when an encoder stalls
 
 Prints {"status": first NetStream.Publish.* code, "sent": {"video", "audio"} frames sent, "closed" (the server closed
 first), "error", "finished" (every tag went out)}.
@@ -166,6 +169,8 @@ def schedule(tags, args):
             cts = int.from_bytes(body[2:5], "big", signed=True) - args.cts_shift
             body = body[:2] + cts.to_bytes(3, "big", signed=True) + body[5:]
             ts += args.cts_shift
+        if args.pause_at is not None and due >= args.pause_at * 1000:
+            due += args.pause_for * 1000
         result.append((due, ttype, ts + args.start_ms, body))
     return meta, result, restarted
 
@@ -184,6 +189,8 @@ def main():
     parser.add_argument("--jump-at", type=float, default=None)
     parser.add_argument("--jump-by", type=int, default=0)
     parser.add_argument("--restart-at", type=float, default=None)
+    parser.add_argument("--pause-at", type=float, default=None)
+    parser.add_argument("--pause-for", type=float, default=0)
     args = parser.parse_args()
     url = urllib.parse.urlsplit(args.url)
     app, _, stream = url.path.lstrip("/").partition("/")
