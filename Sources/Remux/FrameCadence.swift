@@ -20,9 +20,6 @@ struct FrameCadence {
         intervals.reserveCapacity(window)
     }
 
-    /// The decode time of the last frame noted.
-    var last: Int64? { lastDTS }
-
     /// The earliest decode time the next frame can have when the cadence is steady (the last frame's plus the
     /// shortest recent interval), or nil.
     var nextEarliest: Int64? {
