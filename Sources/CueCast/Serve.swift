@@ -40,6 +40,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a player or HTTP-FLV viewer may stay behind before it is closed (default 10).") var viewerMaxLag: Int?
     @Option(help: "Address both listeners bind (default 0.0.0.0, every interface).") var host: String?
     @Option(help: "Per-stream statistics, on or off; off only to measure what they cost (default on).") var stats: String?
+    @Option(help: "Keep each stream's current GOP so RTMP players, HTTP-FLV viewers and pushes start at once: on or off (default on; off saves about one GOP of memory a stream, and they wait for the next keyframe).")
+    var gopCache: String?
     @Option(help: "PEM CA bundle trusted for rtmps:// push targets besides the system's (or CUECAST_PUSH_CA_FILE).") var pushCAFile: String?
     @Option(help: "PEM certificate chain for RTMPS ingest and play; with --tls-key. Reloaded on SIGHUP.") var tlsCertificate: String?
     @Option(help: "PEM private key of --tls-certificate.") var tlsKey: String?
@@ -79,7 +81,7 @@ struct Serve: AsyncParsableCommand {
                 ("hls-low-latency", hlsLowLatency), ("hls-part-duration", hlsPartDuration.map { String($0) }),
                 ("hls-dir", hlsDir), ("hls-grace", hlsGrace.map { String($0) }),
                 ("hls-retention", hlsRetention.map { String($0) }), ("cors-origin", corsOrigin),
-                ("rtmp-host", host), ("http-host", host), ("stats", stats),
+                ("rtmp-host", host), ("http-host", host), ("stats", stats), ("gop-cache", gopCache),
                 ("max-viewers-per-stream", maxViewersPerStream.map(String.init)), ("max-viewers", maxViewers.map(String.init)),
                 ("viewer-max-lag", viewerMaxLag.map(String.init)), ("push-ca-file", pushCAFile),
                 ("tls-certificate", tlsCertificate), ("tls-key", tlsKey), ("rtmps-port", rtmpsPort.map(String.init)),
@@ -129,6 +131,7 @@ struct Serve: AsyncParsableCommand {
             say("Open files:   \(openFiles == Int.max ? "unlimited" : String(openFiles)) (\(perStream) per live stream's segments: \(streams))")
         }
         if !settings.statistics { say("Statistics are off (--stats off): no rates, counts or stats feed.") }
+        if !settings.gopCache { say("GOP cache off (--gop-cache off): players, HTTP-FLV viewers and pushes start at the next keyframe.") }
         try await server.run()
     }
 

@@ -45,7 +45,9 @@ public struct CueCastServer: Sendable {
         database = try Database(directory: configuration.dataDir)
         keys = StreamKeyStore(database: database)
         sessions = PublishSessionLog(database: database)
-        hub = StreamHub(collectsStatistics: configuration.statistics)
+        var gopCache = GOPCache.Limits()
+        gopCache.isEnabled = configuration.gopCache
+        hub = StreamHub(collectsStatistics: configuration.statistics, gopCache: gopCache)
         cueLog = CueLog(database: database)
         cues = CueService(configuration: configuration.cues, hub: hub, log: cueLog, keys: keys, logger: logger)
         do {

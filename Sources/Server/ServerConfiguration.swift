@@ -36,6 +36,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var cues = CueService.Configuration()
     /// Per-stream statistics (counters and the 1 s sampler); off only to measure their cost.
     public var statistics = true
+    /// Whether each stream keeps its current GOP, so RTMP players, HTTP-FLV viewers and pushes start at once
+    /// (off: they wait for the next keyframe, and each stream holds about one GOP less memory).
+    public var gopCache = true
     /// A PEM CA bundle trusted for `rtmps://` push targets besides the system's roots.
     public var pushCAFile: String?
     /// The admission hook: POSTed on publish, publish_done, play and play_done when set.
@@ -176,6 +179,13 @@ public struct ServerConfiguration: Sendable, Equatable {
             case "on", "true", "1": $0.statistics = true
             case "off", "false", "0": $0.statistics = false
             default: throw ConfigurationError.invalid("stats", $1)
+            }
+        },
+        Setting("gop-cache", "keep each stream's current GOP so players and pushes start at once, on or off") {
+            switch $1 {
+            case "on", "true", "1": $0.gopCache = true
+            case "off", "false", "0": $0.gopCache = false
+            default: throw ConfigurationError.invalid("gop-cache", $1)
             }
         },
         Setting("log-level", "trace, debug, info, notice, warning, error or critical") {

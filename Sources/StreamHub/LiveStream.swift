@@ -52,7 +52,7 @@ public final class LiveStream: Sendable {
 
     init(
         path: StreamPath, publish: PublishID, eventLoop: any EventLoop, remoteAddress: String, startedAt: Date,
-        countsStatistics: Bool = true
+        countsStatistics: Bool = true, gopCache: GOPCache.Limits = .init()
     ) {
         counters = IngestCounters(enabled: countsStatistics)
         self.path = path
@@ -60,7 +60,7 @@ public final class LiveStream: Sendable {
         self.eventLoop = eventLoop
         self.remoteAddress = remoteAddress
         self.startedAt = startedAt
-        fanOut = .makeBoxSendingValue(FanOut(gop: GOPCache()), as: FanOut.self, eventLoop: eventLoop)
+        fanOut = .makeBoxSendingValue(FanOut(gop: GOPCache(limits: gopCache)), as: FanOut.self, eventLoop: eventLoop)
     }
 
     /// What the publisher's loop owns.
@@ -72,6 +72,9 @@ public final class LiveStream: Sendable {
         var gop: GOPCache
         var binder = CueBinder()
         var ended = false
+        /// Readers that joined with no GOP to start from (the cache is off, or the GOP outgrew it): they get no
+        /// frame, and no cue, until the next video keyframe, so their decoder starts on one.
+        var awaitingKeyframe: [ObjectIdentifier] = []
 
         init(gop: GOPCache) { self.gop = gop }
     }
@@ -98,6 +101,8 @@ public final class LiveStream: Sendable {
             state.gop.reset()
         case .frame:
             var packet = packet
+            // Before the cues bound to it go out: they belong to the first frame these readers get.
+            if packet.track == .video && packet.isKeyframe && !state.awaitingKeyframe.isEmpty { state.awaitingKeyframe = [] }
             if packet.track == .video || state.videoHeader == nil {
                 let here = bindCues(at: packet)
                 if !here.isEmpty, packet.track == .video, embedsCuesInSEI.load(ordering: .relaxed) { embed(here, in: &packet) }
@@ -172,6 +177,7 @@ public final class LiveStream: Sendable {
             deliver(.ended(reason: reason))
             fanOut.value.ended = true
             fanOut.value.readers = []
+            fanOut.value.awaitingKeyframe = []
             fanOut.value.gop.reset()
         }
     }
@@ -180,7 +186,11 @@ public final class LiveStream: Sendable {
         let state = fanOut.value
         guard !state.ended else { return }
         let event = StreamEvent(publish: publish, kind: kind)
-        for reader in state.readers { reader.receive(event) }
+        if state.awaitingKeyframe.isEmpty || !kind.isMediaOrCue {
+            for reader in state.readers { reader.receive(event) }
+        } else {
+            for reader in state.readers where !state.awaitingKeyframe.contains(ObjectIdentifier(reader)) { reader.receive(event) }
+        }
     }
 
     // MARK: From anywhere
@@ -209,10 +219,12 @@ public final class LiveStream: Sendable {
             for header in [state.videoHeader, state.audioHeader].compactMap({ $0 }) {
                 var header = header
                 // Stamped with the first frame's time: some players take a header's timestamp as the start.
-                if let first = state.gop.packets.first { header.dts = first.dts; header.pts = first.dts }
+                if let first = state.gop.firstTimestamp { header.dts = first; header.pts = first }
                 reader.receive(StreamEvent(publish: publish, kind: .packet(header)))
             }
-            for packet in state.gop.packets { reader.receive(StreamEvent(publish: publish, kind: .packet(packet))) }
+            let gop = state.gop.packets
+            for packet in gop { reader.receive(StreamEvent(publish: publish, kind: .packet(packet))) }
+            if gop.isEmpty && state.videoHeader != nil { state.awaitingKeyframe.append(ObjectIdentifier(reader)) }
             state.readers.append(reader)
             done?(true)
         }
@@ -220,7 +232,10 @@ public final class LiveStream: Sendable {
 
     /// Removes a reader; it gets nothing more of this publish.
     public func detach(_ reader: any StreamReader) {
-        eventLoop.execute { [self] in fanOut.value.readers.removeAll { $0 === reader } }
+        eventLoop.execute { [self] in
+            fanOut.value.readers.removeAll { $0 === reader }
+            fanOut.value.awaitingKeyframe.removeAll { $0 == ObjectIdentifier(reader) }
+        }
     }
 
     public var streamDescription: StreamDescription {

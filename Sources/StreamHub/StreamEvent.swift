@@ -25,6 +25,15 @@ public struct StreamEvent: Sendable {
         case cuePlaced(PlacedCue)
         /// The publisher is gone; nothing of this publish follows.
         case ended(reason: String)
+
+        /// A frame (or end of sequence) or a cue: what a reader waiting for a keyframe must not get yet.
+        var isMediaOrCue: Bool {
+            switch self {
+            case .packet(let packet): packet.kind != .sequenceHeader
+            case .cuePlaced: true
+            case .started, .metadata, .clock, .ended: false
+            }
+        }
     }
 
     public let publish: PublishID

@@ -27,7 +27,13 @@ public final class StreamHub: Sendable {
     /// False only to measure what statistics cost: streams then count nothing.
     public let collectsStatistics: Bool
 
-    public init(collectsStatistics: Bool = true) { self.collectsStatistics = collectsStatistics }
+    /// What each publish keeps of its current GOP for late joiners (`Limits.isEnabled` false: nothing).
+    public let gopCache: GOPCache.Limits
+
+    public init(collectsStatistics: Bool = true, gopCache: GOPCache.Limits = .init()) {
+        self.collectsStatistics = collectsStatistics
+        self.gopCache = gopCache
+    }
 
     /// Registers a publish of `path` whose publisher runs on `eventLoop`; nil if the path is already live (the
     /// first publisher keeps it).
@@ -43,7 +49,7 @@ public final class StreamHub: Sendable {
                 guard registry.streams[path] == nil else { return nil }
                 let stream = LiveStream(
                     path: path, publish: publish, eventLoop: eventLoop, remoteAddress: remoteAddress, startedAt: date,
-                    countsStatistics: collectsStatistics)
+                    countsStatistics: collectsStatistics, gopCache: gopCache)
                 registry.streams[path] = stream
                 let waiting = registry.waiters.removeValue(forKey: path) ?? []
                 return (stream, registry.followers[path] ?? [], waiting.map(\.callback))

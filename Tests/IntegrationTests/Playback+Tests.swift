@@ -62,9 +62,10 @@ import TestSupport
 
     /// A player joining mid-publish over RTMP and one over HTTP-FLV each get a keyframe first, then every frame
     /// the server received from there on, with the publisher's DTS and composition offsets; both end when the
-    /// publisher does.
-    @Test func ffmpegReadsRTMPAndHTTPFLVFrameForFrame() async throws {
-        try await withServer { server in
+    /// publisher does. With `--gop-cache off` they start at the next keyframe instead of the current GOP's.
+    @Test(arguments: [true, false])
+    func ffmpegReadsRTMPAndHTTPFLVFrameForFrame(gopCache: Bool) async throws {
+        try await withServer(configure: { $0.gopCache = gopCache }) { server in
             let path = StreamPath("live/play")!
             let secret = try await server.server.keys.add(stream: path.description)
             let recording = server.record(path)
@@ -73,11 +74,13 @@ import TestSupport
             try await Task.sleep(for: .seconds(2))
             let directory = try TemporaryDirectory()
             defer { directory.remove() }
+            // `-copyinkf`: ffmpeg's stream copy otherwise drops frames before the first keyframe itself.
             func read(_ url: String, into file: String) async throws -> Tool.Output {
                 try await Tool("ffmpeg").run(
-                    ["-hide_banner", "-nostdin", "-loglevel", "error", "-i", url, "-c", "copy", "-copyts", "-f", "flv", "-y", file],
+                    ["-hide_banner", "-nostdin", "-loglevel", "error", "-i", url, "-c", "copy", "-copyinkf", "-copyts", "-f", "flv", "-y", file],
                     timeout: 60)
             }
+            let keyframesBeforeJoin = try #require(server.server.hub.stream(path)).counters.keyframes
             async let rtmp = read("\(server.rtmpBase)/live/play", into: directory.path + "/rtmp.flv")
             async let flv = read("\(server.httpBase)/live/play.flv", into: directory.path + "/http.flv")
             _ = try await (rtmp, flv)
@@ -95,6 +98,10 @@ import TestSupport
                 #expect(offsets == expected.prefix(received.count).map { $0.pts - $0.dts }, "\(file): composition offsets as published")
                 #expect(offsets.contains { $0 > 0 })
                 #expect(published.count - expected.count > 30, "\(file) joined mid-publish")
+                if !gopCache {
+                    let keyframesBefore = published.filter { $0.isKeyframe && $0.dts < first.dtsMilliseconds }.count
+                    #expect(keyframesBefore >= keyframesBeforeJoin, "\(file): no GOP kept, so it starts at a keyframe sent after the join")
+                }
             }
             #expect(server.logs.contains("play started"))
             #expect(server.logs.contains("HTTP-FLV viewer joined"))

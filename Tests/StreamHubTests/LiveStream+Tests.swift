@@ -39,6 +39,47 @@ final class Collector: StreamReader {
         if case .packet(let h) = late.taken[1].kind { #expect(h.dts == 80, "headers carry the first frame's time") }
     }
 
+    /// With no GOP to start from (the cache off, or a GOP that outgrew it), a joining reader gets metadata and
+    /// headers at once, then nothing (no frame, no cue) until the next video keyframe; the others miss nothing.
+    @Test(arguments: ["off", "outgrown"])
+    func aReaderWithoutAGOPStartsAtTheNextKeyframe(_ why: String) {
+        let loop = EmbeddedEventLoop()
+        var limits = GOPCache.Limits()
+        if why == "off" { limits.isEnabled = false } else { limits.maxPackets = 2 }
+        let hub = StreamHub(gopCache: limits)
+        let stream = hub.claim(StreamPath("live/nogop")!, remoteAddress: "test", on: loop)!
+        let early = Collector()
+        stream.attach(early)
+        loop.run()
+        stream.deliver(header(.video))
+        stream.deliver(header(.audio))
+        for f in [frame(.video, dts: 0, keyframe: true), frame(.audio, dts: 10), frame(.video, dts: 40), frame(.video, dts: 80)] {
+            stream.deliver(f)
+        }
+        let late = Collector()
+        stream.attach(late)
+        loop.run()
+        stream.deliver(frame(.audio, dts: 90))
+        stream.deliver(frame(.video, dts: 120))
+        stream.mark(PendingCue(id: "pin", kind: .productPin, payload: "{}", duration: nil, target: .nextFrame) { _ in })
+        loop.run()
+        stream.deliver(frame(.video, dts: 160, keyframe: true))
+        stream.deliver(frame(.audio, dts: 170))
+        #expect(describe(late.taken) == ["video-header", "audio-header", "cuePlaced", "videoK@160", "audio@170"])
+        #expect(describe(early.taken).suffix(5) == ["audio@90", "video@120", "cuePlaced", "videoK@160", "audio@170"])
+        let third = Collector()
+        stream.attach(third)
+        loop.run()
+        stream.detach(late)
+        loop.run()
+        stream.deliver(frame(.video, dts: 200))
+        if why == "off" {
+            #expect(describe(third.taken) == ["video-header", "audio-header"], "no GOP kept: waits for the next keyframe")
+        } else {
+            #expect(describe(third.taken) == ["video-header", "audio-header", "videoK@160", "audio@170", "video@200"])
+        }
+    }
+
     /// Followers of a path get every publish of it, each stamped with its own id; a waiter for the next publish
     /// is called once, with the new one.
     @Test func followersSeeEachPublishStampedWithItsID() {
@@ -131,6 +172,66 @@ final class Collector: StreamReader {
 }
 
 @Suite struct GOPCacheTests {
+    /// A frame whose bytes say which frame it is (`seed` repeated), to check slices against what went in.
+    func marked(_ track: Track, dts: Int64, keyframe: Bool = false, bytes: Int, seed: UInt8) -> MediaPacket {
+        var packet = frame(track, dts: dts, keyframe: keyframe, bytes: 0)
+        packet.payload = ByteBuffer(repeating: seed, count: bytes)
+        return packet
+    }
+
+    /// A 2 s GOP of a 2.5 Mbit/s stream (a 60 KB keyframe, 59 frames of 7–12 KB, audio between) costs the GOP's
+    /// bytes and a little room, not a power of two per frame; every payload reads back as it went in.
+    @Test func keepsAGOPInLittleMoreThanItsBytes() {
+        var cache = GOPCache()
+        var sent: [MediaPacket] = [marked(.video, dts: 0, keyframe: true, bytes: 60_000, seed: 0)]
+        for n in 1..<60 {
+            sent.append(marked(.audio, dts: Int64(n * 33 - 10), bytes: 380, seed: UInt8(n % 251)))
+            sent.append(marked(.video, dts: Int64(n * 33), bytes: 7_000 + (n * 977) % 5_000, seed: UInt8((n + 100) % 251)))
+        }
+        for packet in sent { cache.add(packet, hasVideo: true) }
+        let kept = cache.packets
+        #expect(kept.map(\.dts) == sent.map(\.dts))
+        #expect(zip(kept, sent).allSatisfy { $0.payload == $1.payload })
+        let bytes = sent.reduce(0) { $0 + $1.payload.readableBytes }
+        #expect(cache.keptBytes == bytes)
+        // A buffer per frame took 1.3–1.5 times the bytes here (16 KB for a 9 KB frame, 512 B for 380 B of audio).
+        #expect(cache.allocatedBytes <= bytes + bytes / 10 + GOPCache.blockSize, "\(cache.allocatedBytes) B for \(bytes) B")
+    }
+
+    /// Slices handed to a joining reader keep their bytes while the cache goes on writing into the same block.
+    @Test func slicesHandedOutKeepTheirBytes() {
+        var cache = GOPCache()
+        cache.add(marked(.video, dts: 0, keyframe: true, bytes: 1_000, seed: 7), hasVideo: true)
+        cache.add(marked(.video, dts: 33, bytes: 1_000, seed: 8), hasVideo: true)
+        let early = cache.packets
+        for n in 2..<40 { cache.add(marked(.video, dts: Int64(n * 33), bytes: 3_000, seed: UInt8(n)), hasVideo: true) }
+        #expect(early.map { $0.payload } == [ByteBuffer(repeating: 7, count: 1_000), ByteBuffer(repeating: 8, count: 1_000)])
+        let all = cache.packets
+        #expect(all.count == 40)
+        #expect(all.enumerated().dropFirst(2).allSatisfy { $0.element.payload == ByteBuffer(repeating: UInt8($0.offset), count: 3_000) })
+        cache.add(marked(.video, dts: 2_000, keyframe: true, bytes: 500, seed: 9), hasVideo: true)
+        #expect(all[39].payload == ByteBuffer(repeating: 39, count: 3_000), "a new GOP leaves handed-out slices alone")
+        #expect(cache.packets.map(\.dts) == [2_000])
+    }
+
+    /// An audio-only stream keeps its last 50 frames, and lets go of the blocks behind them.
+    @Test func audioOnlyKeepsItsLastFramesInBoundedMemory() {
+        var cache = GOPCache()
+        for n in 0..<2_000 { cache.add(marked(.audio, dts: Int64(n * 21), bytes: 3_000, seed: UInt8(n % 251)), hasVideo: false) }
+        let kept = cache.packets
+        #expect(kept.map(\.dts) == (1_950..<2_000).map { Int64($0 * 21) })
+        #expect(kept.last?.payload == ByteBuffer(repeating: UInt8(1_999 % 251), count: 3_000))
+        #expect(cache.allocatedBytes <= 50 * 3_000 + 2 * GOPCache.blockSize)
+    }
+
+    @Test func keepsNothingWhenOff() {
+        var limits = GOPCache.Limits()
+        limits.isEnabled = false
+        var cache = GOPCache(limits: limits)
+        for f in [frame(.video, dts: 0, keyframe: true), frame(.audio, dts: 10), frame(.video, dts: 40)] { cache.add(f, hasVideo: true) }
+        #expect(cache.packets.isEmpty && cache.allocatedBytes == 0)
+    }
+
     @Test func keepsFromTheLastKeyframeAndGivesUpPastItsLimits() {
         var limits = GOPCache.Limits()
         limits.maxPackets = 3
