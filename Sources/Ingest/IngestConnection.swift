@@ -77,7 +77,7 @@ final class IngestConnection: RTMPConnectionDelegate {
     }
 
     func authorize(_ request: PublishRequest) async -> Result<any PublishSink, PublishRefusal> {
-        if let wait = attempts.reserve(clientIP) {
+        if let wait = await attempts.admit(clientIP) {
             counters.refusedPublishes.add(1, ordering: .relaxed)
             attempts.refused.add(1, ordering: .relaxed)
             let seconds = Int(wait.rounded(.up))
@@ -88,7 +88,7 @@ final class IngestConnection: RTMPConnectionDelegate {
         case .failure(let refusal):
             counters.refusedPublishes.add(1, ordering: .relaxed)
             // Only an unknown key counts towards the limit; a database error is not the client's failure.
-            if refusal.code != PublishRefusal.badName("").code { attempts.refund(clientIP) }
+            if refusal.code != PublishRefusal.badName("").code { attempts.refund(clientIP) } else { attempts.fail(clientIP) }
             logger.warning("publish refused", metadata: ["app": "\(request.app)", "reason": "\(refusal.description)"])
             return .failure(refusal)
         case .success(let keyPath):

@@ -10,15 +10,34 @@ import NIOConcurrencyHelpers
 /// them, and IPv6 addresses count by their /64 (one subscriber's prefix: RFC 6177), so hopping through the
 /// addresses of one's own network does not reset them either.
 ///
-/// An attempt takes its token before the key is looked up (`reserve`) and gets it back when the key was good
-/// (`refund`), so a client that sends many publishes at once on parallel connections still gets only `burst`
-/// guesses, not one per connection.
+/// An attempt takes its token before the key is looked up (`reserve`), gets it back when the key was good
+/// (`refund`) and loses it when the key was unknown (`fail`), so a client that sends many publishes at once on
+/// parallel connections still gets only `burst` guesses, not one per connection. An attempt that finds the tokens
+/// all taken by attempts still being checked is told to wait for them (`busy`) rather than refused: a studio behind
+/// one address that starts 20 streams at once with good keys gets all 20.
 public struct PublishAttemptLimiter: Sendable {
+    public enum Reservation: Sendable, Equatable {
+        /// Go ahead: one token is taken until `refund` or `fail`.
+        case admitted
+        /// Every token is held by attempts still being checked: ask again when one settles. `retryAfter` (s) is
+        /// what to tell the client if they all turn out to be failures.
+        case busy(retryAfter: Double)
+        /// Failed too often: seconds until the next attempt may go.
+        case refused(retryAfter: Double)
+    }
+
     public let rate: Double
     public let burst: Double
-    private var buckets: [String: (tokens: Double, updated: Date)] = [:]
+    private var buckets: [String: Bucket] = [:]
     /// Forgiven addresses are swept out when the table grows past this (then it doubles), so a sweep is rare.
     private var sweepAt = 1024
+
+    private struct Bucket {
+        var tokens: Double
+        var updated: Date
+        /// Attempts admitted and not yet settled.
+        var checking = 0
+    }
 
     /// `perMinute` failures per minute on average, `burst` at once.
     public init(perMinute: Double = 10, burst: Double = 10) {
@@ -26,18 +45,20 @@ public struct PublishAttemptLimiter: Sendable {
         self.burst = burst
     }
 
-    /// Takes an attempt for `address`: nil when it may go ahead (and one token is spent), else seconds to wait.
-    public mutating func reserve(_ address: String, now: Date) -> Double? {
+    /// Takes an attempt for `address` (see `Reservation`).
+    public mutating func reserve(_ address: String, now: Date) -> Reservation {
         let address = Self.client(address)
         var bucket = refilled(address, now: now)
         guard bucket.tokens >= 1 else {
             buckets[address] = bucket
-            return (1 - bucket.tokens) / rate
+            let wait = (1 - bucket.tokens) / rate
+            return bucket.checking > 0 ? .busy(retryAfter: wait) : .refused(retryAfter: wait)
         }
         bucket.tokens -= 1
+        bucket.checking += 1
         buckets[address] = bucket
         sweepIfLarge(now: now)
-        return nil
+        return .admitted
     }
 
     /// Gives back the token of an attempt that did not fail (a good key, or a lookup that broke on our side).
@@ -45,7 +66,16 @@ public struct PublishAttemptLimiter: Sendable {
         let address = Self.client(address)
         var bucket = refilled(address, now: now)
         bucket.tokens = min(burst, bucket.tokens + 1)
-        buckets[address] = bucket.tokens >= burst ? nil : bucket
+        bucket.checking = max(0, bucket.checking - 1)
+        buckets[address] = bucket.tokens >= burst && bucket.checking == 0 ? nil : bucket
+    }
+
+    /// Settles an attempt that failed (an unknown key): its token stays spent.
+    public mutating func fail(_ address: String, now: Date) {
+        let address = Self.client(address)
+        var bucket = refilled(address, now: now)
+        bucket.checking = max(0, bucket.checking - 1)
+        buckets[address] = bucket
     }
 
     /// Whom `address` counts against: an IPv4 address as it is (also when IPv4-mapped, `::ffff:a.b.c.d`), an IPv6
@@ -64,14 +94,18 @@ public struct PublishAttemptLimiter: Sendable {
     /// Addresses with failures not yet forgiven (what the limiter holds in memory).
     public var trackedAddresses: Int { buckets.count }
 
-    private func refilled(_ address: String, now: Date) -> (tokens: Double, updated: Date) {
-        guard let bucket = buckets[address] else { return (burst, now) }
-        return (min(burst, bucket.tokens + max(0, now.timeIntervalSince(bucket.updated)) * rate), now)
+    private func refilled(_ address: String, now: Date) -> Bucket {
+        guard let bucket = buckets[address] else { return Bucket(tokens: burst, updated: now) }
+        return Bucket(
+            tokens: min(burst, bucket.tokens + max(0, now.timeIntervalSince(bucket.updated)) * rate), updated: now,
+            checking: bucket.checking)
     }
 
     private mutating func sweepIfLarge(now: Date) {
         guard buckets.count > sweepAt else { return }
-        buckets = buckets.filter { min(burst, $0.value.tokens + now.timeIntervalSince($0.value.updated) * rate) < burst }
+        buckets = buckets.filter {
+            $0.value.checking > 0 || min(burst, $0.value.tokens + now.timeIntervalSince($0.value.updated) * rate) < burst
+        }
         sweepAt = max(1024, buckets.count * 2)
     }
 }
@@ -86,11 +120,27 @@ public final class PublishAttemptGate: Sendable {
         limiter = NIOLockedValueBox(PublishAttemptLimiter(perMinute: perMinute, burst: burst))
     }
 
-    public func reserve(_ address: String, now: Date = Date()) -> Double? {
-        limiter.withLockedValue { $0.reserve(address, now: now) }
+    /// Takes an attempt for `address`, waiting (up to `patience`) while its tokens are held by attempts still
+    /// being checked. nil: go ahead, and settle with `refund` or `fail`; else seconds the client must wait.
+    public func admit(_ address: String, patience: Duration = .seconds(10)) async -> Double? {
+        let deadline = ContinuousClock.now + patience
+        while true {
+            switch limiter.withLockedValue({ $0.reserve(address, now: Date()) }) {
+            case .admitted: return nil
+            case .refused(let wait): return wait
+            case .busy(let wait):
+                // A key lookup takes milliseconds; polling keeps the limiter pure and lock-free to wait on.
+                guard ContinuousClock.now < deadline else { return wait }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
     }
 
     public func refund(_ address: String, now: Date = Date()) {
         limiter.withLockedValue { $0.refund(address, now: now) }
+    }
+
+    public func fail(_ address: String, now: Date = Date()) {
+        limiter.withLockedValue { $0.fail(address, now: now) }
     }
 }

@@ -145,6 +145,32 @@ import TestSupport
 }
 
 @Suite struct PublishAttemptLimitTests {
+    /// Twelve publishes with good keys at once from one address (a studio behind NAT) with a limit of 2 failures:
+    /// the ones past the burst wait while the others' keys are checked, and all twelve go live.
+    @Test func parallelGoodPublishesFromOneAddressAreAllAdmitted() async throws {
+        try await withServer(configure: { $0.publishFailuresPerMinute = 2 }) { server in
+            var secrets: [String] = []
+            for n in 0..<12 { secrets.append(try await server.server.keys.add(stream: "live/room\(n)")) }
+            let outcomes = await withTaskGroup(of: String.self) { group in
+                for secret in secrets {
+                    group.addTask {
+                        do {
+                            let client = try await RawRTMPClient.connect(port: server.rtmpPort)
+                            let codes = try await client.publish(
+                                setup: RefusalTests.publishBytes(name: secret), awaiting: "NetStream.Publish.Start", media: ByteBuffer())
+                            return codes.last ?? "none"
+                        } catch {
+                            return "\(error)"
+                        }
+                    }
+                }
+                return await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(outcomes == Array(repeating: "NetStream.Publish.Start", count: 12), "\(outcomes)")
+            #expect(!server.logs.contains("too many failed attempts"))
+        }
+    }
+
     /// Three failures from one address, then even the right key is refused without a lookup, with a log line,
     /// a metric and the wait in the reason; the refusal does not touch a stream already live.
     @Test func failedPublishesAreRateLimitedPerAddress() async throws {

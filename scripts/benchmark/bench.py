@@ -1440,7 +1440,7 @@ def report(figures, options):
     row("RSS MB with slow viewers", s_c["rssBytes"]["slow"] / 2**20, s_n["rssBytes"]["slow"] / 2**20, "bounded", "", 4)
     fanout_rows(row, c.get("fanout") or {}, n.get("fanout") or {})
     g2g_rows(row, c.get("glassToGlass") or {}, n.get("glassToGlass") or {})
-    push_rows(row, c.get("push") or {}, n.get("push") or {})
+    push_rows(row, c.get("push") or {}, n.get("push") or {}, (figures.get("cuecastTS") or {}).get("push") or {})
     if "stats" in figures:
         st = figures["stats"]
         add("")
@@ -1571,8 +1571,11 @@ def fanout_rows(row, f_c, f_n):
                 "within ±1 %", "yes" if a is not None and abs(a) <= 1 else "no", 3, " %")
 
 
-def push_rows(row, p_c, p_n):
-    """Push rows: CueCast's push targets next to nginx-rtmp's own `push` directive, to the same nginx-rtmp sink."""
+def push_rows(row, p_c, p_n, p_t=None):
+    """Push rows: CueCast's push targets next to nginx-rtmp's own `push` directive, to the same nginx-rtmp sink.
+    `p_t`: CueCast with TS HLS alone (`--hls-low-latency off`), the same work as nginx-rtmp; the CPU goal is read
+    there, and the default (with the CMAF rendition too) is shown beside it."""
+    p_t = p_t or {}
     counts = sorted({int(k) for side in (p_c, p_n) for k in side})
 
     def at(side, count, key, scale=1):
@@ -1580,8 +1583,14 @@ def push_rows(row, p_c, p_n):
         return value * scale if value is not None else None
     for count in counts:
         a, b = at(p_c, count, "cpuPerTargetSecond"), at(p_n, count, "cpuPerTargetSecond")
-        row(f"Push to {count} targets: server CPU s per target-s", a, b, "≤ 1.0× nginx-rtmp",
-            "yes" if a is not None and b and a <= b else "no", 5)
+        if p_t:
+            t = at(p_t, count, "cpuPerTargetSecond")
+            row(f"Push to {count} targets, both making TS HLS: server CPU s per target-s", t, b, "≤ 1.0× nginx-rtmp",
+                "yes" if t is not None and b and t <= b else "no", 5)
+            row(f"Push to {count} targets, CueCast also making LL-HLS (its default): server CPU s per target-s", a, b, "", "", 5)
+        else:
+            row(f"Push to {count} targets: server CPU s per target-s", a, b, "≤ 1.0× nginx-rtmp",
+                "yes" if a is not None and b and a <= b else "no", 5)
     if len(counts) > 1:
         # What one more target costs, the base (ingest and HLS of the stream) taken out: the slope between the
         # smallest and the largest count.
@@ -1591,6 +1600,8 @@ def push_rows(row, p_c, p_n):
             a, b = at(side, low, "cpuPerTargetSecond"), at(side, high, "cpuPerTargetSecond")
             return (b * high - a * low) / (high - low) if a is not None and b is not None else None
         row(f"Push: CPU s per added target-s ({low} → {high} targets)", slope(p_c), slope(p_n), "", "", 5)
+        if p_t:
+            row(f"Push: CPU s per added target-s ({low} → {high} targets), both making TS HLS", slope(p_t), slope(p_n), "", "", 5)
     for count in counts:
         a = at(p_c, count, "delayP99", 1000)
         row(f"Push to {count} targets: delay p50 ms (send → sink reader)", at(p_c, count, "delayP50", 1000),
@@ -1814,10 +1825,19 @@ def main():
     def push_workload():
         # A single stream's CPU is a few ms a second, so one window's figure swings by a fifth between runs on a
         # shared VM: the servers take turns for several rounds and the CPU is summed over all of them.
+        # CueCast runs twice: as it comes (TS HLS and the Low-Latency CMAF rendition of the stream), and with TS
+        # HLS alone, the work nginx-rtmp does beside its pushes.
+        pushers = dict(made)
+        pushers["cuecastTS"] = CueCast(os.path.join(work, "cuecast-ts"), window, fragment, options.binary,
+                                       viewer_limit + ["--hls-low-latency", "off"])
+        os.makedirs(pushers["cuecastTS"].work, exist_ok=True)
+        pushers["cuecastTS"].prepare(1)
+        pushers["cuecastTS"].name = "CueCast (TS HLS only)"
+        figures.setdefault("cuecastTS", {})
         for count in options.push_targets:
-            rounds = {key: [] for key in made}
+            rounds = {key: [] for key in pushers}
             for round_index in range(options.push_rounds):
-                for key, server in made.items():
+                for key, server in pushers.items():
                     sink = Sink(server.work)
                     sink.start()
                     if isinstance(server, NginxRTMP):
@@ -1831,7 +1851,7 @@ def main():
                     finally:
                         server.push_to = []
                         sink.stop()
-            for key in made:
+            for key in pushers:
                 figures[key].setdefault("push", {})[str(count)] = merge_push_rounds(rounds[key])
 
     def low_latency_workload():
@@ -1882,8 +1902,9 @@ def main():
 
         def row(name, a, b, goal_text, met, digits=4, unit=""):
             lines.append(f"| {name} | {fmt(a, digits, unit)} | {fmt(b, digits, unit)} | {fmt(ratio(a, b), 3)} | {goal_text} | {met} |")
-        push_rows(row, figures["cuecast"].get("push") or {}, figures["nginx"].get("push") or {})
-        print(json.dumps({key: figures[key].get("push") for key in made}, indent=1))
+        push_rows(row, figures["cuecast"].get("push") or {}, figures["nginx"].get("push") or {},
+                  figures["cuecastTS"].get("push") or {})
+        print(json.dumps({key: figures[key].get("push") for key in ("cuecast", "cuecastTS", "nginx")}, indent=1))
         print(f"Push workload, {figures['date']}, {figures['version']}:\n" + "\n".join(lines))
         shutil.rmtree(work, ignore_errors=True)
         return
