@@ -189,6 +189,15 @@ class CueCast(Server):
                 pass  # closed meanwhile
         return total
 
+    def heap_bytes(self):
+        """Heap in use (glibc mallinfo2), as the server reports it in /metrics."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.http}/metrics", headers={"Authorization": f"Bearer {self.token}"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith("cuecast_process_heap_bytes "):
+                    return float(line.split()[1])
+        return None
+
     def api(self, path):
         request = urllib.request.Request(f"http://127.0.0.1:{self.http}{path}", headers={"Authorization": f"Bearer {self.token}"})
         with urllib.request.urlopen(request, timeout=5) as response:
@@ -327,9 +336,11 @@ def remux_cost(server, clip, streams, warmup, duration, work):
         time.sleep(duration)
         cpu1, t1 = cpu_seconds(server.pid), time.monotonic()
         # Memory moves as segments come and go: average a few samples of RSS and of the segment files beside it.
-        samples = []
+        samples, heaps = [], []
         for _ in range(5):
             samples.append((rss_bytes(server.pid), server.segment_file_bytes()))
+            if isinstance(server, CueCast):
+                heaps.append(server.heap_bytes())
             time.sleep(0.5)
         rss = sum(r for r, _ in samples) / len(samples)
         file_bytes = sum(f for _, f in samples) / len(samples)
@@ -340,7 +351,8 @@ def remux_cost(server, clip, streams, warmup, duration, work):
         segments_expected = duration / server.fragment
         return {"streams": streams, "seconds": round(t1 - t0, 2), "cpuSeconds": round(cpu1 - cpu0, 3),
                 "cpuPerStreamSecond": (cpu1 - cpu0) / ((t1 - t0) * streams), "rssBytes": rss, "segmentFileBytes": file_bytes,
-                "stalledPlaylists": stalled, "publishersDied": publishers.failed(), "segmentsExpectedPerStream": segments_expected}
+                "stalledPlaylists": stalled, "publishersDied": publishers.failed(), "segmentsExpectedPerStream": segments_expected,
+                "heapBytes": sum(heaps) / len(heaps) if heaps else None}
     finally:
         publishers.stop()
 
@@ -354,6 +366,7 @@ def combine_rounds(rounds):
                      "cpuPerStreamSecond": cpu / (seconds * rounds[0]["streams"]),
                      "rssBytes": sum(r["rssBytes"] for r in rounds) / len(rounds),
                      "segmentFileBytes": sum(r["segmentFileBytes"] for r in rounds) / len(rounds),
+                     "heapBytes": (sum(r["heapBytes"] for r in rounds) / len(rounds)) if rounds[0].get("heapBytes") is not None else None,
                      "stalledPlaylists": sum(r["stalledPlaylists"] for r in rounds),
                      "publishersDied": sum(r["publishersDied"] for r in rounds),
                      "rounds": [{k: r[k] for k in ("seconds", "cpuSeconds", "cpuPerStreamSecond", "rssBytes")} for r in rounds]})
@@ -1571,6 +1584,29 @@ def fanout_rows(row, f_c, f_n):
                 "within ±1 %", "yes" if a is not None and abs(a) <= 1 else "no", 3, " %")
 
 
+def memory_table(memory, counts):
+    """Memory per extra stream: the slope between the smallest and the largest publisher count, per server."""
+    lo, hi = str(min(counts)), str(max(counts))
+    extra = max(counts) - min(counts)
+
+    def per_stream(key, what):
+        side = memory.get(key) or {}
+        a, b = (side.get(lo) or {}).get(what), (side.get(hi) or {}).get(what)
+        return (b - a) / extra / 2**20 if a is not None and b is not None and extra else None
+    lines = ["| Measure, MB per extra stream | CueCast (default) | CueCast, TS HLS only, no GOP cache | nginx-rtmp "
+             "| lean / nginx | Goal | Met |", "|---|---|---|---|---|---|---|"]
+    for what, name, goal in (("rssBytes", "RSS", "≤ 0.5 MB"), ("heapBytes", "Heap in use (CueCast's own figure)", ""),
+                             ("segmentFileBytes", "Segment files (memfd / tmpfs)", "")):
+        a, t, b = per_stream("cuecast", what), per_stream("cuecastLean", what), per_stream("nginx", what)
+        met = ("yes" if t is not None and t <= 0.5 else "no") if goal else ""
+        lines.append(f"| {name} | {fmt(a, 3)} | {fmt(t, 3)} | {fmt(b, 3)} | {fmt(ratio(t, b), 3)} | {goal} | {met} |")
+    for count in counts:
+        cells = [fmt(((memory.get(key) or {}).get(str(count)) or {}).get("rssBytes", 0) / 2**20, 4)
+                 for key in ("cuecast", "cuecastLean", "nginx")]
+        lines.append(f"| RSS MB, {count} publishers | {cells[0]} | {cells[1]} | {cells[2]} | | | |")
+    return "\n".join(lines)
+
+
 def push_rows(row, p_c, p_n, p_t=None):
     """Push rows: CueCast's push targets next to nginx-rtmp's own `push` directive, to the same nginx-rtmp sink.
     `p_t`: CueCast with TS HLS alone (`--hls-low-latency off`), the same work as nginx-rtmp; the CPU goal is read
@@ -1771,7 +1807,7 @@ def main():
                         help="target counts for the push workload, each pushed to an nginx-rtmp sink (0: no push run)")
     parser.add_argument("--push-seconds", type=float, default=20, help="seconds the push targets are timed per count and round")
     parser.add_argument("--push-rounds", type=int, default=3, help="turns each server takes per push count (CPU summed over them)")
-    parser.add_argument("--only", help="run only this workload (push, lowlatency, held or llg2g) and print its figures")
+    parser.add_argument("--only", help="run only this workload (memory, push, lowlatency, held or llg2g) and print its figures")
     parser.add_argument("--held-clients", type=int, default=2000, help="blocking reloads held at once on one stream's next part")
     parser.add_argument("--held-rounds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2, help="turns each server takes per remux measurement (the duration is split)")
@@ -1854,6 +1890,32 @@ def main():
             for key in pushers:
                 figures[key].setdefault("push", {})[str(count)] = merge_push_rounds(rounds[key])
 
+    def remux_rounds(servers, what):
+        """Remux figures per server and publisher count, the servers taking turns for `options.rounds` rounds."""
+        figures_by_server = {key: {} for key in servers}
+        for count in options.streams:
+            rounds = {key: [] for key in servers}
+            for round_index in range(options.rounds):
+                for key, server in servers.items():
+                    rounds[key].append(on(server, f"{what}, {count} publishers, round {round_index + 1} of {options.rounds}, "
+                                                  f"{options.warmup:g} s warm-up + {options.duration / options.rounds:g} s",
+                                          lambda: remux_cost(server, options.clip, count, options.warmup,
+                                                             options.duration / options.rounds, server.work)))
+            for key in servers:
+                figures_by_server[key][str(count)] = combine_rounds(rounds[key])
+        return figures_by_server
+
+    def memory_workload():
+        # Memory per stream of CueCast as it comes (TS HLS, the LL-HLS CMAF rendition and a GOP kept for players)
+        # and of CueCast doing what nginx-rtmp does (TS HLS alone, no GOP kept: nginx-rtmp's players wait for a
+        # keyframe), next to nginx-rtmp, taking turns.
+        lean = CueCast(os.path.join(work, "cuecast-lean"), window, fragment, options.binary,
+                       viewer_limit + ["--gop-cache", "off", "--hls-low-latency", "off"])
+        lean.name = "CueCast (TS HLS only, no GOP cache)"
+        os.makedirs(lean.work, exist_ok=True)
+        lean.prepare(max(options.streams))
+        figures["memory"] = remux_rounds({"cuecast": made["cuecast"], "cuecastLean": lean, "nginx": made["nginx"]}, "memory")
+
     def low_latency_workload():
         log(f"CueCast: Low-Latency HLS on vs off, {options.lowlatency_streams} publishers")
         figures["lowLatency"] = setting_cost(
@@ -1896,6 +1958,12 @@ def main():
         print(low_latency_line(figures["lowLatency"]))
         shutil.rmtree(work, ignore_errors=True)
         return
+    if options.only == "memory":
+        memory_workload()
+        print(json.dumps(figures["memory"], indent=1))
+        print(f"Memory workload, {figures['date']}, {figures['version']}:\n" + memory_table(figures["memory"], options.streams))
+        shutil.rmtree(work, ignore_errors=True)
+        return
     if options.only == "push":
         push_workload()
         lines = ["| Measure | CueCast | nginx-rtmp | CueCast / nginx | Goal | Met |", "|---|---|---|---|---|---|"]
@@ -1908,16 +1976,8 @@ def main():
         print(f"Push workload, {figures['date']}, {figures['version']}:\n" + "\n".join(lines))
         shutil.rmtree(work, ignore_errors=True)
         return
-    for count in options.streams:
-        rounds = {key: [] for key in made}
-        for round_index in range(options.rounds):
-            for key, server in made.items():
-                rounds[key].append(on(server, f"remux cost, {count} publishers, round {round_index + 1} of {options.rounds}, "
-                                              f"{options.warmup:g} s warm-up + {options.duration / options.rounds:g} s",
-                                      lambda: remux_cost(server, options.clip, count, options.warmup, options.duration / options.rounds,
-                                                         server.work)))
-        for key in made:
-            figures[key]["remux"][str(count)] = combine_rounds(rounds[key])
+    for key, remux in remux_rounds(made, "remux cost").items():
+        figures[key]["remux"] = remux
     for key, server in made.items():
         figures[key]["availability"] = on(server, f"segment availability, {options.availability_streams} publishers, "
                                                   f"{options.availability_seconds:g} s",
