@@ -36,12 +36,14 @@ public struct ChunkDecoder: NIOSingleStepByteToMessageDecoder {
         var hasExtendedTimestamp = false
         /// The 4-byte extended timestamp of the last header, as sent (absolute for type 0, a delta otherwise).
         var extendedTimestamp: UInt32 = 0
-        var partial: ByteBuffer? = nil
     }
 
     public let limits: ChunkLimits
     public private(set) var chunkSize = 128
     var streams: [UInt32: ChunkStreamState] = [:]
+    /// Each chunk stream's message still arriving. Apart from the headers, so that no copy of a header state holds
+    /// a second reference to it while a chunk is appended.
+    var partials: [UInt32: ByteBuffer] = [:]
     /// The chunk whose payload is still arriving, and how many of its bytes are to come.
     var openChunk: (chunkStreamID: UInt32, remaining: Int)?
 
@@ -92,7 +94,7 @@ public struct ChunkDecoder: NIOSingleStepByteToMessageDecoder {
             guard streams.count < limits.maxChunkStreams else { throw .tooManyChunkStreams(limit: limits.maxChunkStreams) }
         }
         var state = streams[csid] ?? ChunkStreamState()
-        let startsMessage = state.partial == nil
+        let startsMessage = partials[csid] == nil
 
         switch format {
         case 0:
@@ -155,7 +157,7 @@ public struct ChunkDecoder: NIOSingleStepByteToMessageDecoder {
             throw .messageTooLarge(length: state.length, limit: limits.maxMessageSize)
         }
 
-        let have = state.partial?.readableBytes ?? 0
+        let have = partials[csid]?.readableBytes ?? 0
         let take = min(chunkSize, state.length - have)
         if have == 0 && take == state.length, let whole = buffer.readSlice(length: take) {
             // Single-chunk message: hand on a slice of the socket buffer, no copy.
@@ -173,14 +175,14 @@ public struct ChunkDecoder: NIOSingleStepByteToMessageDecoder {
     private mutating func appendPayload(of csid: UInt32, chunkRemaining: Int, from buffer: inout ByteBuffer) -> RTMPMessage? {
         let count = min(chunkRemaining, buffer.readableBytes)
         var piece = buffer.readSlice(length: count)!
-        var state = streams[csid]!
-        // Drop the stored reference first, so appending writes in place instead of copying the partial message.
-        streams[csid]!.partial = nil
-        var partial = state.partial.take() ?? ByteBufferAllocator().buffer(capacity: state.length)
+        let state = streams[csid]!
+        // Taken out of the table, so this is the only reference and appending writes in place (a second one, such as
+        // a copy of the chunk stream's state, made every chunk copy the whole message so far).
+        var partial = partials.removeValue(forKey: csid) ?? ByteBufferAllocator().buffer(capacity: state.length)
         partial.writeBuffer(&piece)
         openChunk = count < chunkRemaining ? (csid, chunkRemaining - count) : nil
         guard partial.readableBytes == state.length else {
-            streams[csid]!.partial = partial
+            partials[csid] = partial
             return nil
         }
         return RTMPMessage(
@@ -203,7 +205,7 @@ public struct ChunkDecoder: NIOSingleStepByteToMessageDecoder {
             guard let csid = message.payload.getInteger(at: message.payload.readerIndex, as: UInt32.self) else {
                 throw .malformedMessage(type: message.typeID, reason: "Abort needs 4 bytes")
             }
-            streams[csid]?.partial = nil
+            partials[csid] = nil
         default:
             break
         }
