@@ -60,10 +60,10 @@ public struct GOPCache: Sendable {
     public var firstTimestamp: Int64? { entries.first?.packet.dts }
 
     /// Payload bytes kept.
-    public var keptBytes: Int { bytes }
+    var keptBytes: Int { bytes }
 
     /// Bytes the cache holds for them, blocks' unused room included.
-    public var allocatedBytes: Int { blocks.reduce(0) { $0 + $1.capacity } }
+    var allocatedBytes: Int { blocks.reduce(0) { $0 + $1.capacity } }
 
     public mutating func add(_ packet: MediaPacket, hasVideo: Bool) {
         guard limits.isEnabled else { return }

@@ -72,9 +72,10 @@ public final class LiveStream: Sendable {
         var gop: GOPCache
         var binder = CueBinder()
         var ended = false
-        /// Readers that joined with no GOP to start from (the cache is off, or the GOP outgrew it): they get no
-        /// frame, and no cue, until the next video keyframe, so their decoder starts on one.
-        var awaitingKeyframe: [ObjectIdentifier] = []
+        /// Readers that joined with no GOP to start from (the cache is off, or the GOP outgrew it), kept apart from
+        /// `readers` until the next video keyframe: they get no frame and no cue before it, so their decoder starts
+        /// on one.
+        var awaitingKeyframe: [any StreamReader] = []
 
         init(gop: GOPCache) { self.gop = gop }
     }
@@ -102,7 +103,10 @@ public final class LiveStream: Sendable {
         case .frame:
             var packet = packet
             // Before the cues bound to it go out: they belong to the first frame these readers get.
-            if packet.track == .video && packet.isKeyframe && !state.awaitingKeyframe.isEmpty { state.awaitingKeyframe = [] }
+            if packet.track == .video && packet.isKeyframe && !state.awaitingKeyframe.isEmpty {
+                state.readers += state.awaitingKeyframe
+                state.awaitingKeyframe = []
+            }
             if packet.track == .video || state.videoHeader == nil {
                 let here = bindCues(at: packet)
                 if !here.isEmpty, packet.track == .video, embedsCuesInSEI.load(ordering: .relaxed) { embed(here, in: &packet) }
@@ -186,10 +190,9 @@ public final class LiveStream: Sendable {
         let state = fanOut.value
         guard !state.ended else { return }
         let event = StreamEvent(publish: publish, kind: kind)
-        if state.awaitingKeyframe.isEmpty || !kind.isMediaOrCue {
-            for reader in state.readers { reader.receive(event) }
-        } else {
-            for reader in state.readers where !state.awaitingKeyframe.contains(ObjectIdentifier(reader)) { reader.receive(event) }
+        for reader in state.readers { reader.receive(event) }
+        if !state.awaitingKeyframe.isEmpty && !kind.isMediaOrCue {
+            for reader in state.awaitingKeyframe { reader.receive(event) }
         }
     }
 
@@ -224,8 +227,11 @@ public final class LiveStream: Sendable {
             }
             let gop = state.gop.packets
             for packet in gop { reader.receive(StreamEvent(publish: publish, kind: .packet(packet))) }
-            if gop.isEmpty && state.videoHeader != nil { state.awaitingKeyframe.append(ObjectIdentifier(reader)) }
-            state.readers.append(reader)
+            if gop.isEmpty && state.videoHeader != nil {
+                state.awaitingKeyframe.append(reader)
+            } else {
+                state.readers.append(reader)
+            }
             done?(true)
         }
     }
@@ -234,7 +240,7 @@ public final class LiveStream: Sendable {
     public func detach(_ reader: any StreamReader) {
         eventLoop.execute { [self] in
             fanOut.value.readers.removeAll { $0 === reader }
-            fanOut.value.awaitingKeyframe.removeAll { $0 == ObjectIdentifier(reader) }
+            fanOut.value.awaitingKeyframe.removeAll { $0 === reader }
         }
     }
 
