@@ -50,9 +50,10 @@ public struct CueBinder: Sendable {
     }
 
     /// A binding frame arrives (decode order). Returns what it decides, in the cues' order; bindings go out
-    /// before the frame. `arrival` anchors the clock at the publish's first frame.
-    public mutating func frame(pts: Int64, dts: Int64, isKeyframe: Bool, arrival: Date = Date()) -> [Outcome] {
-        if clock == nil { clock = MediaClock(anchorDate: arrival, anchorPTS: pts) }
+    /// before the frame. `arrival` (now when nil: read only for the first frame, not on every one) anchors the
+    /// clock at the publish's first frame.
+    public mutating func frame(pts: Int64, dts: Int64, isKeyframe: Bool, arrival: Date? = nil) -> [Outcome] {
+        if clock == nil { clock = MediaClock(anchorDate: arrival ?? Date(), anchorPTS: pts) }
         let clock = clock!
         var outcomes: [Outcome] = []
         if !pending.isEmpty {

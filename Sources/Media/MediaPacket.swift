@@ -24,7 +24,10 @@ public struct MediaPacket: Sendable {
     /// When the ingest received the packet, for latency figures (segment listed after its media ended).
     public var arrival: ContinuousClock.Instant?
     /// For a sequence header that parsed: what it says (the ingest parses it once for everyone).
-    public var format: TrackFormat?
+    public var format: TrackFormat? {
+        get { formatBox?.format }
+        set { formatBox = newValue.map(FormatBox.init) }
+    }
     /// The first frame after the ingest absorbed a jump in the encoder's timestamps
     /// (`TimestampJumpCorrector`): the timeline is continuous, but outputs that mark breaks (HLS's
     /// `EXT-X-DISCONTINUITY`) start a new segment here.
@@ -44,4 +47,13 @@ public struct MediaPacket: Sendable {
 
     /// Composition offset, PTS − DTS.
     public var compositionOffset: Int64 { pts - dts }
+
+    /// Boxed because only sequence headers carry one, while every frame is copied through queues, the GOP cache
+    /// and the muxers' interleavers: kept inline, a `TrackFormat` made each packet three times its size.
+    private var formatBox: FormatBox?
+
+    private final class FormatBox: Sendable {
+        let format: TrackFormat
+        init(_ format: TrackFormat) { self.format = format }
+    }
 }

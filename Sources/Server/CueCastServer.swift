@@ -187,7 +187,10 @@ public struct CueCastServer: Sendable {
             configuration: .init(
                 address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: Self.serverName,
                 backlog: RTMPServer.listenBacklog),
-            services: [hlsService, ReloadService(signals: reloadSignals, reload: { [self] in reloadCertificate() })]
+            services: [
+                hlsService, ReloadService(signals: reloadSignals, reload: { [self] in reloadCertificate() }),
+                HeapTrimService(logger: logger),
+            ]
                 + (configuration.statistics ? [StatsService(hub: hub, hls: hls)] : []),
             onServerRunning: { channel in ports.set(http: channel.localAddress?.port ?? 0) },
             logger: logger)

@@ -36,6 +36,32 @@ import TestSupport
         return (segments, packets)
     }
 
+    /// Every stream has a muxer or two: the output buffer between drains is small whatever a keyframe needed.
+    @Test func theOutputBufferLetsAKeyframesSizeGoAfterTheDrain() throws {
+        let input = try InputFile(url: Fixtures.path(Fixtures.bframes))
+        let stream = input.streams.first { $0.codecName == "h264" }!
+        let muxer = try Muxer(container: .fragmentedMP4, streams: [.h264(extradata: stream.extradata, width: stream.width, height: stream.height)])
+        muxer.drainOutput { _ in }
+        // One NAL unit, length-prefixed as in FLV: an IDR slice far above what is kept, as a high-bitrate keyframe is.
+        func sample(_ type: UInt8, bytes: Int) -> [UInt8] {
+            withUnsafeBytes(of: UInt32(bytes).bigEndian, Array.init) + [type] + [UInt8](repeating: 0x41, count: bytes - 1)
+        }
+        let frame = sample(0x65, bytes: 3 * Muxer.keptOutputCapacity)
+        try frame.withUnsafeBytes { try muxer.write(stream: 0, pts: 0, dts: 0, duration: 3000, isKeyframe: true, data: $0) }
+        try muxer.flush()
+        #expect(muxer.outputByteCount > 2 * Muxer.keptOutputCapacity)
+        var drained = 0
+        muxer.drainOutput { drained += $0.count }
+        #expect(drained > 2 * Muxer.keptOutputCapacity)
+        #expect(muxer.outputCapacity <= Muxer.keptOutputCapacity, "kept \(muxer.outputCapacity) bytes")
+        // A small fragment's buffer is kept for the next one.
+        let small = sample(0x41, bytes: 4096)
+        try small.withUnsafeBytes { try muxer.write(stream: 0, pts: 3000, dts: 3000, duration: 3000, isKeyframe: false, data: $0) }
+        try muxer.flush()
+        muxer.drainOutput { drained += $0.count }
+        #expect(muxer.outputCapacity > 0 && muxer.outputCapacity <= Muxer.keptOutputCapacity)
+    }
+
     @Test func everySegmentIsPlayableOnItsOwn() async throws {
         let (segments, input) = try remux(Fixtures.bframes)
         #expect(segments.count == 6)
