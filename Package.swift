@@ -209,6 +209,7 @@ let package = Package(
             dependencies: [
                 "Server", "Web", "Store", "StreamHub", "RTMP", "FLV", "Media", "TestSupport", "FFmpeg", "Hooks", "PlaybackSigning",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -25,7 +25,8 @@ struct HeapTrimService: Service {
 
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: interval)
+            // Cut short by a graceful shutdown, which would otherwise wait out the interval.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             guard !Task.isCancelled && !Task.isShuttingDownGracefully else { return }
             let trim = Self.trim()
             if trim.releasedBytes > 0 {

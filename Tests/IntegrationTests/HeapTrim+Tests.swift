@@ -1,6 +1,7 @@
 import Logging
 import NIOConcurrencyHelpers
 @testable import Server
+import ServiceLifecycle
 import Testing
 
 /// Freed memory between chunks still in use goes back to the kernel on the trim service's schedule.
@@ -29,5 +30,17 @@ import Testing
         let released = seen.map(\.releasedBytes).reduce(0, +)
         #expect(released >= 16 << 20, "released \(released) bytes")
         #expect(seen.allSatisfy { $0.took < .seconds(1) })
+    }
+
+    /// A server's SIGINT is a graceful shutdown: the service returns at once instead of waiting out its interval.
+    @Test(.timeLimit(.minutes(1))) func aGracefulShutdownDoesNotWaitOutTheInterval() async throws {
+        let logger = Logger(label: "test")
+        let group = ServiceGroup(configuration: .init(services: [HeapTrimService(interval: .seconds(3600), logger: logger)], logger: logger))
+        let started = ContinuousClock.now
+        async let run: Void = group.run()
+        try await Task.sleep(for: .milliseconds(200))
+        await group.triggerGracefulShutdown()
+        try await run
+        #expect(ContinuousClock.now - started < .seconds(30), "the group took \(ContinuousClock.now - started) to shut down")
     }
 }
