@@ -15,9 +15,12 @@ import NIOCore
 ///
 /// libavformat's MP4 muxer keeps a record of every fragment it has written (for an `mfra` box at the end, which a
 /// live output never writes): about 80 bytes per part, without bound, 1.5 MB an hour per stream at 200 ms parts.
-/// So the muxer is replaced by a fresh one at a segment boundary after `fragmentsPerMuxer` fragments. The new one's
-/// initialization segment is the same bytes (checked; if not, the old muxer stays), and `frag_discont` makes its
-/// first `tfdt` the caller's DTS, so players see one unbroken timeline. Only `mfhd` sequence numbers start again.
+/// So the muxer is replaced by a fresh one at a segment boundary after `fragmentsPerMuxer` fragments, when two
+/// things hold (if not, the old muxer stays): the new one's initialization segment is the same bytes, and the
+/// segment's first frame has the composition offset (PTS − DTS) the timeline's first frame had. With
+/// `frag_discont` and edit lists, libavformat dates a fresh muxer's first sample by its PTS less the offset of the
+/// first frame it sees, so only then is its first `tfdt` the caller's DTS and the timeline one unbroken line for
+/// players (an encoder's keyframes usually share their offset). Only `mfhd` sequence numbers start again.
 final class CMAFSegmentWriter {
     /// The initialization segment (`ftyp`, `moov`) every segment of this timeline needs, and its URI.
     let initSegment: SegmentFile
@@ -29,6 +32,17 @@ final class CMAFSegmentWriter {
     let fragmentsPerMuxer: Int
     /// Muxers replaced so far (for tests and logs).
     private(set) var muxerRotations = 0
+    /// Replacements given up, the old muxer kept until `fragmentsPerMuxer` more fragments: the fresh muxer could
+    /// not be made, or its initialization segment was not the bytes players already have (for tests and logs).
+    private(set) var rotationsRefused = 0
+    /// Replacements put off to the next segment, whose first frame may have the timeline's composition offset
+    /// when this one's did not (for tests and logs).
+    private(set) var rotationsDeferred = 0
+    /// PTS − DTS of the timeline's first frame of the pace-setting track (90 kHz): a fresh muxer keeps the timeline
+    /// only from a frame with the same offset.
+    private var timelineOffset: Int64?
+    /// Makes the fresh muxer of a replacement; a test gives one whose initialization segment differs.
+    var makeMuxer: ([Muxer.StreamSpec]) throws -> Muxer = { streams in try Muxer(container: .fragmentedMP4, streams: streams) }
     /// Stream indices as the pipeline numbers them (video, then audio), mapped to the muxer's.
     let streamCount: Int
     private(set) var current: Open?
@@ -97,20 +111,34 @@ final class CMAFSegmentWriter {
     }
 
     func startSegment(name: String, sequence: Int, startPTS: Int64, startDTS: Int64, programDateTime: Date, discontinuity: Bool) throws(SegmentFileError) {
-        if fragmentsInMuxer >= fragmentsPerMuxer && framesInMuxer == 0 { rotateMuxer() }
+        let offset = startPTS - startDTS
+        if timelineOffset == nil { timelineOffset = offset }
+        if fragmentsInMuxer >= fragmentsPerMuxer && framesInMuxer == 0 { rotateMuxer(firstOffset: offset) }
         current = Open(
             sequence: sequence, startPTS: startPTS, programDateTime: programDateTime, discontinuity: discontinuity,
             file: try SegmentFile.Writer(name: name), partStartDTS: startDTS)
     }
 
     /// Replaces the muxer with a fresh one (every fragment of the old one is out: parts end before segments start)
-    /// when the fresh one's initialization segment is the same bytes; otherwise keeps the old one and counts again.
-    private func rotateMuxer() {
+    /// when the fresh one's initialization segment is the same bytes and the segment's first frame has the
+    /// timeline's composition offset (`firstOffset`, 90 kHz); otherwise keeps the old one and counts again.
+    private func rotateMuxer(firstOffset: Int64) {
+        guard firstOffset == timelineOffset else {
+            // The next segment may start at the timeline's offset: tried again there.
+            rotationsDeferred += 1
+            return
+        }
         fragmentsInMuxer = 0
-        guard let fresh = try? Muxer(container: .fragmentedMP4, streams: muxerStreams) else { return }
         var header: [UInt8] = []
-        try? fresh.drainOutput { bytes throws(SegmentFileError) in header.append(contentsOf: bytes) }
-        guard let original = try? initSegment.read(), header.elementsEqual(original.readableBytesView) else { return }
+        guard let fresh = try? makeMuxer(muxerStreams),
+            (try? fresh.drainOutput { bytes throws(SegmentFileError) in header.append(contentsOf: bytes) }) != nil,
+            let original = try? initSegment.read(), header.elementsEqual(original.readableBytesView)
+        else {
+            // Players hold the first init segment (one `EXT-X-MAP` per timeline) and its timeline: the old muxer
+            // goes on, and its fragment record grows until the next try.
+            rotationsRefused += 1
+            return
+        }
         muxer = fresh
         muxerRotations += 1
     }

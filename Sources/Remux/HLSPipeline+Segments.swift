@@ -25,12 +25,20 @@ extension HLSPipeline {
             return fail("no file for segment \(nextSequence): \(error)")
         }
         do {
-            let rotations = cmaf?.muxerRotations
+            let (rotations, refused, deferred) = (cmaf?.muxerRotations, cmaf?.rotationsRefused, cmaf?.rotationsDeferred)
             try cmaf?.startSegment(
                 name: "cuecast-\(path)/\(output.epoch)-\(nextSequence).m4s", sequence: nextSequence, startPTS: pts, startDTS: dts,
                 programDateTime: programDateTime, discontinuity: discontinuityPending)
             if let cmaf, cmaf.muxerRotations != rotations {
                 logger.debug("fMP4 muxer replaced", metadata: ["stream": "\(path)", "segment": "\(nextSequence)", "after_fragments": "\(cmaf.fragmentsPerMuxer)"])
+            }
+            if let cmaf, cmaf.rotationsDeferred != deferred {
+                logger.debug("fMP4 muxer replacement put off: this keyframe's composition offset is not the timeline's", metadata: ["stream": "\(path)", "segment": "\(nextSequence)"])
+            }
+            if let cmaf, cmaf.rotationsRefused != refused {
+                logger.warning(
+                    "fMP4 muxer kept: a fresh one could not be made or its init segment differs; tried again later",
+                    metadata: ["stream": "\(path)", "segment": "\(nextSequence)", "retry_after_fragments": "\(cmaf.fragmentsPerMuxer)"])
             }
         } catch {
             // Only the low-latency rendition stops; the TS output goes on.
