@@ -1239,14 +1239,7 @@ def push_cost(server, sink, clip, count, seconds, work, restart=True):
     (with the CPU seconds and target-seconds behind it, so rounds can be summed), each target's delay (our
     publisher's send → a timing reader at the sink, one reader per target, matched by timestamp), then, with
     `restart`, the sink killed and restarted: seconds until frames reach a sink reader again."""
-    ids = []
-    if isinstance(server, CueCast):
-        for k in range(count):
-            body = json.dumps({"url": f"rtmp://127.0.0.1:{sink.port}/live/t{k}", "name": f"t{k}"}).encode()
-            request = urllib.request.Request(f"http://127.0.0.1:{server.http}/api/v1/streams/live/s0/pushes", data=body, method="POST",
-                                             headers={"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"})
-            with urllib.request.urlopen(request, timeout=5) as response:
-                ids.append(json.loads(response.read())["id"])
+    ids = add_push_targets(server, sink, count)
     app, name = server.publish_url(0).split("/", 3)[3].split("/", 1)
     sent_queue, played_queue = multiprocessing.Queue(), multiprocessing.Queue()
     started, stop = multiprocessing.Event(), multiprocessing.Event()
@@ -1291,11 +1284,49 @@ def push_cost(server, sink, clip, count, seconds, work, restart=True):
     finally:
         stop.set()
         stop_processes(readers, publisher)
-        for target in ids:
-            request = urllib.request.Request(f"http://127.0.0.1:{server.http}/api/v1/streams/live/s0/pushes/{target}", method="DELETE",
-                                             headers={"Authorization": f"Bearer {server.token}"})
-            urllib.request.urlopen(request, timeout=5).close()
+        remove_push_targets(server, ids)
     return push_delays(result, played, answer)
+
+
+def add_push_targets(server, sink, count):
+    """CueCast: `count` push targets on the sink through the API (their ids); nginx-rtmp has them in its config."""
+    ids = []
+    if isinstance(server, CueCast):
+        for k in range(count):
+            body = json.dumps({"url": f"rtmp://127.0.0.1:{sink.port}/live/t{k}", "name": f"t{k}"}).encode()
+            request = urllib.request.Request(f"http://127.0.0.1:{server.http}/api/v1/streams/live/s0/pushes", data=body, method="POST",
+                                             headers={"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=5) as response:
+                ids.append(json.loads(response.read())["id"])
+    return ids
+
+
+def remove_push_targets(server, ids):
+    for target in ids:
+        request = urllib.request.Request(f"http://127.0.0.1:{server.http}/api/v1/streams/live/s0/pushes/{target}", method="DELETE",
+                                         headers={"Authorization": f"Bearer {server.token}"})
+        urllib.request.urlopen(request, timeout=5).close()
+
+
+def push_cost_ffmpeg(server, sink, clip, count, seconds, work):
+    """The same push, CPU only, with ffmpeg publishing instead of our publisher. ffmpeg leaves Nagle's algorithm
+    on, so its small writes leave in fewer, larger segments; our publisher (like OBS and librtmp) sets TCP_NODELAY
+    and writes each message at once. A server woken per read pays per wake-up, so the two can differ."""
+    ids = add_push_targets(server, sink, count)
+    publishers = Publishers(clip, [server.publish_url(0)], work)
+    try:
+        time.sleep(FANOUT_SETTLE + 2)  # targets connect and settle
+        if publishers.failed():
+            raise RuntimeError(f"{server.name}: ffmpeg did not keep publishing")
+        cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+        time.sleep(seconds)
+        cpu1, t1 = cpu_seconds(server.pid), time.monotonic()
+        if publishers.failed():
+            raise RuntimeError(f"{server.name}: ffmpeg stopped publishing during the window")
+        return {"ffmpegCpuSeconds": cpu1 - cpu0, "ffmpegTargetSeconds": count * (t1 - t0)}
+    finally:
+        publishers.stop()
+        remove_push_targets(server, ids)
 
 
 def push_delays(result, played, answer):
@@ -1312,6 +1343,8 @@ def merge_push_rounds(rounds):
     cpu, target_seconds = sum(r["cpuSeconds"] for r in rounds), sum(r["targetSeconds"] for r in rounds)
     merged["cpuPerTargetSecond"] = cpu / target_seconds if target_seconds else None
     merged["cpuPerTargetSecondRounds"] = [r["cpuPerTargetSecond"] for r in rounds]
+    ff_cpu, ff_seconds = sum(r.get("ffmpegCpuSeconds") or 0 for r in rounds), sum(r.get("ffmpegTargetSeconds") or 0 for r in rounds)
+    merged["cpuPerTargetSecondFFmpeg"] = ff_cpu / ff_seconds if ff_seconds else None
     for key, name in (("delayP50", "p50"), ("delayP99", "p99")):
         values = sorted(r[key] for r in rounds if r.get(key) is not None)
         merged[key] = values[len(values) // 2] if values else None
@@ -1624,6 +1657,10 @@ def push_rows(row, p_c, p_n, p_t=None):
             row(f"Push to {count} targets, both making TS HLS: server CPU s per target-s", t, b, "≤ 1.0× nginx-rtmp",
                 "yes" if t is not None and b and t <= b else "no", 5)
             row(f"Push to {count} targets, CueCast also making LL-HLS (its default): server CPU s per target-s", a, b, "", "", 5)
+            f_t, f_n = at(p_t, count, "cpuPerTargetSecondFFmpeg"), at(p_n, count, "cpuPerTargetSecondFFmpeg")
+            if f_t is not None or f_n is not None:
+                row(f"Push to {count} targets, both making TS HLS, ffmpeg publishing: server CPU s per target-s", f_t, f_n,
+                    "≤ 1.0× nginx-rtmp", "yes" if f_t is not None and f_n and f_t <= f_n else "no", 5)
         else:
             row(f"Push to {count} targets: server CPU s per target-s", a, b, "≤ 1.0× nginx-rtmp",
                 "yes" if a is not None and b and a <= b else "no", 5)
@@ -1882,8 +1919,9 @@ def main():
                         rounds[key].append(on(
                             server, f"push to {count} nginx-rtmp targets, round {round_index + 1} of {options.push_rounds}, "
                                     f"{options.push_seconds:g} s",
-                            lambda: push_cost(server, sink, options.clip, count, options.push_seconds, server.work,
-                                              restart=round_index == 0)))
+                            lambda: dict(push_cost(server, sink, options.clip, count, options.push_seconds, server.work,
+                                                   restart=round_index == 0),
+                                         **push_cost_ffmpeg(server, sink, options.clip, count, options.push_seconds, server.work))))
                     finally:
                         server.push_to = []
                         sink.stop()
