@@ -1310,7 +1310,7 @@ def remove_push_targets(server, ids):
 
 def push_cost_ffmpeg(server, sink, clip, count, seconds, work):
     """The same push, CPU only, with ffmpeg publishing instead of our publisher. ffmpeg leaves Nagle's algorithm
-    on, so its small writes leave in fewer, larger segments; our publisher (like OBS and librtmp) sets TCP_NODELAY
+    on, so its small writes leave in fewer, larger segments; our publisher (like librtmp) sets TCP_NODELAY
     and writes each message at once. A server woken per read pays per wake-up, so the two can differ."""
     ids = add_push_targets(server, sink, count)
     publishers = Publishers(clip, [server.publish_url(0)], work)
