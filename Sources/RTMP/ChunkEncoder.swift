@@ -13,35 +13,46 @@ public struct ChunkEncoder: Sendable {
     /// An encoder for a peer that already reads chunks of `chunkSize` bytes.
     public init(chunkSize: Int) { self.chunkSize = chunkSize }
 
-    /// `message` chunked at `chunkSize`, in a buffer of its own: the bytes many players share.
-    public static func chunked(_ message: RTMPMessage, chunkSize: Int) -> ByteBuffer {
+    /// `message` chunked at `chunkSize`, in a buffer of its own: the bytes many players share. With `prefix`, the
+    /// message's body is `prefix` then the payload (an FLV tag header before a frame), chunked without joining them
+    /// first: one copy of the frame instead of two.
+    public static func chunked(_ message: RTMPMessage, prefix: ByteBuffer? = nil, chunkSize: Int) -> ByteBuffer {
         var encoder = ChunkEncoder(chunkSize: chunkSize)
+        let length = message.payload.readableBytes + (prefix?.readableBytes ?? 0)
         var out = ByteBuffer()
-        out.reserveCapacity(message.payload.readableBytes + 12 + (message.payload.readableBytes / chunkSize + 1) * 5)
-        encoder.encode(message, into: &out)
+        out.reserveCapacity(length + 12 + (length / chunkSize + 1) * 5)
+        encoder.encode(message, prefix: prefix, into: &out)
         return out
     }
 
-    public mutating func encode(_ message: RTMPMessage, into out: inout ByteBuffer) {
+    /// Appends `message` as chunks to `out`. With `prefix`, the message's body is `prefix` then its payload.
+    public mutating func encode(_ message: RTMPMessage, prefix: ByteBuffer? = nil, into out: inout ByteBuffer) {
+        var head = prefix ?? ByteBuffer()
         var payload = message.payload
-        let length = payload.readableBytes
+        var remaining = head.readableBytes + payload.readableBytes
         let extended = message.timestamp >= 0xFF_FFFF
 
         writeBasicHeader(format: 0, chunkStreamID: message.chunkStreamID, into: &out)
         out.writeUInt24(extended ? 0xFF_FFFF : message.timestamp)
-        out.writeUInt24(UInt32(length))
+        out.writeUInt24(UInt32(remaining))
         out.writeInteger(message.typeID)
         out.writeInteger(message.messageStreamID, endianness: .little)
         if extended { out.writeInteger(message.timestamp) }
 
         var first = true
-        while first || payload.readableBytes > 0 {
+        while first || remaining > 0 {
             if !first {
                 writeBasicHeader(format: 3, chunkStreamID: message.chunkStreamID, into: &out)
                 if extended { out.writeInteger(message.timestamp) }
             }
-            var piece = payload.readSlice(length: min(chunkSize, payload.readableBytes))!
-            out.writeBuffer(&piece)
+            var room = min(chunkSize, remaining)
+            remaining -= room
+            while room > 0 {
+                let count = min(room, head.readableBytes > 0 ? head.readableBytes : payload.readableBytes)
+                var piece = head.readableBytes > 0 ? head.readSlice(length: count)! : payload.readSlice(length: count)!
+                out.writeBuffer(&piece)
+                room -= count
+            }
             first = false
         }
 

@@ -13,7 +13,19 @@ public enum PlayMessages {
     /// An audio or video message for `packet` (FLV tag body: tag header, then the payload); nil for a codec FLV
     /// does not carry here.
     public static func media(_ packet: MediaPacket, messageStreamID: UInt32) -> RTMPMessage? {
-        guard let body = FLVTagEncoder.body(for: packet) else { return nil }
+        FLVTagEncoder.body(for: packet).map { message(for: packet, messageStreamID: messageStreamID, body: $0) }
+    }
+
+    /// `media(_:messageStreamID:)` already chunked at `chunkSize`, in a buffer of its own: the tag header and the
+    /// frame go straight into the chunks (`ChunkEncoder.chunked(_:prefix:chunkSize:)`), so the frame is copied
+    /// once. Nil for a codec FLV does not carry.
+    public static func chunkedMedia(_ packet: MediaPacket, messageStreamID: UInt32, chunkSize: Int) -> ByteBuffer? {
+        guard let header = FLVTagEncoder.header(for: packet) else { return nil }
+        let frame = message(for: packet, messageStreamID: messageStreamID, body: packet.payload)
+        return ChunkEncoder.chunked(frame, prefix: header, chunkSize: chunkSize)
+    }
+
+    private static func message(for packet: MediaPacket, messageStreamID: UInt32, body: ByteBuffer) -> RTMPMessage {
         let isVideo = packet.track == .video
         return RTMPMessage(
             chunkStreamID: isVideo ? videoChunkStream : audioChunkStream, timestamp: UInt32(truncatingIfNeeded: packet.dts),

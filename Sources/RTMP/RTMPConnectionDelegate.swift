@@ -77,7 +77,7 @@ extension PlayOutput {
     ) -> Int {
         let chunkSize = self.chunkSize
         guard let bytes = shared(chunkSize << 8 | Int(id & 0xFF), {
-            PlayMessages.media(packet, messageStreamID: id).map { ChunkEncoder.chunked($0, chunkSize: chunkSize) }
+            PlayMessages.chunkedMedia(packet, messageStreamID: id, chunkSize: chunkSize)
         }) else { return 0 }
         write(chunked: bytes)
         return bytes.readableBytes
