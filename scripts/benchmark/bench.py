@@ -28,7 +28,6 @@ from datetime import datetime, timezone
 
 import rtmpclient  # beside this file: our own RTMP and HTTP-FLV client, sharing no code with CueCast
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 SERVER_CPU = "0"   # the server under test
 CLIENT_CPU = "1"   # publishers, viewers, wrk
@@ -59,15 +58,21 @@ def process_tree(pid):
     return pids
 
 
+def process_cpu_clock(pid):
+    """CPU seconds `pid` has used, all its threads, the exited ones too, to the nanosecond: the kernel's
+    per-process CPU clock (clock_getcpuclockid(3): `~pid << 3 | CPUCLOCK_SCHED`). /proc/<pid>/stat counts in
+    10 ms ticks, which is ±5 % of a lone stream's 20 s window. Raises OSError when the process is gone."""
+    return time.clock_gettime(((~pid) << 3) | 2)
+
+
 def cpu_seconds(pid):
-    total = 0
+    total = 0.0
     for p in process_tree(pid):
         try:
-            fields = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            total += process_cpu_clock(p)
         except OSError:
             pass
-    return total / CLOCK_TICKS
+    return total
 
 
 def rss_bytes(pid):
@@ -727,9 +732,8 @@ def pin_client():
 
 def process_cpu_seconds(pid):
     try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    except (OSError, IndexError, ValueError):
+        return process_cpu_clock(pid)
+    except OSError:
         return None
 
 
