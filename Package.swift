@@ -208,7 +208,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "Server", "Web", "Store", "StreamHub", "RTMP", "FLV", "Media", "TestSupport", "FFmpeg", "Hooks", "PlaybackSigning",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "Push", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

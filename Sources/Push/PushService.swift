@@ -7,7 +7,8 @@ import StreamHub
 import Store
 import NIOConcurrencyHelpers
 
-/// Every stream's push targets: stored in SQLite, each enabled one a `PushSession` on an event loop of its own.
+/// Every stream's push targets: stored in SQLite, each enabled one a `PushSession`, which moves to its
+/// publisher's event loop when it connects.
 /// Adding, switching and removing a target takes effect at once (a target added to a live stream connects now).
 public final class PushService: Sendable {
     public enum Failure: Error, Equatable, CustomStringConvertible {
@@ -69,12 +70,29 @@ public final class PushService: Sendable {
         session?.start()
     }
 
-    private func makeSession(_ record: PushTargetRecord) -> PushSession? {
+    private func makeSession(
+        _ record: PushTargetRecord, on eventLoop: (any EventLoop)? = nil, succeeding predecessor: (PushSession, PushSession.Carried)? = nil
+    ) -> PushSession? {
         guard let path = StreamPath(record.stream), let url = try? PushURL(record.url) else { return nil }
         return PushSession(
-            id: record.id, name: record.name, path: path, url: url, hub: hub, eventLoop: group.next(),
+            id: record.id, name: record.name, path: path, url: url, hub: hub, eventLoop: eventLoop ?? group.next(),
             tls: url.scheme == .rtmps ? tls : nil, graceSeconds: graceSeconds, readerConfiguration: readerConfiguration,
-            logger: logger)
+            logger: logger, succeeding: predecessor,
+            relocate: { [weak self] from, stream, carried in self?.relocate(from, to: stream, carried: carried) ?? false })
+    }
+
+    /// Replaces `session` by a successor on `stream`'s loop, if it is still the target's session (a switch-off or
+    /// removal may have come first). On `session`'s loop.
+    private func relocate(_ session: PushSession, to stream: LiveStream, carried: PushSession.Carried) -> Bool {
+        let successor: PushSession? = entries.withLockedValue { entries in
+            guard let entry = entries[session.id], entry.session === session,
+                let successor = makeSession(entry.record, on: stream.eventLoop, succeeding: (session, carried))
+            else { return nil }
+            entries[session.id]?.session = successor
+            return successor
+        }
+        successor?.takeOver(stream)
+        return successor != nil
     }
 
     private func status(_ entry: Entry) -> PushStatus {
@@ -143,6 +161,9 @@ public final class PushService: Sendable {
         logger.info("push target removed", metadata: ["stream": "\(stream)", "push": "\(id)"])
         return true
     }
+
+    /// The target's running session, if it is on.
+    func session(id: String) -> PushSession? { entries.withLockedValue { $0[id]?.session } }
 
     /// Stops every session (server shutdown).
     public func stopAll() {

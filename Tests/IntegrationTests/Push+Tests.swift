@@ -1,5 +1,8 @@
 import Foundation
 import Media
+import NIOCore
+import NIOPosix
+@testable import Push
 import StreamHub
 import Testing
 import TestSupport
@@ -168,6 +171,44 @@ extension LongRealTimeTests {
             defer { dir.remove() }
             let frames = try await Self.framesThrough("rtmp://127.0.0.1:\(port)/live/k1", seconds: 2, into: dir, name: "back")
             #expect(frames >= 30, "media flows through the restarted target: \(frames) frames")
+        }
+    }
+
+    /// Each target's connection runs on its publisher's event loop, whichever loop its session was made on: a session
+    /// made elsewhere hands over to a successor there before it connects. The hand-over is invisible: no reconnect
+    /// counted, the history a plain idle → connecting → live, and media flows.
+    @Test func targetsMoveToThePublishersEventLoop() async throws {
+        let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
+        try #require(loops.count >= 2, "two event loops needed to move between; this machine gives \(loops.count)")
+        let port = try await Nginx.freePort()
+        let nginx = try Self.nginx(port: port)
+        defer { nginx.stop() }
+        try await withServer { server in
+            // One more target than loops: round-robin puts at least one on a loop the publisher is not on.
+            var targets: [Target] = []
+            for k in 0...loops.count {
+                targets.append(try await Self.addTarget(server, stream: "live/moves", url: "rtmp://127.0.0.1:\(port)/live/m\(k)", name: "m\(k)"))
+            }
+            let before = try targets.map { try #require(server.server.pushes.session(id: $0.id)).eventLoop }
+            let path = try #require(StreamPath("live/moves"))
+            let publish = try await server.publishLive(path, loops: -1)
+            defer { publish.cancel() }
+            for target in targets {
+                let live = try await Self.waitFor("live", server, stream: "live/moves", id: target.id)
+                #expect(live.history == ["idle", "connecting", "live"], "\(live.json)")
+                #expect(live.json["reconnects"] as? Int == 0, "\(live.json)")
+            }
+            let stream = try #require(server.server.hub.stream(path))
+            #expect(before.contains { $0 !== stream.eventLoop }, "some target was made on another loop than the publisher's")
+            for target in targets {
+                let session = try #require(server.server.pushes.session(id: target.id))
+                #expect(session.eventLoop === stream.eventLoop, "push \(target.id) runs on the publisher's loop")
+            }
+            #expect(server.logs.contains("push moved to the publisher's event loop"))
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            let frames = try await Self.framesThrough("rtmp://127.0.0.1:\(port)/live/m0", seconds: 2, into: dir, name: "moved")
+            #expect(frames >= 30, "media flows through a moved target: \(frames) frames")
         }
     }
 
