@@ -165,8 +165,17 @@ public final class PushService: Sendable {
     /// The target's running session, if it is on.
     func session(id: String) -> PushSession? { entries.withLockedValue { $0[id]?.session } }
 
-    /// Stops every session (server shutdown).
+    /// Stops every session (server shutdown). Each is taken out of `entries` under the lock, so one about to hand
+    /// over to another loop cannot install a successor that nothing would stop.
     public func stopAll() {
-        for session in entries.withLockedValue({ $0.values.compactMap(\.session) }) { session.stop() }
+        let sessions = entries.withLockedValue { entries in
+            entries.keys.compactMap { id -> PushSession? in
+                guard let session = entries[id]?.session else { return nil }
+                entries[id]?.session = nil
+                entries[id]?.previous = session
+                return session
+            }
+        }
+        for session in sessions { session.stop() }
     }
 }

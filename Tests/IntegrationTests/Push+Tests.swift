@@ -177,9 +177,10 @@ extension LongRealTimeTests {
     /// Each target's connection runs on its publisher's event loop, whichever loop its session was made on: a session
     /// made elsewhere hands over to a successor there before it connects. The hand-over is invisible: no reconnect
     /// counted, the history a plain idle → connecting → live, and media flows.
-    @Test func targetsMoveToThePublishersEventLoop() async throws {
+    /// With a single loop (one CPU) there is nothing to move between, so the test needs two.
+    @Test(.enabled(if: Array(MultiThreadedEventLoopGroup.singleton.makeIterator()).count >= 2, "one event loop: nothing to move between"))
+    func targetsMoveToThePublishersEventLoop() async throws {
         let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
-        try #require(loops.count >= 2, "two event loops needed to move between; this machine gives \(loops.count)")
         let port = try await Nginx.freePort()
         let nginx = try Self.nginx(port: port)
         defer { nginx.stop() }
