@@ -1516,7 +1516,7 @@ def report(figures, options):
         h = figures["heldReloads"]
         add("")
         held = h.get("heldSeconds") or []
-        add(f"Held blocking reloads: {h['clients']} clients parked on the first part of one stream's next segment, {h['rounds']} rounds"
+        add(f"Held blocking reloads: {h['clients']} clients parked on {HELD_PART}, {h['rounds']} rounds"
             + (f" (held {min(held):.1f}–{max(held):.1f} s before it landed)" if held else "") + ": "
             f"{h['answered']} answered, {h['failures']} failed; answers came within {h['spreadP50'] * 1000:.1f} ms (p50) and "
             f"{h['spreadP99'] * 1000:.1f} ms (p99) of the first (goal: p99 ≤ 50 ms), server on one core.")
@@ -1539,19 +1539,21 @@ def next_part(text):
     return msn, parts_after
 
 
+HELD_PART = "the first part of one stream's next segment"  # what the held reloads ask for, as reports name it
+
+
 def held_reloads(port, stream, clients, rounds):
     """`clients` connections each ask ll.m3u8 for a part not yet made with a blocking reload (_HLS_msn/_HLS_part), all
     parked at once; per round, how long after the first answer each other answer came (all should come together
     when the part lands), and how many failed."""
-    spreads, failures, answered, parked = [], 0, 0, []
+    spreads, failures, answered, held_seconds = [], 0, 0, []
     path = f"/hls/{stream}/ll.m3u8"
     for _ in range(rounds):
         text = get(f"http://127.0.0.1:{port}{path}").decode()
-        msn, _ = next_part(text)
         # The first part of the segment after the open one: up to a segment away, so every client is accepted and
         # parked before it lands (the next part, 0.2 s away, would land while the server still accepts 2 000
         # connections, and the late ones would be answered at once, measuring accepts, not the held answer).
-        msn += 1
+        msn = next_part(text)[0] + 1
         request = f"GET {path}?_HLS_msn={msn}&_HLS_part=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
         sockets = []
         asked = time.monotonic()
@@ -1587,7 +1589,7 @@ def held_reloads(port, stream, clients, rounds):
             sock.close()
         if first_bytes:
             earliest = min(first_bytes.values())
-            parked.append(earliest - asked)
+            held_seconds.append(earliest - asked)
             spreads += [t - earliest for t in first_bytes.values()]
             answered += len(first_bytes)
     spreads.sort()
@@ -1595,7 +1597,7 @@ def held_reloads(port, stream, clients, rounds):
     def pct(p):
         return spreads[min(len(spreads) - 1, int(p * len(spreads)))] if spreads else None
     return {"clients": clients, "rounds": rounds, "answered": answered, "failures": failures, "spreadP50": pct(0.5),
-            "spreadP99": pct(0.99), "heldSeconds": parked}
+            "spreadP99": pct(0.99), "heldSeconds": held_seconds}
 
 
 def low_latency_line(ll):
@@ -1858,7 +1860,7 @@ def main():
     parser.add_argument("--push-seconds", type=float, default=20, help="seconds the push targets are timed per count and round")
     parser.add_argument("--push-rounds", type=int, default=3, help="turns each server takes per push count (CPU summed over them)")
     parser.add_argument("--only", help="run only this workload (memory, push, lowlatency, held or llg2g) and print its figures")
-    parser.add_argument("--held-clients", type=int, default=2000, help="blocking reloads held at once on the first part of one stream's next segment")
+    parser.add_argument("--held-clients", type=int, default=2000, help=f"blocking reloads held at once on {HELD_PART}")
     parser.add_argument("--held-rounds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2, help="turns each server takes per remux measurement (the duration is split)")
     parser.add_argument("--out-md", required=True)
@@ -1975,7 +1977,7 @@ def main():
 
     def held_reloads_workload():
         server = made["cuecast"]
-        log(f"CueCast: {options.held_clients} blocking reloads held on the first part of one stream's next segment, {options.held_rounds} rounds")
+        log(f"CueCast: {options.held_clients} blocking reloads held on {HELD_PART}, {options.held_rounds} rounds")
 
         def run():
             publishers = Publishers(options.clip, [server.publish_url(0)], server.work)
