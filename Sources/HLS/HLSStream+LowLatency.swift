@@ -96,21 +96,31 @@ extension HLSStream {
     /// comes first. Cancellation is not awaited: the deadline bounds every wait.
     public func awaitLowLatencyChange(after version: Int, until deadline: NIODeadline, on eventLoop: any EventLoop) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let id: Int? = storage.withLockedValue { storage in
-                guard storage.lowLatencyVersion == version, storage.state != .ended else { return nil }
-                let id = storage.nextWaiter
-                storage.nextWaiter += 1
-                storage.waiters[id] = Waiter(continuation: continuation)
-                return id
-            }
-            guard let id else { return continuation.resume() }
-            let timeout = eventLoop.scheduleTask(deadline: deadline) { [self] in
-                let waiter = storage.withLockedValue { $0.waiters.removeValue(forKey: id) }
-                waiter?.continuation.resume()
-            }
-            // Woken before the timer was set, the waiter is gone and the timer finds nothing when it fires.
-            storage.withLockedValue { $0.waiters[id]?.timeout = timeout }
+            onLowLatencyChange(after: version, until: deadline, on: eventLoop) { continuation.resume() }
         }
+    }
+
+    /// Runs `body` once, on `eventLoop`, when the rendition changed after `version` (at once if it already has,
+    /// or the stream ended), or at `deadline` (on `eventLoop`'s clock), whichever comes first. `body` learns
+    /// nothing of which: the caller looks again (`lowLatencyView`). For waiters that live on an event loop, such
+    /// as a connection's handler, with no task to wake.
+    public func onLowLatencyChange(
+        after version: Int, until deadline: NIODeadline, on eventLoop: any EventLoop, _ body: @escaping @Sendable () -> Void
+    ) {
+        let id: Int? = storage.withLockedValue { storage in
+            guard storage.lowLatencyVersion == version, storage.state != .ended else { return nil }
+            let id = storage.nextWaiter
+            storage.nextWaiter += 1
+            storage.waiters[id] = Waiter(eventLoop: eventLoop, body: body)
+            return id
+        }
+        guard let id else { return eventLoop.execute(body) }
+        let timeout = eventLoop.scheduleTask(deadline: deadline) { [self] in
+            let waiter = storage.withLockedValue { $0.waiters.removeValue(forKey: id) }
+            waiter?.body()
+        }
+        // Woken before the timer was set, the waiter is gone and the timer finds nothing when it fires.
+        storage.withLockedValue { $0.waiters[id]?.timeout = timeout }
     }
 
     /// Requests parked now (for the stats and the tests).

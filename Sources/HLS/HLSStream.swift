@@ -40,13 +40,19 @@ public final class HLSStream: Sendable {
     }
 
     struct Waiter {
-        var continuation: CheckedContinuation<Void, Never>
+        /// Where `body` runs: the loop of the connection that waits.
+        var eventLoop: any EventLoop
+        var body: @Sendable () -> Void
         /// Its deadline, cancelled when a change wakes it first.
         var timeout: Scheduled<Void>?
 
         func wake() {
-            timeout?.cancel()
-            continuation.resume()
+            // On the waiter's loop, where its timer lives, so cancelling it takes no other loop's lock.
+            let (timeout, body) = (timeout, body)
+            eventLoop.execute {
+                timeout?.cancel()
+                body()
+            }
         }
     }
 

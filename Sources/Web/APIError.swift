@@ -25,9 +25,15 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try JSONEncoder().encode(Body(error: .init(status: status.code, message: message, field: field)))
         var headers = self.headers
-        headers[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        headers[.contentType] = Self.contentType
+        return Response(status: status, headers: headers, body: .init(byteBuffer: try body()))
+    }
+
+    static let contentType = "application/json; charset=utf-8"
+
+    /// The JSON body (`{"error": {…}}`), for answers written outside the router too.
+    func body() throws -> ByteBuffer {
+        ByteBuffer(bytes: try JSONEncoder().encode(Body(error: .init(status: status.code, message: message, field: field))))
     }
 }

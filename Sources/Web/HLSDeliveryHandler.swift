@@ -12,9 +12,10 @@ import PlaybackSigning
 ///
 /// Viewers poll playlists and fetch segments many times a second per stream, and the answer is bytes already
 /// in memory. Going through the router costs a hop to Swift concurrency and back for each request; answering
-/// here costs none (measured: playlist requests/s in `BENCHMARKS.md`). Anything else, any error, and any request
-/// that must wait its turn behind one the router is still answering, goes on to the router unchanged, so the
-/// answers keep request order and errors look the same everywhere.
+/// here costs none (measured: playlist requests/s in `BENCHMARKS.md`). Blocking reloads are held here too, until
+/// their part lands (`Held`). Anything else, any error found on arrival, and any request that must wait its turn
+/// behind one the router is still answering, goes on to the router unchanged, so the answers keep request order
+/// and errors look the same everywhere.
 ///
 /// It sits below Hummingbird's codec between NIO's HTTP/1 parts and HTTPTypes (see `HLSPipelineInstaller`), so
 /// the requests it answers are never converted, and a segment goes out as a `FileRegion` (`sendfile(2)`), which
@@ -61,6 +62,32 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case answer(HLSReply)
         /// A request part for the router, behind answers given here.
         case part(NIOAny)
+        /// The place of the blocking reload held here (`held`): what comes after waits for its answer.
+        case held
+    }
+
+    /// A blocking reload (`ll.m3u8?_HLS_msn=…`) parked on its stream until its part lands (§6.2.5.2). Held here,
+    /// on the connection's loop, the wake-up and the answer cost no task and no hop between threads, which is most
+    /// of what answering thousands of them when a part lands used to cost (measured: `BENCHMARKS.md`, held blocking
+    /// reloads). One at a time per connection; requests pipelined behind it wait their turn.
+    private struct Held {
+        let id: Int
+        var position: HLSResponder.HeldPosition
+        let isHead: Bool
+        let path: StreamPath
+        let file: HLSResponder.File
+        let conditions: HLSResponder.Conditions
+        let viewer: String
+        let http10: Bool
+    }
+    private var held: Held?
+    private var heldCount = 0
+    /// Whether the request being read is the held one: its body and end stop here.
+    private var readingHeld = false
+
+    private enum Decision {
+        case answer(HLSReply)
+        case hold(Held)
     }
     private static let cork = ChannelOptions.Types.SocketOption(level: SocketOptionLevel(IPPROTO_TCP), name: SocketOptionName(TCP_CORK))
 
@@ -78,8 +105,16 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(var request):
-            if routed == 0, let reply = reply(to: request) {
-                answer = reply
+            if routed == 0, held == nil, let decision = decide(request) {
+                switch decision {
+                case .answer(let reply):
+                    answer = reply
+                case .hold(let request):
+                    held = request
+                    readingHeld = true
+                    waiting.append(.held)
+                    park(context: context)
+                }
                 return
             }
             routed += 1
@@ -92,8 +127,9 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             pass(data, context: context)
         case .body:
-            if answer == nil { pass(data, context: context) }
+            if answer == nil && !readingHeld { pass(data, context: context) }
         case .end:
+            if readingHeld { return readingHeld = false }
             guard let reply = answer else { return pass(data, context: context) }
             answer = nil
             if waiting.isEmpty && context.channel.isWritable {
@@ -140,6 +176,8 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
             case .part(let data):
                 waiting.removeFirst()
                 forward(data, context: context)
+            case .held:
+                break loop
             }
         }
         // The read that brought these parts has completed already.
@@ -152,6 +190,7 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         waiting.removeAll()
+        held = nil
         context.fireChannelInactive()
     }
 
@@ -247,6 +286,103 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
             break
         }
         context.write(data, promise: promise)
+    }
+
+    /// Waits on the held reload's stream; wakes on this loop when the rendition changes or the wait runs out.
+    private func park(context: ChannelHandlerContext) {
+        guard let held else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let id = held.id
+        held.position.stream.onLowLatencyChange(after: held.position.version, until: held.position.deadline, on: context.eventLoop) {
+            let (handler, context) = loopBound.value
+            handler.heldWoke(id: id, context: context)
+        }
+    }
+
+    /// Answers the held reload once its part is listed (or with 503 once three target durations passed, or the
+    /// router's error), in its place among the connection's answers; else waits again.
+    private func heldWoke(id: Int, context: ChannelHandlerContext) {
+        guard var request = held, request.id == id else { return }  // the connection closed meanwhile
+        var reply: HLSReply
+        do {
+            if let next = try responder.stillHeld(request.position) {
+                request.position = next
+                held = request
+                return park(context: context)
+            }
+            reply = try responder.reply(
+                isHead: request.isHead, path: request.path, file: request.file, conditions: request.conditions, viewer: request.viewer)
+        } catch {
+            reply = responder.errorReply(error, isHead: request.isHead)
+        }
+        held = nil
+        reply.headers.add(name: "Server", value: serverName)
+        if request.http10 { reply.headers.add(name: "Connection", value: "keep-alive") }
+        logger.debug(
+            "HLS blocking reload answered",
+            metadata: ["path": "\(request.path)", "directives": "\(request.position.directives)", "status": "\(reply.status.code)"])
+        if let place = waiting.firstIndex(where: { if case .held = $0 { true } else { false } }) {
+            waiting[place] = .answer(reply)
+        }
+        drain(context: context)
+    }
+
+    /// What this handler does with a request: answers it, holds it (a blocking reload), or nil: the router's.
+    private func decide(_ request: HTTPRequestHead) -> Decision? {
+        guard let file = lowLatencyPlaylist(request), file.query != nil else { return reply(to: request).map { .answer($0) } }
+        return blockingReload(request, path: file.path, query: file.query!)
+    }
+
+    /// The path of a keep-alive GET or HEAD of `ll.m3u8` and its raw query; nil for anything else.
+    private func lowLatencyPlaylist(_ request: HTTPRequestHead) -> (path: StreamPath, query: Substring?)? {
+        guard request.method == .GET || request.method == .HEAD, request.isKeepAlive, request.uri.hasPrefix("/hls/") else { return nil }
+        let (pathPart, query) = request.uri.firstIndex(of: "?").map { (request.uri[..<$0], request.uri[request.uri.index(after: $0)...]) }
+            ?? (request.uri[...], nil)
+        guard !pathPart.contains("%") else { return nil }
+        let components = pathPart.split(separator: "/", omittingEmptySubsequences: false)
+        guard components.count == 5, let path = StreamPath(app: String(components[2]), name: String(components[3])),
+            let file = HLSResponder.File(components[4]), case .lowLatencyPlaylist = file
+        else { return nil }
+        return (path, query)
+    }
+
+    /// `ll.m3u8` with delivery directives: answered now, or held until its position is listed. Anything the
+    /// router would refuse (a malformed or too-far directive, a bad token, no stream) is left to it, so errors read
+    /// the same everywhere.
+    private func blockingReload(_ request: HTTPRequestHead, path: StreamPath, query: Substring) -> Decision? {
+        // Percent-encoded or `+` values are the router's to decode.
+        guard !query.contains("%"), !query.contains("+") else { return nil }
+        let pairs = query.split(separator: "&").map { pair -> (name: String, value: String) in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+        }
+        guard let directives = try? DeliveryDirectives(query: pairs) else { return nil }
+        let token = responder.signer != nil ? PlaybackSigner.token(inQuery: query) : nil
+        let conditions = HLSResponder.Conditions(
+            ifNoneMatch: request.headers.first(name: "if-none-match"), range: request.headers.first(name: "range"),
+            skip: directives.skip, token: token)
+        let isHead = request.method == .HEAD
+        let viewer = viewer(userAgent: request.headers.first(name: "user-agent"))
+        let position: HLSResponder.HeldPosition?
+        do {
+            _ = try responder.checkToken(token, path: path)
+            guard let stream = responder.store.stream(path) else { return nil }
+            position = directives.blocks ? try responder.hold(stream, directives) : nil
+        } catch {
+            return nil
+        }
+        guard let position else {
+            guard var reply = try? responder.reply(isHead: isHead, path: path, file: .lowLatencyPlaylist, conditions: conditions, viewer: viewer)
+            else { return nil }
+            reply.headers.add(name: "Server", value: serverName)
+            if request.version == .http1_0 { reply.headers.add(name: "Connection", value: "keep-alive") }
+            return .answer(reply)
+        }
+        heldCount += 1
+        return .hold(
+            Held(
+                id: heldCount, position: position, isHead: isHead, path: path, file: .lowLatencyPlaylist, conditions: conditions,
+                viewer: viewer, http10: request.version == .http1_0))
     }
 
     /// The answer when this handler can give it: a keep-alive GET or HEAD of an existing playlist or segment.

@@ -1,11 +1,13 @@
 import HLS
 import Media
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 
 /// Requests that may be held (draft-pantos-hls-rfc8216bis §6.2.5.2): a blocking reload of `ll.m3u8`, and a part
 /// the preload hint named before it exists. They are parked on the stream (`HLSStream.awaitLowLatencyChange`),
-/// costing no thread, and answered when the part lands, at most three target durations later (then 503).
+/// costing no thread, and answered when the part lands, at most three target durations later (then 503). Most
+/// blocking reloads are held by `HLSDeliveryHandler` on their connection's loop instead; these are the rest.
 extension HLSResponder {
     /// The answer, after waiting where the request asks to; anything else is answered at once, as `reply`.
     /// - Throws: `APIError` 400 for bad or too-far-ahead directives, 404, 503 when the wait runs out.
@@ -26,8 +28,19 @@ extension HLSResponder {
         return try reply(isHead: isHead, path: path, file: file, conditions: conditions, viewer: viewer)
     }
 
-    private func waitForPosition(_ stream: HLSStream, _ directives: DeliveryDirectives) async throws(APIError) {
-        guard var view = stream.lowLatencyView(sequence: directives.sequence, part: directives.part) else {
+    /// A blocking reload waiting for its position: the stream, the rendition's version it saw, and when it gives up.
+    struct HeldPosition: Sendable {
+        let stream: HLSStream
+        let directives: DeliveryDirectives
+        let deadline: NIODeadline
+        var version: Int
+    }
+
+    /// Looks at a blocking reload as it arrives: nil when it can be answered now, else what to wait for (at most
+    /// three target durations, §6.2.5.2).
+    /// - Throws: `APIError` 404 (no low-latency rendition, no segment yet), 400 (asks too far ahead).
+    func hold(_ stream: HLSStream, _ directives: DeliveryDirectives) throws(APIError) -> HeldPosition? {
+        guard let view = stream.lowLatencyView(sequence: directives.sequence, part: directives.part) else {
             throw APIError(.notFound, "stream \(stream.path) makes no low-latency rendition")
         }
         guard view.playlist != nil, let last = view.lastPosition, let partTarget = view.partTarget else {
@@ -42,15 +55,34 @@ extension HLSResponder {
                 "\(asked) is too far ahead: the playlist ends at segment \(newest); a request may ask up to two segments or "
                     + "\(DeliveryDirectives.advancePartLimit(partTarget: partTarget)) parts ahead")
         }
-        let deadline = NIODeadline.now() + .milliseconds(Int64(3 * view.targetDuration * 1000))
+        guard !view.contains && view.state != .ended else { return nil }
+        return HeldPosition(
+            stream: stream, directives: directives, deadline: .now() + .milliseconds(Int64(3 * view.targetDuration * 1000)),
+            version: view.version)
+    }
+
+    /// Looks again after the rendition changed or the deadline came: nil when the reload can be answered (its
+    /// position is listed, or the stream ended or went), else the position with the version to wait past.
+    /// - Throws: `APIError` 503 when the deadline passed first.
+    func stillHeld(_ held: HeldPosition) throws(APIError) -> HeldPosition? {
+        guard let view = held.stream.lowLatencyView(sequence: held.directives.sequence, part: held.directives.part),
+            !view.contains, view.state != .ended
+        else { return nil }
+        guard NIODeadline.now() < held.deadline else {
+            throw APIError(.serviceUnavailable, "segment \(held.directives.sequence ?? 0) did not come within three target durations")
+        }
+        var next = held
+        next.version = view.version
+        return next
+    }
+
+    private func waitForPosition(_ stream: HLSStream, _ directives: DeliveryDirectives) async throws(APIError) {
+        guard var held = try hold(stream, directives) else { return }
         let loop = MultiThreadedEventLoopGroup.singleton.any()
-        while !view.contains && view.state != .ended {
-            guard NIODeadline.now() < deadline else {
-                throw APIError(.serviceUnavailable, "segment \(directives.sequence ?? 0) did not come within three target durations")
-            }
-            await stream.awaitLowLatencyChange(after: view.version, until: deadline, on: loop)
-            guard let next = stream.lowLatencyView(sequence: directives.sequence, part: directives.part) else { break }
-            view = next
+        while true {
+            await stream.awaitLowLatencyChange(after: held.version, until: held.deadline, on: loop)
+            guard let next = try stillHeld(held) else { return }
+            held = next
         }
     }
 
@@ -73,5 +105,15 @@ extension HLSResponder {
             guard let latest = stream.lowLatencyView() else { break }
             view = latest
         }
+    }
+
+    /// An error as the router answers it (JSON body, CORS headers), for a request held outside the router.
+    func errorReply(_ error: APIError, isHead: Bool) -> HLSReply {
+        var headers = HTTPHeaders(error.headers.map { ($0.name.rawName, $0.value) })
+        for (name, value) in Self.corsHeaders(origin: corsOrigin) { headers.replaceOrAdd(name: name, value: value) }
+        let body = (try? error.body()) ?? ByteBuffer()
+        headers.replaceOrAdd(name: "Content-Type", value: APIError.contentType)
+        headers.replaceOrAdd(name: "Content-Length", value: "\(body.readableBytes)")
+        return HLSReply(status: HTTPResponseStatus(statusCode: error.status.code), headers: headers, body: isHead ? nil : .bytes(body))
     }
 }

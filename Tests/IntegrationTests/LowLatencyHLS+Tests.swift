@@ -189,6 +189,72 @@ extension LongRealTimeTests {
             }
         }
 
+        /// What `http_pipeline.py` prints for each response, in the order they came.
+        struct PipelinedAnswer: Decodable {
+            var status: Int
+            var headers: [String: String]
+            var body: String
+            var seconds: Double
+        }
+
+        static func pipelined(_ server: TestServer, _ paths: [String]) async throws -> [PipelinedAnswer] {
+            let output = try await Tool("python3").run(
+                [scripts.appendingPathComponent("http_pipeline.py").path, "127.0.0.1", "\(server.httpPort)"] + paths, timeout: 60)
+            return try JSONDecoder().decode([PipelinedAnswer].self, from: output.stdout)
+        }
+
+        /// A blocking reload held on its connection keeps its place: requests pipelined behind it (one answered
+        /// beside the router, one by the router) are answered after it, in order; one behind a router's request is
+        /// held by the router. Once the publish has stopped, a
+        /// reload held for a part that does not come within three target durations gets the router's 503 (JSON
+        /// body, CORS header), and the request behind it is still answered.
+        @Test func aHeldReloadKeepsItsPlaceAmongPipelinedRequests() async throws {
+            try await withServer(configure: { $0.hls.gracePeriod = 60 }) { server in
+                let publish = try await server.publishLive(StreamPath("live/llpipe")!, loops: 0)
+                defer { publish.cancel() }
+                let playlist = try await Self.waitForLowLatencyPlaylist(server, "live/llpipe")
+                let sequence = (mediaSequence(of: playlist) ?? 0) + entries(of: playlist).count
+                let openParts = playlist.split(separator: "\n").reversed().prefix { !$0.hasPrefix("#EXTINF") }
+                    .filter { $0.hasPrefix("#EXT-X-PART:") }.count
+                let answers = try await Self.pipelined(
+                    server,
+                    ["/hls/live/llpipe/ll.m3u8?_HLS_msn=\(sequence)&_HLS_part=\(openParts)", "/hls/live/llpipe/index.m3u8", "/api/v1/streams"])
+                try #require(answers.count == 3, "\(answers)")
+                #expect(answers[0].status == 200 && answers[0].body.contains("#EXT-X-PART:"), "\(answers[0])")
+                #expect(
+                    answers[0].body.contains("-\(sequence).\(openParts).m4s\"") || answers[0].body.contains("-\(sequence + 1).0.m4s\""),
+                    "the held reload lists the part it asked for: \(answers[0].body)")
+                #expect(answers[1].status == 200 && answers[1].body.contains(".ts") && !answers[1].body.contains("#EXT-X-PART:"), "\(answers[1])")
+                #expect(answers[2].status == 401 && answers[2].body.contains("\"error\""), "the router's answer comes third: \(answers[2])")
+                // Behind a request the router answers, a blocking reload waits in the router instead, just as well.
+                let now = String(decoding: try await server.fetch("/hls/live/llpipe/ll.m3u8").body, as: UTF8.self)
+                let nextSequence = (mediaSequence(of: now) ?? 0) + entries(of: now).count
+                let routed = try await Self.pipelined(server, ["/api/v1/streams", "/hls/live/llpipe/ll.m3u8?_HLS_msn=\(nextSequence)"])
+                try #require(routed.count == 2, "\(routed)")
+                #expect(routed[0].status == 401)
+                #expect(routed[1].status == 200 && routed[1].body.contains("-\(nextSequence).0.m4s\""), "\(routed[1])")
+
+                // The publish (6 s) ends; the stream waits out its grace, so the next segment never comes.
+                _ = try? await publish.value
+                try await server.eventually(timeout: 20, "the low-latency rendition stops") {
+                    let first = String(decoding: try await server.fetch("/hls/live/llpipe/ll.m3u8").body, as: UTF8.self)
+                    try await Task.sleep(for: .seconds(1.5))
+                    return first == String(decoding: try await server.fetch("/hls/live/llpipe/ll.m3u8").body, as: UTF8.self)
+                }
+                let last = String(decoding: try await server.fetch("/hls/live/llpipe/ll.m3u8").body, as: UTF8.self)
+                #expect(!last.contains("#EXT-X-ENDLIST"), "still in grace: \(last)")
+                let next = (mediaSequence(of: last) ?? 0) + entries(of: last).count
+                let timedOut = try await Self.pipelined(server, ["/hls/live/llpipe/ll.m3u8?_HLS_msn=\(next)", "/hls/live/llpipe/index.m3u8"])
+                try #require(timedOut.count == 2, "\(timedOut)")
+                #expect(timedOut[0].status == 503, "\(timedOut[0])")
+                #expect(timedOut[0].body.contains("did not come within three target durations") && timedOut[0].body.contains("\"status\":503"))
+                #expect(timedOut[0].headers["content-type"]?.hasPrefix("application/json") == true)
+                #expect(timedOut[0].headers["access-control-allow-origin"] == "*")
+                #expect(timedOut[0].seconds >= 2.5, "held for three target durations first: \(timedOut[0].seconds) s")
+                #expect(timedOut[1].status == 200 && timedOut[1].body.contains("#EXTM3U"), "\(timedOut[1])")
+            }
+        }
+
         /// GStreamer's `hlsdemux2` (inside `uridecodebin3`) reads ll.m3u8 as a plain HLS playlist of fMP4
         /// segments and gets the frames. It starts once three segments are listed, as a live player joining does:
         /// hlsdemux2 1.22 loses its place in any live playlist (index.m3u8 too) first loaded with a single segment.
