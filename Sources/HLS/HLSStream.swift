@@ -35,25 +35,18 @@ public final class HLSStream: Sendable {
         /// Goes up with every part, segment and state change of the low-latency rendition.
         var lowLatencyVersion = 0
         /// Blocking reloads and preload-hinted part requests parked until the rendition changes (§6.2.5.2).
-        var waiters: [Int: Waiter] = [:]
-        var nextWaiter = 0
+        var waiters: [Waiter] = []
+        /// The deadline the stream's one waiter timer is set for, if one is set.
+        var sweepAt: NIODeadline?
     }
 
     struct Waiter {
         /// Where `body` runs: the loop of the connection that waits.
         var eventLoop: any EventLoop
+        var deadline: NIODeadline
         var body: @Sendable () -> Void
-        /// Its deadline, cancelled when a change wakes it first.
-        var timeout: Scheduled<Void>?
 
-        func wake() {
-            // On the waiter's loop, where its timer lives, so cancelling it takes no other loop's lock.
-            let (timeout, body) = (timeout, body)
-            eventLoop.execute {
-                timeout?.cancel()
-                body()
-            }
-        }
+        func wake() { eventLoop.execute(body) }
     }
 
     /// How many cue date ranges are remembered per stream.
@@ -287,7 +280,7 @@ extension HLSStream.Storage {
         lowLatencyVersion += 1
         // Every part comes here; most have no one waiting.
         guard !waiters.isEmpty else { return [] }
-        defer { waiters = [:] }
-        return Array(waiters.values)
+        defer { waiters = [] }
+        return waiters
     }
 }

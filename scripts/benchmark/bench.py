@@ -1545,7 +1545,17 @@ HELD_PART = "the first part of one stream's next segment"  # what the held reloa
 def held_reloads(port, stream, clients, rounds):
     """`clients` connections each ask ll.m3u8 for a part not yet made with a blocking reload (_HLS_msn/_HLS_part), all
     parked at once; per round, how long after the first answer each other answer came (all should come together
-    when the part lands), and how many failed."""
+    when the part lands), and how many failed. On the client core, like every other client: left to the scheduler,
+    this loop can share the server's core and stretch the spread it measures."""
+    affinity = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {int(CLIENT_CPU)})
+    try:
+        return held_rounds(port, stream, clients, rounds)
+    finally:
+        os.sched_setaffinity(0, affinity)
+
+
+def held_rounds(port, stream, clients, rounds):
     spreads, failures, answered, held_seconds = [], 0, 0, []
     path = f"/hls/{stream}/ll.m3u8"
     for _ in range(rounds):
