@@ -316,8 +316,7 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
             reply = responder.errorReply(error, isHead: request.isHead)
         }
         held = nil
-        reply.headers.add(name: "Server", value: serverName)
-        if request.http10 { reply.headers.add(name: "Connection", value: "keep-alive") }
+        stamp(&reply, http10: request.http10)
         logger.debug(
             "HLS blocking reload answered",
             metadata: ["path": "\(request.path)", "directives": "\(request.position.directives)", "status": "\(reply.status.code)"])
@@ -325,25 +324,6 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
             waiting[place] = .answer(reply)
         }
         drain(context: context)
-    }
-
-    /// What this handler does with a request: answers it, holds it (a blocking reload), or nil: the router's.
-    private func decide(_ request: HTTPRequestHead) -> Decision? {
-        guard let file = lowLatencyPlaylist(request), file.query != nil else { return reply(to: request).map { .answer($0) } }
-        return blockingReload(request, path: file.path, query: file.query!)
-    }
-
-    /// The path of a keep-alive GET or HEAD of `ll.m3u8` and its raw query; nil for anything else.
-    private func lowLatencyPlaylist(_ request: HTTPRequestHead) -> (path: StreamPath, query: Substring?)? {
-        guard request.method == .GET || request.method == .HEAD, request.isKeepAlive, request.uri.hasPrefix("/hls/") else { return nil }
-        let (pathPart, query) = request.uri.firstIndex(of: "?").map { (request.uri[..<$0], request.uri[request.uri.index(after: $0)...]) }
-            ?? (request.uri[...], nil)
-        guard !pathPart.contains("%") else { return nil }
-        let components = pathPart.split(separator: "/", omittingEmptySubsequences: false)
-        guard components.count == 5, let path = StreamPath(app: String(components[2]), name: String(components[3])),
-            let file = HLSResponder.File(components[4]), case .lowLatencyPlaylist = file
-        else { return nil }
-        return (path, query)
     }
 
     /// `ll.m3u8` with delivery directives: answered now, or held until its position is listed. Anything the
@@ -374,8 +354,7 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let position else {
             guard var reply = try? responder.reply(isHead: isHead, path: path, file: .lowLatencyPlaylist, conditions: conditions, viewer: viewer)
             else { return nil }
-            reply.headers.add(name: "Server", value: serverName)
-            if request.version == .http1_0 { reply.headers.add(name: "Connection", value: "keep-alive") }
+            stamp(&reply, http10: request.version == .http1_0)
             return .answer(reply)
         }
         heldCount += 1
@@ -385,8 +364,9 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 viewer: viewer, http10: request.version == .http1_0))
     }
 
-    /// The answer when this handler can give it: a keep-alive GET or HEAD of an existing playlist or segment.
-    private func reply(to request: HTTPRequestHead) -> HLSReply? {
+    /// What this handler does with a request: answers a keep-alive GET or HEAD of an existing playlist or segment,
+    /// holds a blocking reload; nil: the router's.
+    private func decide(_ request: HTTPRequestHead) -> Decision? {
         guard request.method == .GET || request.method == .HEAD, request.uri.utf8.starts(with: "/hls/".utf8) else {
             return nil
         }
@@ -401,8 +381,9 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let path = StreamPath(app: String(Substring(components[2])), name: String(Substring(components[3]))),
             let file = HLSResponder.File(Substring(components[4]))
         else { return nil }
-        // A blocking reload (`ll.m3u8?_HLS_msn=…`) may be held: the router parks it (`replyWaiting`).
-        if case .lowLatencyPlaylist = file, request.uri.utf8.count > pathPart.count { return nil }
+        if case .lowLatencyPlaylist = file, let mark = request.uri.firstIndex(of: "?") {
+            return blockingReload(request, path: path, query: request.uri[request.uri.index(after: mark)...])
+        }
         guard
             var reply = try? responder.reply(
                 isHead: request.method == .HEAD, path: path, file: file,
@@ -410,10 +391,16 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     ifNoneMatch: headers.first(name: "if-none-match"), range: headers.first(name: "range"), token: token(in: request.uri)),
                 viewer: viewer(userAgent: headers.first(name: "user-agent")))
         else { return nil }
-        reply.headers.add(name: "Server", value: serverName)
-        if request.version == .http1_0 { reply.headers.add(name: "Connection", value: "keep-alive") }
+        stamp(&reply, http10: request.version == .http1_0)
         logger.debug("HLS request", metadata: ["method": "\(request.method)", "path": "\(request.uri)", "status": "\(reply.status.code)"])
-        return reply
+        return .answer(reply)
+    }
+
+    /// What every answer given here carries: `Server`, and for an HTTP/1.0 keep-alive request `Connection:
+    /// keep-alive`, or the client waits for a close.
+    private func stamp(_ reply: inout HLSReply, http10: Bool) {
+        reply.headers.add(name: "Server", value: serverName)
+        if http10 { reply.headers.add(name: "Connection", value: "keep-alive") }
     }
 
     /// `?token=` of a signed playback URL; only read when signing is on (a query is otherwise ignored here).
