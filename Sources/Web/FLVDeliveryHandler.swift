@@ -147,7 +147,8 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard event is ChannelShouldQuiesceEvent, viewer != nil else { return context.fireUserInboundEventTriggered(event) }
         finish(reason: "server shutting down")
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     // MARK: Streaming
@@ -228,7 +229,8 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if head.method == .HEAD {
             if let hookEvent { delivery.hooks?.notify(hookEvent.with(action: .playDone)) }
             delivery.hub.releaseViewer(of: stream)
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
             return
         }
         // The kernel would otherwise buffer megabytes for a viewer that stopped reading (loopback and LAN sockets
@@ -271,7 +273,8 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         headers.add(name: "Connection", value: "close")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
         if head.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     private func drain(context: ChannelHandlerContext) {
@@ -293,7 +296,8 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 } else if case .ended(let reason) = event.kind {
                     logger.info("HTTP-FLV stream ended", metadata: ["reason": "\(reason)"])
                     finish(reason: "publish ended")
-                    context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+                    let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
                     return
                 }
             }

@@ -27,10 +27,10 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let responder: HLSResponder
+    let responder: HLSResponder
     private let sendfile: Bool
     private let serverName: String
-    private let logger: Logger
+    let logger: Logger
     private var address: String?
     /// Requests handed to the router whose responses have not ended.
     private var routed = 0
@@ -50,7 +50,7 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var forwardedRead = false
     /// What waits for the client to take the answer in flight, in request order. One read can hold hundreds of
     /// pipelined requests; answered at once, each segment would hold a descriptor until the client read it.
-    private var waiting = CircularBuffer<Waiting>()
+    var waiting = CircularBuffer<Waiting>()
     private var draining = false
     /// Segment writes handed to the socket and not yet done.
     private var filesInFlight = 0
@@ -58,7 +58,7 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// behind it never saw those requests and would close the connection in the middle of a segment.
     private var heldQuiesce = false
 
-    private enum Waiting {
+    enum Waiting {
         case answer(HLSReply)
         /// A request part for the router, behind answers given here.
         case part(NIOAny)
@@ -66,29 +66,12 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case held
     }
 
-    /// A blocking reload (`ll.m3u8?_HLS_msn=…`) parked on its stream until its part lands (§6.2.5.2). Held here,
-    /// on the connection's loop, the wake-up and the answer cost no task and no hop between threads, which is most
-    /// of what answering thousands of them when a part lands used to cost (measured: `BENCHMARKS.md`, held blocking
-    /// reloads). One at a time per connection; requests pipelined behind it wait their turn.
-    private struct Held {
-        let id: Int
-        var position: HLSResponder.HeldPosition
-        let isHead: Bool
-        let path: StreamPath
-        let file: HLSResponder.File
-        let conditions: HLSResponder.Conditions
-        let viewer: String
-        let http10: Bool
-    }
-    private var held: Held?
-    private var heldCount = 0
+    /// The blocking reload held here, if any (`HLSDeliveryHandler+Held.swift`).
+    var held: Held?
+    var heldCount = 0
     /// Whether the request being read is the held one: its body and end stop here.
     private var readingHeld = false
 
-    private enum Decision {
-        case answer(HLSReply)
-        case hold(Held)
-    }
     private static let cork = ChannelOptions.Types.SocketOption(level: SocketOptionLevel(IPPROTO_TCP), name: SocketOptionName(TCP_CORK))
 
     init(responder: HLSResponder, sendfile: Bool, serverName: String, logger: Logger) {
@@ -163,7 +146,7 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Sends waiting answers while the client takes them, and hands on the router's requests behind them.
-    private func drain(context: ChannelHandlerContext) {
+    func drain(context: ChannelHandlerContext) {
         guard !draining else { return }
         draining = true
         defer { draining = false }
@@ -288,82 +271,6 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(data, promise: promise)
     }
 
-    /// Waits on the held reload's stream; wakes on this loop when the rendition changes or the wait runs out.
-    private func park(context: ChannelHandlerContext) {
-        guard let held else { return }
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let id = held.id
-        held.position.stream.onLowLatencyChange(after: held.position.version, until: held.position.deadline, on: context.eventLoop) {
-            let (handler, context) = loopBound.value
-            handler.heldWoke(id: id, context: context)
-        }
-    }
-
-    /// Answers the held reload once its part is listed (or with 503 once three target durations passed, or the
-    /// router's error), in its place among the connection's answers; else waits again.
-    private func heldWoke(id: Int, context: ChannelHandlerContext) {
-        guard var request = held, request.id == id else { return }  // the connection closed meanwhile
-        var reply: HLSReply
-        do {
-            if let next = try responder.stillHeld(request.position) {
-                request.position = next
-                held = request
-                return park(context: context)
-            }
-            reply = try responder.reply(
-                isHead: request.isHead, path: request.path, file: request.file, conditions: request.conditions, viewer: request.viewer)
-        } catch {
-            reply = responder.errorReply(error, isHead: request.isHead)
-        }
-        held = nil
-        stamp(&reply, http10: request.http10)
-        logger.debug(
-            "HLS blocking reload answered",
-            metadata: ["path": "\(request.path)", "directives": "\(request.position.directives)", "status": "\(reply.status.code)"])
-        if let place = waiting.firstIndex(where: { if case .held = $0 { true } else { false } }) {
-            waiting[place] = .answer(reply)
-        }
-        drain(context: context)
-    }
-
-    /// `ll.m3u8` with delivery directives: answered now, or held until its position is listed. Anything the
-    /// router would refuse (a malformed or too-far directive, a bad token, no stream) is left to it, so errors read
-    /// the same everywhere.
-    private func blockingReload(_ request: HTTPRequestHead, path: StreamPath, query: Substring) -> Decision? {
-        // Percent-encoded or `+` values are the router's to decode.
-        guard !query.contains("%"), !query.contains("+") else { return nil }
-        let pairs = query.split(separator: "&").map { pair -> (name: String, value: String) in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
-        }
-        guard let directives = try? DeliveryDirectives(query: pairs) else { return nil }
-        let token = responder.signer != nil ? PlaybackSigner.token(inQuery: query) : nil
-        let conditions = HLSResponder.Conditions(
-            ifNoneMatch: request.headers.first(name: "if-none-match"), range: request.headers.first(name: "range"),
-            skip: directives.skip, token: token)
-        let isHead = request.method == .HEAD
-        let viewer = viewer(userAgent: request.headers.first(name: "user-agent"))
-        let position: HLSResponder.HeldPosition?
-        do {
-            _ = try responder.checkToken(token, path: path)
-            guard let stream = responder.store.stream(path) else { return nil }
-            position = directives.blocks ? try responder.hold(stream, directives) : nil
-        } catch {
-            return nil
-        }
-        guard let position else {
-            guard var reply = try? responder.reply(isHead: isHead, path: path, file: .lowLatencyPlaylist, conditions: conditions, viewer: viewer)
-            else { return nil }
-            stamp(&reply, http10: request.version == .http1_0)
-            return .answer(reply)
-        }
-        heldCount += 1
-        return .hold(
-            Held(
-                id: heldCount, position: position, isHead: isHead, path: path, file: .lowLatencyPlaylist, conditions: conditions,
-                viewer: viewer, http10: request.version == .http1_0))
-    }
-
     /// What this handler does with a request: answers a keep-alive GET or HEAD of an existing playlist or segment,
     /// holds a blocking reload; nil: the router's.
     private func decide(_ request: HTTPRequestHead) -> Decision? {
@@ -398,7 +305,7 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// What every answer given here carries: `Server`, and for an HTTP/1.0 keep-alive request `Connection:
     /// keep-alive`, or the client waits for a close.
-    private func stamp(_ reply: inout HLSReply, http10: Bool) {
+    func stamp(_ reply: inout HLSReply, http10: Bool) {
         reply.headers.add(name: "Server", value: serverName)
         if http10 { reply.headers.add(name: "Connection", value: "keep-alive") }
     }
@@ -410,7 +317,7 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// The viewer count's name for this client; a connection keeps its address and, nearly always, its agent.
-    private func viewer(userAgent: String?) -> String {
+    func viewer(userAgent: String?) -> String {
         if let viewerName, viewerName.userAgent == userAgent { return viewerName.name }
         let name = HLSResponder.viewer(address: address, userAgent: userAgent)
         viewerName = (userAgent, name)

@@ -233,6 +233,16 @@ extension LongRealTimeTests {
                 try #require(routed.count == 2, "\(routed)")
                 #expect(routed[0].status == 401)
                 #expect(routed[1].status == 200 && routed[1].body.contains("-\(nextSequence).0.m4s\""), "\(routed[1])")
+                // Percent-encoded directives are the router's to decode: the reload is held there and answered the same.
+                let encodedSequence = String(nextSequence).map { "%3\($0)" }.joined()
+                let encoded = try await Self.pipelined(
+                    server, ["/hls/live/llpipe/ll.m3u8?_HLS_msn=\(encodedSequence)&_HLS_part=%31", "/hls/live/llpipe/index.m3u8"])
+                try #require(encoded.count == 2, "\(encoded)")
+                #expect(
+                    encoded[0].status == 200
+                        && (encoded[0].body.contains("-\(nextSequence).1.m4s\"") || encoded[0].body.contains("-\(nextSequence + 1).0.m4s\"")),
+                    "\(encoded[0])")
+                #expect(encoded[1].status == 200 && encoded[1].body.contains("#EXTM3U"), "\(encoded[1])")
 
                 // The publish (6 s) ends; the stream waits out its grace, so the next segment never comes.
                 _ = try? await publish.value
