@@ -147,8 +147,7 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard event is ChannelShouldQuiesceEvent, viewer != nil else { return context.fireUserInboundEventTriggered(event) }
         finish(reason: "server shutting down")
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        endAndClose(context: context)
     }
 
     // MARK: Streaming
@@ -229,8 +228,7 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if head.method == .HEAD {
             if let hookEvent { delivery.hooks?.notify(hookEvent.with(action: .playDone)) }
             delivery.hub.releaseViewer(of: stream)
-            let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+            endAndClose(context: context)
             return
         }
         // The kernel would otherwise buffer megabytes for a viewer that stopped reading (loopback and LAN sockets
@@ -273,6 +271,11 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         headers.add(name: "Connection", value: "close")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
         if head.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        endAndClose(context: context)
+    }
+
+    /// Ends the response and closes the connection once the end is out.
+    private func endAndClose(context: ChannelHandlerContext) {
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
@@ -296,8 +299,7 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 } else if case .ended(let reason) = event.kind {
                     logger.info("HTTP-FLV stream ended", metadata: ["reason": "\(reason)"])
                     finish(reason: "publish ended")
-                    let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+                    endAndClose(context: context)
                     return
                 }
             }

@@ -15,7 +15,6 @@ extension HLSDeliveryHandler {
         var position: HLSResponder.HeldPosition
         let isHead: Bool
         let path: StreamPath
-        let file: HLSResponder.File
         let conditions: HLSResponder.Conditions
         let viewer: String
         let http10: Bool
@@ -50,7 +49,7 @@ extension HLSDeliveryHandler {
                 return park(context: context)
             }
             reply = try responder.reply(
-                isHead: request.isHead, path: request.path, file: request.file, conditions: request.conditions, viewer: request.viewer)
+                isHead: request.isHead, path: request.path, file: .lowLatencyPlaylist, conditions: request.conditions, viewer: request.viewer)
         } catch {
             reply = responder.errorReply(error, isHead: request.isHead)
         }
@@ -81,6 +80,7 @@ extension HLSDeliveryHandler {
             ifNoneMatch: request.headers.first(name: "if-none-match"), range: request.headers.first(name: "range"),
             skip: directives.skip, token: token)
         let isHead = request.method == .HEAD
+        let http10 = request.version == .http1_0
         let viewer = viewer(userAgent: request.headers.first(name: "user-agent"))
         let position: HLSResponder.HeldPosition?
         do {
@@ -93,13 +93,12 @@ extension HLSDeliveryHandler {
         guard let position else {
             guard var reply = try? responder.reply(isHead: isHead, path: path, file: .lowLatencyPlaylist, conditions: conditions, viewer: viewer)
             else { return nil }
-            stamp(&reply, http10: request.version == .http1_0)
+            stamp(&reply, http10: http10)
             return .answer(reply)
         }
         heldCount += 1
         return .hold(
             Held(
-                id: heldCount, position: position, isHead: isHead, path: path, file: .lowLatencyPlaylist, conditions: conditions,
-                viewer: viewer, http10: request.version == .http1_0))
+                id: heldCount, position: position, isHead: isHead, path: path, conditions: conditions, viewer: viewer, http10: http10))
     }
 }
