@@ -30,12 +30,14 @@ let package = Package(
         ),
         .target(name: "FFmpeg", dependencies: ["CFFmpeg", .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "Media", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // Once-a-second work of an event loop, on whole seconds so it shares one wake-up.
+        .target(name: "LoopTicks", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // FLV tags and AMF0, both ways: RTMP ingest, RTMP play, HTTP-FLV and pushes share them.
         .target(name: "FLV", dependencies: ["Media", .product(name: "NIOCore", package: "swift-nio")]),
         .target(
             name: "RTMP",
             dependencies: [
-                "Media", "FLV",
+                "Media", "FLV", "LoopTicks",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -82,7 +84,7 @@ let package = Package(
         .target(
             name: "Remux",
             dependencies: [
-                "FFmpeg", "HLS", "StreamHub", "Media", "Cues",
+                "FFmpeg", "HLS", "StreamHub", "Media", "Cues", "LoopTicks",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -114,7 +116,7 @@ let package = Package(
         .target(
             name: "Push",
             dependencies: [
-                "RTMP", "FLV", "StreamHub", "Store", "Media",
+                "RTMP", "FLV", "StreamHub", "Store", "Media", "LoopTicks",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -143,6 +145,7 @@ let package = Package(
             name: "Server",
             dependencies: [
                 "Ingest", "Hooks", "PlaybackSigning", "Web", "StreamHub", "Store", "Remux", "HLS", "Cueing", "Cues", "Media", "Push",
+                "LoopTicks",
                 "CMallocInfo",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -157,7 +160,7 @@ let package = Package(
         .executableTarget(
             name: "CueCast",
             dependencies: [
-                "Server", "Store", "Media", "PlaybackSigning",
+                "Server", "Store", "Media", "PlaybackSigning", "Push",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -183,6 +186,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
+        .testTarget(
+            name: "LoopTicksTests",
+            dependencies: [
+                "LoopTicks", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "PushTests", dependencies: ["Push", "RTMP", "FLV", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "FLVTests", dependencies: ["FLV", "Media", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Push
 
 /// `cuecast cue …`: places cues through a running server's API, so they are bound to a frame like any other.
 struct Cue: AsyncParsableCommand {
@@ -35,7 +36,8 @@ struct Cue: AsyncParsableCommand {
             return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
 
-        /// Sends a request and prints the JSON answer; a non-2xx answer becomes an error with the server's message.
+        /// Sends a request and returns the JSON answer; a non-2xx answer becomes an error with the server's message,
+        /// and a server that is not there fails at once (`HTTPClient.shared` would retry the connect for 30 s).
         func send(_ method: HTTPMethod, _ path: String, body: [String: Any]? = nil) async throws -> Data {
             var request = HTTPClientRequest(url: baseURL + path)
             request.method = method
@@ -44,17 +46,34 @@ struct Cue: AsyncParsableCommand {
                 request.headers.add(name: "Content-Type", value: "application/json")
                 request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
             }
+            var configuration = HTTPClient.Configuration()
+            configuration.connectionPool.retryConnectionEstablishment = false
+            configuration.timeout.connect = .seconds(5)
+            let client = HTTPClient(configuration: configuration)
+            do {
+                let bytes = try await exchange(request, on: client)
+                try await client.shutdown()
+                return bytes
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+        }
+
+        private func exchange(_ request: HTTPClientRequest, on client: HTTPClient) async throws -> Data {
             let response: HTTPClientResponse
             do {
-                response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                response = try await client.execute(request, timeout: .seconds(30))
             } catch {
-                throw ValidationError("cannot reach \(baseURL): \(error)")
+                throw CommandFailure(
+                    "cannot reach the server at \(baseURL) (\(ConnectFailure.reason(error))). This command goes through a running "
+                        + "server's API: start it with `cuecast serve` (or scripts/serve), or point --server / CUECAST_SERVER at it.")
             }
             let bytes = Data(try await response.body.collect(upTo: 16 << 20).readableBytesView)
             guard (200..<300).contains(response.status.code) else {
                 let message = ((try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any]).flatMap { $0["error"] as? [String: Any] }
                 let field = (message?["field"] as? String).map { " (\($0))" } ?? ""
-                throw ValidationError("server answered \(response.status.code): \(message?["message"] as? String ?? String(decoding: bytes, as: UTF8.self))\(field)")
+                throw CommandFailure("server answered \(response.status.code): \(message?["message"] as? String ?? String(decoding: bytes, as: UTF8.self))\(field)")
             }
             return bytes
         }

@@ -134,11 +134,11 @@ extension PushSession {
         }
     }
 
-    func sampleBitrate() {
+    func sampleBitrate(over elapsed: TimeAmount) {
         let state = self.state.value
         let delta = state.bytesSent - state.bytesAtLastSample
         state.bytesAtLastSample = state.bytesSent
         publishFigures()
-        update { $0.bitsPerSecond = Double(delta * 8) }
+        update { $0.bitsPerSecond = Double(delta * 8) * 1e9 / Double(max(elapsed.nanoseconds, 1)) }
     }
 }

@@ -1,4 +1,5 @@
 import FLV
+import LoopTicks
 import Foundation
 import Logging
 import Media
@@ -66,7 +67,7 @@ public final class PushSession: Sendable {
         var waiter: Int?
         var grace: Scheduled<Void>?
         var retry: Scheduled<Void>?
-        var meter: RepeatedTask?
+        var meter: SecondTicker?
         var backoff = PushBackoff()
         var liveSince: NIODeadline?
         var refused = false
@@ -254,7 +255,7 @@ public final class PushSession: Sendable {
                         session.state.value.channel = channel
                     }
                 case .failure(let error):
-                    session.failed("connecting to \(url.host):\(url.port): \(error)")
+                    session.failed("connecting to \(url.host):\(url.port): \(ConnectFailure.reason(error))")
                 }
             }
     }
@@ -280,10 +281,8 @@ public final class PushSession: Sendable {
             $0.connectedAt = Date()
         }
         logger.info("push live")
-        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
-        state.meter = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
-            loopBound.value.sampleBitrate()
-        }
+        // On the loop's shared tick, with the publisher's and viewers' checks: one wake-up a second for all.
+        state.meter = SecondTicker(on: eventLoop) { [self] tick in sampleBitrate(over: tick.elapsed) }
         if let stream = state.stream, hub.stream(path) === stream {
             attachReader()
         } else {
@@ -310,8 +309,10 @@ public final class PushSession: Sendable {
             $0.lastError = reason
             $0.lastErrorAt = Date()
         }
-        logger.warning("push failed", metadata: ["reason": "\(reason)"])
-        scheduleRetry(after: state.backoff.delayAfterFailure())
+        let delay = state.backoff.delayAfterFailure()
+        // Not the `failed` state (a refused key): this target is retried on the back-off.
+        logger.warning("push target lost; retrying", metadata: ["reason": "\(reason)", "retry_in_s": "\(String(format: "%.1f", delay))"])
+        scheduleRetry(after: delay)
     }
 
     private func closed(reason: String, error: RTMPError?) {

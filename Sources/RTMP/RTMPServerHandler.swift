@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LoopTicks
 import NIOCore
 
 /// Drives one RTMP server connection: handshake, chunk decoding, the session state machine, chunk encoding.
@@ -26,14 +27,14 @@ public final class RTMPServerHandler: ChannelInboundHandler {
     private var processor: NIOSingleStepByteToMessageProcessor<ChunkDecoder>
     var encoder = ChunkEncoder()
     private var handshakeTimeout: Scheduled<Void>?
-    private var idleCheck: RepeatedTask?
+    private var idleCheck: SecondTicker?
     private var lastActivity = NIODeadline.now()
     private var sink: (any PublishSink)?
     private var player: (any PlaySink)?
     private var announcedConnect = false
     private var unflushedWrites = false
     private var lowWatermark = ReceiveLowWatermark()
-    /// Bytes read since the last idle check, a second ago.
+    /// Bytes read since the last idle check, about a second ago.
     private var bytesSinceCheck = 0
 
     public init(configuration: RTMPConnectionConfiguration, delegate: any RTMPConnectionDelegate) {
@@ -264,22 +265,22 @@ public final class RTMPServerHandler: ChannelInboundHandler {
 
     private func startIdleCheck(context: ChannelHandlerContext) {
         let limit = configuration.idleTimeoutSeconds
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        idleCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
-            let (handler, context) = loopBound.value
-            if context.eventLoop.now - handler.lastActivity > .seconds(limit) {
-                handler.fail(context: context, error: .idleTimeout(seconds: limit))
+        // On the loop's shared tick: a loop of many connections wakes once a second for all their checks.
+        idleCheck = SecondTicker(on: context.eventLoop) { [self] tick in
+            if context.eventLoop.now - lastActivity > .seconds(limit) {
+                fail(context: context, error: .idleTimeout(seconds: limit))
                 return
             }
-            handler.adjustLowWatermark(context: context)
+            adjustLowWatermark(context: context, over: tick.elapsed)
         }
     }
 
     /// Once a second while publishing: lets the kernel gather about 20 ms of the stream per wake-up.
-    private func adjustLowWatermark(context: ChannelHandlerContext) {
+    private func adjustLowWatermark(context: ChannelHandlerContext, over elapsed: TimeAmount) {
         defer { bytesSinceCheck = 0 }
+        let perSecond = sink == nil || elapsed.nanoseconds <= 0 ? 0 : Int(Int64(bytesSinceCheck) * 1_000_000_000 / elapsed.nanoseconds)
         guard sink != nil || lowWatermark.bytes > 1,
-            let mark = lowWatermark.update(bytesInLastSecond: sink != nil ? bytesSinceCheck : 0, windowSize: session.acknowledgementWindowSize)
+            let mark = lowWatermark.update(bytesInLastSecond: perSecond, windowSize: session.acknowledgementWindowSize)
         else { return }
         // Not every channel is a TCP socket (tests use embedded ones): there the option is simply not set.
         _ = context.channel.setOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_RCVLOWAT)), value: SocketOptionValue(mark))

@@ -1,7 +1,10 @@
 import Foundation
 import HLS
 import Logging
+import LoopTicks
 import Media
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import StreamHub
 import NIOConcurrencyHelpers
@@ -14,10 +17,16 @@ public final class HLSService: Service, Sendable {
     let sequences: any SequenceAllocator
     let logger: Logger
     let mirror: DiskMirror?
+    /// Where housekeeping ticks, on the whole second its connections' checks already wake it for.
+    let eventLoop: any EventLoop
     private let pipelines = NIOLockedValueBox<[StreamPath: HLSPipelineSubscriber]>([:])
 
-    public init(configuration: HLSConfiguration, hub: StreamHub, store: HLSStore, sequences: any SequenceAllocator, logger: Logger) {
+    public init(
+        configuration: HLSConfiguration, hub: StreamHub, store: HLSStore, sequences: any SequenceAllocator, logger: Logger,
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.any()
+    ) {
         self.configuration = configuration
+        self.eventLoop = eventLoop
         self.hub = hub
         self.store = store
         self.sequences = sequences
@@ -53,7 +62,7 @@ public final class HLSService: Service, Sendable {
 
     /// Pipelines run on the publishers' threads; the service itself only keeps house until shutdown.
     public func run() async throws {
-        await cancelWhenGracefulShutdown { await self.housekeeping() }
+        await cancelWhenGracefulShutdown { await SecondTicker.run(on: self.eventLoop) { [self] _ in self.keepHouse(now: Date()) } }
     }
 
     /// Reserves a block of sequence numbers before any is used, so a crash (even SIGKILL) can skip numbers but
@@ -108,29 +117,26 @@ public final class HLSService: Service, Sendable {
     }
 
     /// Every second: ends playlists whose grace period is over, drops those past retention, frees old segments.
-    private func housekeeping() async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(1))
-            let now = Date()
-            for stream in store.all {
-                let (state, since) = stream.stateSince
-                // A live stream's remuxer purges as each segment ends and reuses the freed bytes.
-                if state != .live { stream.purge(now: now) }
-                switch state {
-                case .grace where now.timeIntervalSince(since) >= configuration.gracePeriod:
-                    // Only the grace period seen here: a republish since then has made the playlist live again.
-                    if Self.endGrace(of: stream, seen: since, now: now) {
-                        logger.info("HLS playlist ended", metadata: ["stream": "\(stream.path)"])
-                    }
-                    mirror?.prune(stream)
-                case .ended where now.timeIntervalSince(since) >= configuration.retention:
-                    store.remove(stream)
-                    mirror?.remove(stream.path)
-                    retirePipeline(of: stream.path)
-                    logger.info("HLS playlist removed after retention", metadata: ["stream": "\(stream.path)"])
-                default:
-                    mirror?.prune(stream)
+    /// Runs on an event loop; file work goes to the mirror's own queue.
+    private func keepHouse(now: Date) {
+        for stream in store.all {
+            let (state, since) = stream.stateSince
+            // A live stream's remuxer purges as each segment ends and reuses the freed bytes.
+            if state != .live { stream.purge(now: now) }
+            switch state {
+            case .grace where now.timeIntervalSince(since) >= configuration.gracePeriod:
+                // Only the grace period seen here: a republish since then has made the playlist live again.
+                if Self.endGrace(of: stream, seen: since, now: now) {
+                    logger.info("HLS playlist ended", metadata: ["stream": "\(stream.path)"])
                 }
+                mirror?.prune(stream)
+            case .ended where now.timeIntervalSince(since) >= configuration.retention:
+                store.remove(stream)
+                mirror?.remove(stream.path)
+                retirePipeline(of: stream.path)
+                logger.info("HLS playlist removed after retention", metadata: ["stream": "\(stream.path)"])
+            default:
+                mirror?.prune(stream)
             }
         }
     }

@@ -191,7 +191,7 @@ public struct CueCastServer: Sendable {
                 hlsService, ReloadService(signals: reloadSignals, reload: { [self] in reloadCertificate() }),
                 HeapTrimService(logger: logger),
             ]
-                + (configuration.statistics ? [StatsService(hub: hub, hls: hls)] : []),
+                + (configuration.statistics ? [StatsService(hub: hub, hls: hls, eventLoop: MultiThreadedEventLoopGroup.singleton.any())] : []),
             onServerRunning: { channel in ports.set(http: channel.localAddress?.port ?? 0) },
             logger: logger)
         // Shut down in reverse order: RTMP first (clients told, playlists ended, sessions closed), then HTTP

@@ -64,11 +64,18 @@ import TestSupport
             _ = try await cuecast(["push", "remove", "live/cli", id] + connection)
             #expect(try await cuecast(["push", "list", "live/cli"] + connection).text.contains("no push targets"))
             let bad = try await cuecast(["push", "add", "live/cli", "http://example.com/a/b"] + connection, requireSuccess: false)
-            #expect(bad.status != 0)
-            #expect(bad.stderr.contains("rtmp://"))
+            // The server's refusal is a failure of the command (exit 1), not a usage error (64, with usage text).
+            #expect(bad.status == 1)
+            #expect(bad.stderr.contains("rtmp://") && !bad.stderr.contains("Usage:"), "\(bad.stderr)")
             let help = try await cuecast(["push", "--help"]).text
             #expect(help.contains("add") && help.contains("disable"))
         }
+        // No server there: the command says so and how to start one.
+        let port = try await Nginx.freePort()
+        let down = try await cuecast(["push", "list", "live/cli", "--server", "http://127.0.0.1:\(port)", "--token", "at_x"], requireSuccess: false)
+        #expect(down.status == 1)
+        #expect(down.stderr.contains("cannot reach the server at http://127.0.0.1:\(port) (connection refused)"), "\(down.stderr)")
+        #expect(down.stderr.contains("cuecast serve") && !down.stderr.contains("Usage:"), "\(down.stderr)")
     }
 
     @Test func serveHelpExplainsSettings() async throws {

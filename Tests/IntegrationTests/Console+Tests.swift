@@ -56,6 +56,41 @@ import TestSupport
         }
     }
 
+    /// The newcomer's order (issue 15): a push target added in the console to a stream that has a key but is not
+    /// live waits there, key masked; the first publish starts it, the live card shows it live, and the target
+    /// (nginx-rtmp) gets the show.
+    @Test func pushTargetsAreSetUpInTheConsoleBeforeTheShow() async throws {
+        let root = Fixtures.directory.deletingLastPathComponent()
+        let port = try await Nginx.freePort()
+        let nginx = try LongRealTimeTests.PushTests.nginx(port: port)
+        defer { nginx.stop() }
+        try await withServer { server in
+            let secret = try await server.server.keys.add(stream: "live/later")
+            let artifacts = root.appendingPathComponent("artifacts")
+            try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+            let script = root.appendingPathComponent("scripts/testing/console_offline_push.py").path
+            let target = "rtmp://127.0.0.1:\(port)/live/later-key-0123456789"
+            async let browser = Tool("python3").run(
+                [script, server.httpBase, server.server.adminToken, "live/later", target, artifacts.path], timeout: 120, requireSuccess: false)
+            // The target exists before any publish, and waits.
+            try await server.eventually(timeout: 60, "the target the browser added") {
+                try await server.request(.GET, "/api/v1/streams/live/later/pushes").body.contains("\"name\":\"before-show\"")
+            }
+            let waiting = try await server.request(.GET, "/api/v1/streams/live/later/pushes").body
+            #expect(waiting.contains("\"state\":\"idle\"") && !waiting.contains("later-key-0123456789"), "\(waiting)")
+            let publish = ffmpegPublishLooping("\(server.rtmpBase)/live/later?key=\(secret)", loops: 9)
+            defer { publish.cancel() }
+            let output = try await browser
+            #expect(output.status == 0, "browser: \(output.text) \(output.stderr.suffix(2000))")
+            let seen = try JSONSerialization.jsonObject(with: Data(output.text.utf8)) as? [String: Any] ?? [:]
+            #expect(seen["ok"] as? Bool == true && seen["offlineState"] as? String == "idle", "\(seen)")
+            // What the target got is the show: video frames read back through nginx-rtmp's own play output.
+            let dir = try TemporaryDirectory()
+            let frames = try await LongRealTimeTests.PushTests.framesThrough("rtmp://127.0.0.1:\(port)/live/later-key-0123456789", seconds: 3, into: dir, name: "later")
+            #expect(frames >= 60, "about 30 fps for 3 s through the target: \(frames)")
+        }
+    }
+
     @Test func pagesAndAssetsAreServedByExactName() async throws {
         try await withServer { server in
             let console = try await server.request(.GET, "/console", token: .some(nil))

@@ -11,7 +11,7 @@ import TestSupport
         let secret = try await CLITests().cuecast(["keys", "add", stream, "--quiet", "--data-dir", dir.path]).text
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let logPath = dir.path + "/server.log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let server = try await CueDurabilityTests.Child.start(dataDir: dir.path, log: try FileHandle(forWritingTo: URL(fileURLWithPath: logPath)))
         return (server, secret, logPath)
     }

@@ -159,6 +159,11 @@ extension LongRealTimeTests {
 
             nginx.stop()
             _ = try await Self.waitFor("retrying", server, stream: "live/loop", id: comeback.id)
+            // While it is down, the next attempts say why in a few words, not NIO's nested error descriptions.
+            try await server.eventually(timeout: 30, "a refused connect in lastError") {
+                try await server.request(.GET, "/api/v1/streams/live/loop/pushes").body
+                    .contains("\"lastError\":\"connecting to 127.0.0.1:\(port): connection refused\"")
+            }
             nginx = try Self.nginx(port: port)
             defer { nginx.stop() }
             let back = try await Self.waitFor("live", server, stream: "live/loop", id: comeback.id, timeout: 30)

@@ -30,7 +30,7 @@ import TestSupport
                 "serve", "--data-dir", directory.path + "/data", "--rtmp-port", "0", "--http-port", "0",
                 "--host", "127.0.0.1", "--hls-dir", directory.path + "/hls",
             ] + extra
-            FileManager.default.createFile(atPath: directory.path + "/serve.log", contents: nil)
+            _ = FileManager.default.createFile(atPath: directory.path + "/serve.log", contents: nil)
             let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.path + "/serve.log"))
             log.truncateFile(atOffset: 0)
             process.standardOutput = log

@@ -222,9 +222,8 @@ class NginxRTMP(Server):
         with open(config, "w") as f:
             f.write(f"""
 load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
-worker_processes 1;
 daemon off;
-master_process on;
+master_process off;
 pid {self.work}/nginx.pid;
 error_log {self.work}/nginx-logs/error.log warn;
 events {{ worker_connections 4096; }}
@@ -1200,7 +1199,11 @@ def low_latency_g2g(server, clip, seconds):
 # --- Push (simulcast) ---------------------------------------------------------------------------------------------
 
 class Sink:
-    """An nginx-rtmp that receives the pushed streams (live/t0, t1, …), on the client core like every other client."""
+    """An nginx-rtmp that receives the pushed streams (live/t0, t1, …), on the client core like every other client.
+
+    One process (`master_process off`), so `stop()` pulls the plug on everything: with a master and a worker,
+    killing the master left the worker running, still listening and still holding every push connection (an
+    orphan per stop), and a "restart" measured only a new reader joining it."""
 
     def __init__(self, work):
         self.work = os.path.join(work, "sink")
@@ -1213,9 +1216,8 @@ class Sink:
         with open(config, "w") as f:
             f.write(f"""
 load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
-worker_processes 1;
 daemon off;
-master_process on;
+master_process off;
 pid {self.work}/nginx.pid;
 error_log {self.work}/error.log warn;
 events {{ worker_connections 4096; }}

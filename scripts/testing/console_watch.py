@@ -14,18 +14,8 @@ import sys
 import time
 import urllib.request
 
-from headless import chromium
+from headless import chromium, open_console, wait
 from selenium.webdriver.common.by import By
-
-
-def wait(what, condition, timeout, interval=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def main(base, token, stream, artifacts, push_url=None):
@@ -34,10 +24,7 @@ def main(base, token, stream, artifacts, push_url=None):
     viewer = chromium(390, 844)  # a phone
     try:
         # Console: the token gate, then the stream's card.
-        console.get(f"{base}/console")
-        wait("the token form", lambda: console.find_element(By.ID, "gate").is_displayed(), 10)
-        console.find_element(By.ID, "token").send_keys(token)
-        console.find_element(By.ID, "save-token").click()
+        open_console(console, base, token)
         card_selector = f'section.stream[data-stream="{stream}"]'
         wait("the stream's card", lambda: console.find_elements(By.CSS_SELECTOR, card_selector), 15)
         assert console.execute_script("return localStorage.getItem('cuecast.adminToken')") == token, "token not kept"

@@ -5,6 +5,7 @@ would fetch it) and CORS must work; Chromium's native HLS also refuses opaque (d
 """
 import http.server
 import threading
+import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -18,6 +19,27 @@ def chromium(width=800, height=600):
                      "--mute-audio", f"--window-size={width},{height}"]:
         options.add_argument(argument)
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def wait(what, condition, timeout, interval=0.2):
+    """Polls `condition` until it returns something truthy (returned) or `timeout` s pass (AssertionError naming
+    `what`)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def open_console(driver, base, token):
+    """Opens CueCast's console in `driver` and passes its token gate."""
+    from selenium.webdriver.common.by import By
+    driver.get(f"{base}/console")
+    wait("the token form", lambda: driver.find_element(By.ID, "gate").is_displayed(), 10)
+    driver.find_element(By.ID, "token").send_keys(token)
+    driver.find_element(By.ID, "save-token").click()
 
 
 def serve(files):

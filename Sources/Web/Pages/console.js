@@ -1,10 +1,13 @@
 // The operator console: live streams from the stats feed, with a preview, sparklines, warnings, cue forms and
-// the cue log. The admin token lives in localStorage and goes out only in the Authorization header.
+// the cue log; below them the streams with a key that are not live, whose push targets can be set up before the
+// show. The admin token lives in localStorage and goes out only in the Authorization header.
 "use strict";
 (() => {
   const tokenKey = "cuecast.adminToken";
   const history = 120; // sparkline points, one a second
   const cards = new Map(); // "app/stream" -> {element, bitrate: [], fps: [], events}
+  const offline = new Map(); // "app/stream" -> element, for streams with a key that are not live
+  let offlineTimer = null;
   const $ = (id) => document.getElementById(id);
   let feed = null;
 
@@ -25,6 +28,8 @@
   $("sign-out").addEventListener("click", () => {
     localStorage.removeItem(tokenKey);
     if (feed) feed.abort();
+    clearInterval(offlineTimer);
+    offlineTimer = null;
     showGate();
   });
 
@@ -47,6 +52,8 @@
     $("app").hidden = false;
     $("gate").hidden = true;
     $("feed-state").textContent = "";
+    refreshOffline();
+    if (!offlineTimer) offlineTimer = setInterval(refreshOffline, 3000);
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
     let buffer = "";
@@ -97,10 +104,51 @@
         entry.events.close();
         entry.element.remove();
         cards.delete(name);
+        refreshOffline();
       }
     }
+    for (const name of offline.keys()) if (live.has(name)) removeOffline(name);
     const empty = document.querySelector("#streams .empty");
     if (empty) empty.hidden = cards.size > 0;
+  }
+
+  // --- Streams that are not live: their push targets, set up before the show ------------------------------
+  async function refreshOffline() {
+    let keys;
+    try {
+      const response = await api("/api/v1/keys");
+      if (!response.ok) return;
+      keys = (await response.json()).keys || [];
+    } catch (error) { return; }
+    const names = new Set(keys.filter((key) => key.active && !cards.has(key.stream)).map((key) => key.stream));
+    for (const name of offline.keys()) if (!names.has(name)) removeOffline(name);
+    for (const name of [...names].sort()) {
+      const element = offline.get(name) || offlineCard(name);
+      try {
+        const response = await api(`/api/v1/streams/${name}/pushes`);
+        if (response.ok && offline.get(name) === element) renderPushes(name, element, (await response.json()).pushes || []);
+      } catch (error) { /* the next refresh tries again */ }
+    }
+    $("offline").hidden = offline.size === 0;
+  }
+
+  function offlineCard(name) {
+    const element = $("offline-template").content.firstElementChild.cloneNode(true);
+    element.dataset.stream = name;
+    element.querySelector(".name").textContent = name;
+    // The same push form as a live card's, taken from its template.
+    const form = $("stream-template").content.querySelector('form[data-kind="push"]').cloneNode(true);
+    element.querySelector(".actions").prepend(form);
+    form.addEventListener("submit", (event) => { event.preventDefault(); submit(name, form, element); });
+    offline.set(name, element);
+    $("offline").appendChild(element);
+    return element;
+  }
+
+  function removeOffline(name) {
+    offline.get(name)?.remove();
+    offline.delete(name);
+    $("offline").hidden = offline.size === 0;
   }
 
   function card(name) {
@@ -189,6 +237,8 @@
       }
       result.className = "result muted";
       result.textContent = `push ${answer.name} → ${answer.url}: ${answer.state}`;
+      // A live card's list follows the stats feed; a stream that is not live has none, so fetch it now.
+      if (offline.get(name) === element) refreshOffline();
     } catch (error) {
       if (error.message !== "unauthorized") { result.className = "result error"; result.textContent = error.message; }
     }

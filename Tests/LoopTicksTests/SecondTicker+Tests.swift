@@ -1,0 +1,77 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOEmbedded
+import NIOPosix
+import Testing
+
+@testable import LoopTicks
+
+@Suite struct SecondTickerTests {
+    private static func at(_ ms: Int64) -> NIODeadline { .uptimeNanoseconds(UInt64(ms) * 1_000_000) }
+
+    @Test func deadlinesAreWholeSecondsAndTheFirstWindowIsNeverASliver() {
+        #expect(SecondTicker.nextWholeSecond(after: Self.at(0)) == Self.at(1000))
+        #expect(SecondTicker.nextWholeSecond(after: Self.at(999)) == Self.at(1000))
+        #expect(SecondTicker.nextWholeSecond(after: Self.at(1000)) == Self.at(2000), "strictly after")
+        #expect(SecondTicker.firstDeadline(after: Self.at(300)) == Self.at(1000))
+        #expect(SecondTicker.firstDeadline(after: Self.at(500)) == Self.at(1000), "exactly half a second is enough")
+        #expect(SecondTicker.firstDeadline(after: Self.at(501)) == Self.at(2000))
+        #expect(SecondTicker.firstDeadline(after: Self.at(999)) == Self.at(2000))
+    }
+
+    /// Two jobs started at different phases share every tick from the second whole second on, and a cancelled
+    /// one stops at once, even when cancelled from inside a tick.
+    @Test func tickersOfOneLoopShareTheirDeadlinesAndStopWhenCancelled() {
+        let loop = EmbeddedEventLoop()
+        var a: [(NIODeadline, TimeAmount)] = []
+        var b: [(NIODeadline, TimeAmount)] = []
+        loop.advanceTime(to: Self.at(300))
+        var tickerA: SecondTicker?
+        tickerA = SecondTicker(on: loop) { tick in
+            a.append((tick.deadline, tick.elapsed))
+            if a.count == 3 { tickerA?.cancel() }
+        }
+        loop.advanceTime(to: Self.at(800))
+        let tickerB = SecondTicker(on: loop) { tick in b.append((tick.deadline, tick.elapsed)) }
+        loop.advanceTime(to: Self.at(5000))
+        #expect(a.map(\.0) == [Self.at(1000), Self.at(2000), Self.at(3000)])
+        #expect(a.map(\.1) == [.milliseconds(700), .seconds(1), .seconds(1)])
+        #expect(b.map(\.0) == [Self.at(2000), Self.at(3000), Self.at(4000), Self.at(5000)])
+        #expect(b.map(\.1) == [.milliseconds(1200), .seconds(1), .seconds(1), .seconds(1)])
+        tickerB.cancel()
+        loop.advanceTime(to: Self.at(9000))
+        #expect(b.count == 4, "no tick after cancel")
+    }
+
+    /// A loop busy past a whole second does not catch up with a burst of ticks: the late tick fires once, and the
+    /// next comes at the next whole second after it ran.
+    @Test func aLateWakeUpFiresOnceWithoutCatchingUp() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let deadlines = NIOLockedValueBox<[NIODeadline]>([])
+        let ticker = try await loop.submit {
+            NIOLoopBound(SecondTicker(on: loop) { tick in deadlines.withLockedValue { $0.append(tick.deadline) } }, eventLoop: loop)
+        }.get()
+        // Wait for the first tick, then block the loop across the next two whole seconds.
+        try await waitUntil { deadlines.withLockedValue { $0.count >= 1 } }
+        try await loop.submit { Thread.sleep(forTimeInterval: 2.2) }.get()
+        try await waitUntil { deadlines.withLockedValue { $0.count >= 3 } }
+        let seen = deadlines.withLockedValue { $0 }
+        try await loop.submit { ticker.value.cancel() }.get()
+        try await group.shutdownGracefully()
+        for deadline in seen { #expect(deadline.uptimeNanoseconds % 1_000_000_000 == 0, "whole seconds") }
+        let gaps = zip(seen, seen.dropFirst()).map { ($1 - $0).nanoseconds / 1_000_000_000 }
+        #expect(gaps.contains { $0 >= 2 }, "the seconds the loop was busy were skipped, not replayed: \(gaps)")
+        #expect(!gaps.contains(0), "never two ticks for one second")
+    }
+
+    private func waitUntil(_ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while try await !condition() {
+            #expect(ContinuousClock.now < deadline, "timed out")
+            if ContinuousClock.now >= deadline { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}

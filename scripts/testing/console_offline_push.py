@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Sets up a push target in the operator console for a stream that is not live yet, then sees it go live.
+
+Usage: console_offline_push.py BASE_URL ADMIN_TOKEN APP/STREAM PUSH_URL ARTIFACT_DIR
+
+Checks, in order: the console lists the stream (it has a key) under "Not live" with a push form; a target added
+there is listed with its key masked; once the stream publishes (the caller starts the publish when the API shows
+the target), the stream's live card lists the target as live and the "Not live" entry is gone. Screenshots go to
+ARTIFACT_DIR. Prints one JSON object with what it saw; exits 0 when every check passed.
+"""
+import json
+import sys
+
+from headless import chromium, open_console, wait
+from selenium.webdriver.common.by import By
+
+
+def main(base, token, stream, push_url, artifacts):
+    seen = {}
+    console = chromium(1280, 1000)
+    try:
+        open_console(console, base, token)
+        offline = f'#offline section.stream.offline[data-stream="{stream}"]'
+        card = wait("the stream under 'Not live'", lambda: console.find_elements(By.CSS_SELECTOR, offline), 20)[0]
+        assert console.find_element(By.ID, "offline").is_displayed(), "the 'Not live' list is hidden"
+        assert not console.find_elements(By.CSS_SELECTOR, f'#streams section.stream[data-stream="{stream}"]'), "listed as live"
+
+        form = card.find_element(By.CSS_SELECTOR, 'form[data-kind="push"]')
+        form.find_element(By.NAME, "name").send_keys("before-show")
+        form.find_element(By.NAME, "url").send_keys(push_url)
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        item = wait("the target listed on the offline card",
+                    lambda: console.find_elements(By.CSS_SELECTOR, f'{offline} .pushes li[data-push]'), 15)[0]
+        key = push_url.rsplit("/", 1)[1]
+        text = item.text
+        assert "before-show" in text and key not in text and "…" in text, f"offline push line: {text}"
+        seen["offlineLine"] = text
+        seen["offlineState"] = item.get_attribute("data-state")
+        console.save_screenshot(f"{artifacts}/console-offline-push.png")
+
+        # The caller publishes now; the live card takes over and its target goes live.
+        live = f'#streams section.stream[data-stream="{stream}"]'
+        line = wait("the target live on the stream's live card",
+                    lambda: console.find_elements(By.CSS_SELECTOR, f'{live} .pushes li[data-state="live"]'), 60)[0]
+        seen["liveLine"] = line.text
+        assert key not in line.text, f"live push line: {line.text}"
+        wait("the 'Not live' entry gone", lambda: not console.find_elements(By.CSS_SELECTOR, offline), 10)
+        console.save_screenshot(f"{artifacts}/console-offline-push-live.png")
+        seen["ok"] = True
+    finally:
+        console.quit()
+        print(json.dumps(seen))
+
+
+if __name__ == "__main__":
+    try:
+        main(*sys.argv[1:6])
+    except AssertionError as error:
+        print(f"check failed: {error}", file=sys.stderr)
+        sys.exit(1)
