@@ -50,20 +50,18 @@ struct Cue: AsyncParsableCommand {
             configuration.connectionPool.retryConnectionEstablishment = false
             configuration.timeout.connect = .seconds(5)
             let client = HTTPClient(configuration: configuration)
-            do {
-                let bytes = try await exchange(request, on: client)
-                try await client.shutdown()
-                return bytes
-            } catch {
-                try? await client.shutdown()
-                throw error
-            }
+            let result: Result<Data, any Error>
+            do { result = .success(try await exchange(request, on: client)) } catch { result = .failure(error) }
+            try? await client.shutdown()
+            return try result.get()
         }
 
         private func exchange(_ request: HTTPClientRequest, on client: HTTPClient) async throws -> Data {
             let response: HTTPClientResponse
             do {
                 response = try await client.execute(request, timeout: .seconds(30))
+            } catch where !ConnectFailure.isConnect(error) {
+                throw CommandFailure("request to \(baseURL) failed: \(error)")
             } catch {
                 throw CommandFailure(
                     "cannot reach the server at \(baseURL) (\(ConnectFailure.reason(error))). This command goes through a running "

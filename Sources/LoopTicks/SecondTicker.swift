@@ -1,19 +1,11 @@
 import NIOCore
 
-/// Runs a job on one event loop once a second, at the whole seconds of the loop's clock (`NIODeadline`'s
-/// monotonic nanoseconds), so every once-a-second job of a loop shares one wake-up.
-///
-/// NIO runs every task that is due when its loop wakes, so jobs whose deadlines are equal cost one wake-up between
-/// them. With `scheduleRepeatedTask`, each job keeps the phase it was started at: a loop with a publisher, a push
-/// target and a hundred idle viewers woke at a hundred and two moments a second; with tickers it wakes once (the
-/// kernel's `round_jiffies` idea). An idle wake-up is not cheap: on the bench VM a lone stream's loop spends 250–330 µs
-/// of CPU per wake-up, most of it cold caches.
-///
-/// A late wake-up fires once, for the next whole second after it, rather than catching up. The first tick comes at
-/// least half a second after the start, so every interval a job sees is 0.5–1.5 s, and later ones about 1 s.
-/// Not `Sendable`: made, ticked and cancelled on its loop only.
+/// Runs a job on one event loop once a second, at the whole seconds of the loop's clock (`NIODeadline`), so every
+/// once-a-second job of a loop shares one wake-up instead of waking it at the phase it was started at (measured:
+/// `BENCHMARKS.md`). A late wake-up fires once and goes on at the next whole second; the first tick comes at least
+/// half a second after the start. Not `Sendable`: made, ticked and cancelled on its loop only.
 public final class SecondTicker {
-    /// A tick: its deadline, and the time since the previous tick's deadline (or the start).
+    /// A tick: its deadline, and the time since the previous tick ran (or the start), what a rate is measured over.
     public struct Tick {
         public let deadline: NIODeadline
         public let elapsed: TimeAmount
@@ -46,27 +38,29 @@ public final class SecondTicker {
         else { return }
         // An hour's sleep wakes nothing in between; cancellation ends it at once.
         while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-        eventLoop.execute { ticker.value.cancel() }
+        // Cancelled on the loop before returning: no tick runs after the service has stopped.
+        try? await eventLoop.submit { ticker.value.cancel() }.get()
     }
 
     /// The whole second strictly after `time` (ns of the monotonic clock).
-    public static func nextWholeSecond(after time: NIODeadline) -> NIODeadline {
+    static func nextWholeSecond(after time: NIODeadline) -> NIODeadline {
         let second: UInt64 = 1_000_000_000
         return .uptimeNanoseconds((time.uptimeNanoseconds / second + 1) * second)
     }
 
     /// The first whole second at least half a second after `start`: a job's first window is never a sliver.
-    public static func firstDeadline(after start: NIODeadline) -> NIODeadline {
+    static func firstDeadline(after start: NIODeadline) -> NIODeadline {
         nextWholeSecond(after: start + .milliseconds(500) - .nanoseconds(1))
     }
 
     private func schedule(_ deadline: NIODeadline) {
         scheduled = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             guard scheduled != nil else { return }
-            let tick = Tick(deadline: deadline, elapsed: deadline - previous)
-            previous = deadline
+            let now = eventLoop.now
+            let tick = Tick(deadline: deadline, elapsed: now - previous)
+            previous = now
             // The next whole second after now, not after this deadline: a wake-up late by seconds fires once.
-            schedule(Self.nextWholeSecond(after: max(deadline, eventLoop.now)))
+            schedule(Self.nextWholeSecond(after: max(deadline, now)))
             job(tick)
         }
     }

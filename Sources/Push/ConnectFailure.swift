@@ -8,6 +8,13 @@ import NIOPosix
 /// `lastError`, its log line and the CLI, instead of NIO's nested descriptions (a `NIOConnectionError` holding one
 /// `SingleConnectionFailure` per address tried, each holding an `IOError`).
 public enum ConnectFailure {
+    /// Whether `error` is a failed connect (no address, refused, unreachable, timed out), not a later failure.
+    public static func isConnect(_ error: any Error) -> Bool {
+        if error is NIOConnectionError || error is IOError { return true }
+        if let error = error as? ChannelError, case .connectTimeout = error { return true }
+        return false
+    }
+
     public static func reason(_ error: any Error) -> String {
         if let error = error as? NIOConnectionError {
             if let first = error.connectionErrors.first { return reason(first.error) }

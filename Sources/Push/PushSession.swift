@@ -281,6 +281,8 @@ public final class PushSession: Sendable {
             $0.connectedAt = Date()
         }
         logger.info("push live")
+        // A new connection's first window counts only its own bytes.
+        state.bytesAtLastSample = state.bytesSent
         // On the loop's shared tick, with the publisher's and viewers' checks: one wake-up a second for all.
         state.meter = SecondTicker(on: eventLoop) { [self] tick in sampleBitrate(over: tick.elapsed) }
         if let stream = state.stream, hub.stream(path) === stream {
@@ -311,7 +313,7 @@ public final class PushSession: Sendable {
         }
         let delay = state.backoff.delayAfterFailure()
         // Not the `failed` state (a refused key): this target is retried on the back-off.
-        logger.warning("push target lost; retrying", metadata: ["reason": "\(reason)", "retry_in_s": "\(String(format: "%.1f", delay))"])
+        logger.warning("push attempt failed; retrying", metadata: ["reason": "\(reason)", "retry_in_s": "\(String(format: "%.1f", delay))"])
         scheduleRetry(after: delay)
     }
 

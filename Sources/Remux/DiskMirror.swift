@@ -46,6 +46,11 @@ final class DiskMirror: Sendable {
         }
     }
 
+    /// Waits until every write queued so far is on disk (shutdown: the ended playlists must be there before exit).
+    func drain() {
+        queue.sync {}
+    }
+
     /// Deletes segment files the stream no longer serves.
     func prune(_ stream: HLSStream) {
         queue.async { self.deleteUnserved(of: stream) }

@@ -17,7 +17,7 @@ public final class HLSService: Service, Sendable {
     let sequences: any SequenceAllocator
     let logger: Logger
     let mirror: DiskMirror?
-    /// Where housekeeping ticks, on the whole second its connections' checks already wake it for.
+    /// The loop housekeeping ticks on (whole seconds, with whatever else that loop does once a second).
     let eventLoop: any EventLoop
     private let pipelines = NIOLockedValueBox<[StreamPath: HLSPipelineSubscriber]>([:])
 
@@ -107,6 +107,8 @@ public final class HLSService: Service, Sendable {
             mirror?.prune(stream)
             ended += 1
         }
+        // The process exits soon after: the mirror's queued writes (the ended playlists) must land first.
+        mirror?.drain()
         logger.notice("HLS playlists ended for shutdown", metadata: ["playlists": "\(ended)"])
         return ended
     }

@@ -222,8 +222,9 @@ class NginxRTMP(Server):
         with open(config, "w") as f:
             f.write(f"""
 load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+worker_processes 1;
 daemon off;
-master_process off;
+master_process on;
 pid {self.work}/nginx.pid;
 error_log {self.work}/nginx-logs/error.log warn;
 events {{ worker_connections 4096; }}

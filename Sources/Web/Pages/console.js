@@ -38,6 +38,9 @@
     const response = await fetch(path, Object.assign({}, options, { headers }));
     if (response.status === 401) {
       localStorage.removeItem(tokenKey);
+      clearInterval(offlineTimer);
+      offlineTimer = null;
+      if (feed) feed.abort();
       showGate("The server refused that token.");
       throw new Error("unauthorized");
     }
@@ -113,7 +116,14 @@
   }
 
   // --- Streams that are not live: their push targets, set up before the show ------------------------------
+  let refreshing = false;
   async function refreshOffline() {
+    if (refreshing) return; // the timer comes back in 3 s
+    refreshing = true;
+    try { await refreshOfflineOnce(); } finally { refreshing = false; }
+  }
+
+  async function refreshOfflineOnce() {
     let keys;
     try {
       const response = await api("/api/v1/keys");
@@ -123,6 +133,7 @@
     const names = new Set(keys.filter((key) => key.active && !cards.has(key.stream)).map((key) => key.stream));
     for (const name of offline.keys()) if (!names.has(name)) removeOffline(name);
     for (const name of [...names].sort()) {
+      if (cards.has(name)) continue; // went live while this refresh waited
       const element = offline.get(name) || offlineCard(name);
       try {
         const response = await api(`/api/v1/streams/${name}/pushes`);
