@@ -36,7 +36,7 @@ struct Keys: AsyncParsableCommand {
             do {
                 secret = try await keys.add(stream: path.description)
             } catch let error as StreamKeyError {
-                throw ValidationError(error.description)
+                throw CommandFailure(error.description)
             }
             if quiet {
                 print(secret)
@@ -88,7 +88,7 @@ struct Keys: AsyncParsableCommand {
             do {
                 try await StreamKeyStore(database: try data.open()).revoke(stream: stream)
             } catch let error as StreamKeyError {
-                throw ValidationError(error.description)
+                throw CommandFailure(error.description)
             }
             print("Key for \(stream) revoked.")
         }

@@ -56,7 +56,7 @@ struct Tokens: AsyncParsableCommand {
             do {
                 try await APITokenStore(database: try data.open()).revoke(id: id)
             } catch let error as APITokenError {
-                throw ValidationError(error.description)
+                throw CommandFailure(error.description)
             }
             print("Token \(id) revoked.")
         }

@@ -111,8 +111,11 @@ import TestSupport
             _ = try await Tool(CLITests.binary).run(["tokens", "revoke", id, "--data-dir", dataDir])
             #expect(try await server.request(.GET, "/api/v1/sessions", token: secret).status == 401)
             #expect(try await server.request(.GET, "/api/v1/sessions", token: "ct_" + String(repeating: "0", count: 40)).status == 401)
+            // Revoking it again is refused by the store (exit 1, no usage); a bad role is a usage error (exit 64).
+            let again = try await Tool(CLITests.binary).run(["tokens", "revoke", id, "--data-dir", dataDir], requireSuccess: false)
+            #expect(again.status == 1 && again.stderr.contains("no active API token with id \(id)") && !again.stderr.contains("Usage:"), "\(again.stderr)")
             let bad = try await Tool(CLITests.binary).run(["tokens", "add", "--role", "root", "--data-dir", dataDir], requireSuccess: false)
-            #expect(bad.status != 0 && bad.stderr.contains("viewer-stats, operator, admin"))
+            #expect(bad.status == 64 && bad.stderr.contains("viewer-stats, operator, admin"), "\(bad.stderr)")
             // Only the hash is stored.
             let rows = try await Tool("python3").run(["-c", "import sqlite3; print(sqlite3.connect('\(dataDir)/cuecast.sqlite').execute('select * from api_token').fetchall())"]).text
             #expect(!rows.contains(secret) && rows.contains("operator"))

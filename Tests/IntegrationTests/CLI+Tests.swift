@@ -31,6 +31,10 @@ import TestSupport
             #expect(listed.contains("live/cli"))
             #expect(listed.contains("active"))
             #expect(!listed.contains(key))
+            // A command used correctly that the store refuses: exit 1 with the reason, no usage text.
+            let second = try await cuecast(["keys", "add", "live/cli", "--data-dir", dataDir], requireSuccess: false)
+            #expect(second.status == 1)
+            #expect(second.stderr.contains("already has an active key") && !second.stderr.contains("Usage:"), "\(second.stderr)")
 
             _ = try await cuecast(["keys", "revoke", "live/cli", "--data-dir", dataDir])
             let refused = try await ffmpegPublish(Fixtures.audioOnly, to: "\(server.rtmpBase)/live/\(key)", realtime: false, requireSuccess: false)
@@ -38,11 +42,12 @@ import TestSupport
             #expect(try await cuecast(["keys", "list", "--data-dir", dataDir]).text.contains("revoked"))
 
             let again = try await cuecast(["keys", "revoke", "live/cli", "--data-dir", dataDir], requireSuccess: false)
-            #expect(again.status != 0)
-            #expect(again.stderr.contains("has no active key"))
+            #expect(again.status == 1)
+            #expect(again.stderr.contains("has no active key") && !again.stderr.contains("Usage:"), "\(again.stderr)")
+            // A malformed argument is a usage error: exit 64 (EX_USAGE) with the usage text.
             let bad = try await cuecast(["keys", "add", "live/../x", "--data-dir", dataDir], requireSuccess: false)
-            #expect(bad.status != 0)
-            #expect(bad.stderr.contains("<app>/<name>"))
+            #expect(bad.status == 64)
+            #expect(bad.stderr.contains("<app>/<name>") && bad.stderr.contains("Usage:"), "\(bad.stderr)")
         }
     }
 

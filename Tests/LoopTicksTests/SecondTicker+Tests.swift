@@ -69,6 +69,32 @@ import Testing
         #expect(!gaps.contains(0), "never two ticks for one second")
     }
 
+    /// Tickers of one loop share a deadline, so a real loop takes their tasks off its queue as one batch; a ticker
+    /// cancelled by another one's job in that batch must not run (cancelling a task already taken off the queue does
+    /// not stop it, hence the ticker's own guard).
+    @Test func aTickerCancelledByAnotherInTheSameBatchDoesNotRun() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let ran = NIOLockedValueBox<[String]>([])
+        let tickers = try await loop.submit {
+            let box = NIOLoopBoundBox<[SecondTicker]>([], eventLoop: loop)
+            for name in ["a", "b", "c"] {
+                box.value.append(SecondTicker(on: loop) { _ in
+                    ran.withLockedValue { $0.append(name) }
+                    // Whoever runs first stops them all, itself included.
+                    for ticker in box.value { ticker.cancel() }
+                })
+            }
+            return box
+        }.get()
+        // The shared first tick is at most two seconds away; wait past it and one more.
+        try await Task.sleep(for: .seconds(3.5))
+        let made = try await loop.submit { tickers.value.count }.get()
+        #expect(made == 3)
+        try await group.shutdownGracefully()
+        #expect(ran.withLockedValue { $0 }.count == 1, "one job ran, the cancelled ones did not: \(ran.withLockedValue { $0 })")
+    }
+
     private func waitUntil(_ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(20)
         while try await !condition() {
