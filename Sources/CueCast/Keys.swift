@@ -26,11 +26,16 @@ struct Keys: AsyncParsableCommand {
         @Flag(help: "Print only the key (for scripts).") var quiet = false
         @OptionGroup var data: DataOptions
 
-        func run() async throws {
+        // In validate(), not run(): ArgumentParser then prints this command's usage with the error, not the root's.
+        func validate() throws {
             guard let path = StreamPath(stream) else {
                 throw ValidationError("stream must be <app>/<name> using letters, digits, '-', '_' or '.'")
             }
             if let reservation = path.reservation { throw ValidationError(reservation) }
+        }
+
+        func run() async throws {
+            guard let path = StreamPath(stream) else { preconditionFailure("checked in validate()") }
             let keys = StreamKeyStore(database: try data.open())
             let secret: String
             do {
@@ -105,7 +110,12 @@ struct Sessions: AsyncParsableCommand {
         let records = try await PublishSessionLog(database: try data.open()).recent(stream: stream, limit: limit)
         let formatter = ISO8601DateFormatter()
         for r in records {
-            let end = r.endedAt.map { formatter.string(from: $0) } ?? "live"
+            guard let ended = r.endedAt else {
+                // Its figures are written when it ends; a zero here would read as a publish that sends nothing.
+                print("#\(r.id) \(r.stream) from \(r.remoteAddress) \(formatter.string(from: r.startedAt)) → live (figures when it ends; `cuecast stats` has them now)")
+                continue
+            }
+            let end = formatter.string(from: ended)
             print("#\(r.id) \(r.stream) from \(r.remoteAddress) \(formatter.string(from: r.startedAt)) → \(end) video=\(r.videoCodec ?? "-")/\(r.videoFrames) audio=\(r.audioCodec ?? "-")/\(r.audioFrames) bytes=\(r.bytes) end=\(r.endReason ?? "-")")
         }
     }

@@ -45,7 +45,9 @@ struct Push: AsyncParsableCommand {
             let targets = ((try JSONSerialization.jsonObject(with: data)) as? [String: Any])?["pushes"] as? [[String: Any]] ?? []
             if targets.isEmpty { print("no push targets on \(stream)") }
             for target in targets {
-                let error = (target["lastError"] as? String).map { "  last error: \($0)" } ?? ""
+                // With its time: a target back to `live` still shows why it last went down, and when.
+                let at = (target["lastErrorAt"] as? String).map { " at \($0)" } ?? ""
+                let error = (target["lastError"] as? String).map { "  last error\(at): \($0)" } ?? ""
                 let sent = (target["bytesSent"] as? Int).map { " \($0 / 1024) KiB sent" } ?? ""
                 print("\(target["id"] ?? "?")  \(target["name"] ?? "")  \(target["url"] ?? "")  \(target["state"] ?? "?")\(sent)\(error)")
             }

@@ -21,6 +21,14 @@ struct Sign: ParsableCommand {
     @Option(help: "Host name in the URLs (default: the config's public-host, else localhost).") var publicHost: String?
     @Flag(help: "Print only the token.") var tokenOnly = false
 
+    // Argument checks in validate(), not run(): ArgumentParser then prints this command's usage with the error.
+    func validate() throws {
+        guard ttl > 0 else { throw ValidationError("--ttl must be positive") }
+        guard StreamPath(scope) != nil || StreamPath.isValidComponent(scope) else {
+            throw ValidationError("scope must be <app>/<name> or an app name, using letters, digits, '-', '_' or '.'")
+        }
+    }
+
     func run() throws {
         var settings = ServerConfiguration()
         do {
@@ -34,11 +42,7 @@ struct Sign: ParsableCommand {
         guard let signer = settings.playbackSigner else {
             throw ValidationError("no playback-signing-secret: pass --secret, set CUECAST_PLAYBACK_SIGNING_SECRET, or --config")
         }
-        guard ttl > 0 else { throw ValidationError("--ttl must be positive") }
         let path = StreamPath(scope)
-        guard path != nil || StreamPath.isValidComponent(scope) else {
-            throw ValidationError("scope must be <app>/<name> or an app name, using letters, digits, '-', '_' or '.'")
-        }
         let expiry = Date().addingTimeInterval(TimeInterval(ttl))
         let token = signer.token(scope: scope, expiry: expiry)
         if tokenOnly {

@@ -20,10 +20,15 @@ struct Tokens: AsyncParsableCommand {
         @Flag(help: "Print only the token (for scripts).") var quiet = false
         @OptionGroup var data: DataOptions
 
-        func run() async throws {
-            guard let role = APIRole(rawValue: role) else {
+        // In validate(), not run(): ArgumentParser then prints this command's usage with the error, not the root's.
+        func validate() throws {
+            guard APIRole(rawValue: role) != nil else {
                 throw ValidationError("--role must be one of \(APIRole.allCases.map(\.rawValue).joined(separator: ", "))")
             }
+        }
+
+        func run() async throws {
+            guard let role = APIRole(rawValue: role) else { preconditionFailure("checked in validate()") }
             let (id, secret) = try await APITokenStore(database: try data.open()).add(role: role, name: name)
             if quiet {
                 print(secret)

@@ -47,7 +47,7 @@ import TestSupport
             // A malformed argument is a usage error: exit 64 (EX_USAGE) with the usage text.
             let bad = try await cuecast(["keys", "add", "live/../x", "--data-dir", dataDir], requireSuccess: false)
             #expect(bad.status == 64)
-            #expect(bad.stderr.contains("<app>/<name>") && bad.stderr.contains("Usage:"), "\(bad.stderr)")
+            #expect(bad.stderr.contains("<app>/<name>") && bad.stderr.contains("Usage: cuecast keys add <stream>"), "\(bad.stderr)")
         }
     }
 
@@ -64,6 +64,26 @@ import TestSupport
             #expect(listed.contains("channels"))
             #expect(listed.contains("rtmp://127.0.0.1:1/live/cl…42"))
             #expect(!listed.contains("cli-secret-key-42"))
+            // Live, the target cannot connect (port 1): the list says why, and when.
+            let key = try await cuecast(["keys", "add", "live/cli", "--quiet", "--data-dir", server.server.configuration.dataDir]).text
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            async let publish = ffmpegPublish(Fixtures.audioOnly, to: "\(server.rtmpBase)/live/\(key)")
+            var failing = ""
+            for _ in 0..<150 where !failing.contains("last error") {
+                failing = try await cuecast(["push", "list", "live/cli"] + connection).text
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let sessions = try await cuecast(["sessions", "--stream", "live/cli", "--data-dir", server.server.configuration.dataDir]).text
+            _ = try await publish
+            #expect(sessions.contains("live/cli") && sessions.contains("→ live (figures when it ends"), "\(sessions)")
+            // The record is closed once the server has seen the publisher go: poll for it.
+            var ended = ""
+            for _ in 0..<100 where ended.isEmpty || ended.contains("→ live") {
+                ended = try await cuecast(["sessions", "--stream", "live/cli", "--data-dir", server.server.configuration.dataDir]).text
+                if ended.contains("→ live") { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(ended.contains("audio=aac/") && !ended.contains("→ live"), "\(ended)")
+            #expect(failing.contains("last error at 20") && failing.contains("127.0.0.1:1: connection refused"), "\(failing)")
             _ = try await cuecast(["push", "disable", "live/cli", id] + connection)
             #expect(try await cuecast(["push", "list", "live/cli"] + connection).text.contains("disabled"))
             _ = try await cuecast(["push", "remove", "live/cli", id] + connection)

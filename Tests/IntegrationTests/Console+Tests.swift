@@ -86,6 +86,7 @@ import TestSupport
             #expect(output.status == 0, "browser: \(output.text) \(output.stderr.suffix(2000))")
             let seen = try JSONSerialization.jsonObject(with: Data(output.text.utf8)) as? [String: Any] ?? [:]
             #expect(seen["ok"] as? Bool == true && seen["offlineState"] as? String == "idle", "\(seen)")
+            #expect((seen["failedLine"] as? String)?.contains("last error at ") == true, "\(seen)")
             // What the target got is the show: video frames read back through nginx-rtmp's own play output.
             let dir = try TemporaryDirectory()
             let frames = try await LongRealTimeTests.PushTests.framesThrough("rtmp://127.0.0.1:\(port)/live/later-key-0123456789", seconds: 3, into: dir, name: "later")

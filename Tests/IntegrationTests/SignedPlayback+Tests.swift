@@ -116,6 +116,11 @@ import TestSupport
     @Test func theSignCommandExplainsItself() async throws {
         let missing = try await Tool(CLITests.binary).run(["sign", "live/shop1"], requireSuccess: false)
         #expect(missing.status != 0 && missing.stderr.contains("no playback-signing-secret"))
+        // Malformed arguments: a usage error of `sign` itself (exit 64, its own usage line).
+        for arguments in [["sign", "live/../x", "--secret", Self.secret], ["sign", "live/shop1", "--ttl", "0", "--secret", Self.secret]] {
+            let bad = try await Tool(CLITests.binary).run(arguments, requireSuccess: false)
+            #expect(bad.status == 64 && bad.stderr.contains("Usage: cuecast sign"), "\(arguments): \(bad.stderr)")
+        }
         let urls = try await Tool(CLITests.binary).run(["sign", "live/shop1", "--ttl", "60", "--secret", Self.secret, "--public-host", "cdn.example"]).text
         for expected in ["http://cdn.example:8080/hls/live/shop1/ll.m3u8?token=", "http://cdn.example:8080/live/shop1.flv?token=",
                          "rtmp://cdn.example:1935/live/shop1?token=", "/watch/live/shop1?token="] {

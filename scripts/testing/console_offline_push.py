@@ -5,14 +5,18 @@ Usage: console_offline_push.py BASE_URL ADMIN_TOKEN APP/STREAM PUSH_URL ARTIFACT
 
 Checks, in order: the console lists the stream (it has a key) under "Not live" with a push form; a target added
 there is listed with its key masked; once the stream publishes (the caller starts the publish when the API shows
-the target), the stream's live card lists the target as live and the "Not live" entry is gone. Screenshots go to
-ARTIFACT_DIR. Prints one JSON object with what it saw; exits 0 when every check passed.
+the target), the stream's live card lists the target as live and the "Not live" entry is gone; a second target
+added on the live card, with nothing listening, shows its last error and when. Screenshots go to ARTIFACT_DIR.
+Prints one JSON object with what it saw; exits 0 when every check passed.
 """
 import json
 import sys
 
 from headless import chromium, open_console, wait
 from selenium.webdriver.common.by import By
+
+
+DEAD_TARGET = "rtmp://127.0.0.1:1/live/dead-key-0123456789"
 
 
 def main(base, token, stream, push_url, artifacts):
@@ -46,6 +50,18 @@ def main(base, token, stream, push_url, artifacts):
         assert key not in line.text, f"live push line: {line.text}"
         wait("the 'Not live' entry gone", lambda: not console.find_elements(By.CSS_SELECTOR, offline), 10)
         console.save_screenshot(f"{artifacts}/console-offline-push-live.png")
+
+        # A second target, added on the live card, that nothing listens for: its line says why it is down, and when.
+        form = console.find_element(By.CSS_SELECTOR, f'{live} form[data-kind="push"]')
+        form.find_element(By.NAME, "name").send_keys("nobody-there")
+        form.find_element(By.NAME, "url").send_keys(DEAD_TARGET)
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        failed = wait("the dead target's last error on the live card", lambda: [
+            item for item in console.find_elements(By.CSS_SELECTOR, f'{live} .pushes li[data-push]')
+            if "nobody-there" in item.text and "last error at " in item.text], 30)[0]
+        seen["failedLine"] = failed.text
+        assert "connection refused" in failed.text and DEAD_TARGET.rsplit("/", 1)[1] not in failed.text, \
+            f"dead push line: {failed.text}"
         seen["ok"] = True
     finally:
         console.quit()

@@ -221,7 +221,8 @@
       item.dataset.push = target.id;
       item.dataset.state = target.state;
       const rate = target.bitsPerSecond != null ? ` · ${(target.bitsPerSecond / 1000).toFixed(0)} kbit/s` : "";
-      const error = target.lastError ? ` · last error: ${target.lastError}` : "";
+      const at = target.lastErrorAt ? ` at ${new Date(target.lastErrorAt).toLocaleTimeString()}` : "";
+      const error = target.lastError ? ` · last error${at}: ${target.lastError}` : "";
       const text = Object.assign(document.createElement("span"), {
         textContent: `${target.name} → ${target.url} · ${target.state}${rate} · ${target.reconnects} reconnects${error}`,
       });
