@@ -27,6 +27,14 @@ struct Push: AsyncParsableCommand {
             let data = try await connection.send(.POST, "/api/v1/streams/\(stream)/pushes", body: body)
             let target = (try JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
             print("added \(target["id"] ?? "?") \(target["name"] ?? "") → \(target["url"] ?? "") (\(target["state"] ?? "?"))")
+            // A target may be set up before its stream's key, so this is a note, not a refusal; but a stream with
+            // no key cannot publish (and the console lists only streams with keys), which a typo would also cause.
+            let keys = ((try? JSONSerialization.jsonObject(with: try await connection.send(.GET, "/api/v1/keys"))) as? [String: Any])?["keys"]
+            if let keys = keys as? [[String: Any]], !keys.contains(where: { $0["stream"] as? String == stream && $0["active"] as? Bool == true }) {
+                let note = "note: \(stream) has no active stream key, so it cannot publish yet and the console does not list it; "
+                    + "make one with `cuecast keys add \(stream)`\n"
+                FileHandle.standardError.write(Data(note.utf8))
+            }
         }
     }
 
