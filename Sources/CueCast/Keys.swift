@@ -110,13 +110,13 @@ struct Sessions: AsyncParsableCommand {
         let records = try await PublishSessionLog(database: try data.open()).recent(stream: stream, limit: limit)
         let formatter = ISO8601DateFormatter()
         for r in records {
+            let head = "#\(r.id) \(r.stream) from \(r.remoteAddress) \(formatter.string(from: r.startedAt))"
             guard let ended = r.endedAt else {
                 // Its figures are written when it ends; a zero here would read as a publish that sends nothing.
-                print("#\(r.id) \(r.stream) from \(r.remoteAddress) \(formatter.string(from: r.startedAt)) → live (figures when it ends; `cuecast stats` has them now)")
+                print("\(head) → live (figures when it ends; `cuecast stats` has them now)")
                 continue
             }
-            let end = formatter.string(from: ended)
-            print("#\(r.id) \(r.stream) from \(r.remoteAddress) \(formatter.string(from: r.startedAt)) → \(end) video=\(r.videoCodec ?? "-")/\(r.videoFrames) audio=\(r.audioCodec ?? "-")/\(r.audioFrames) bytes=\(r.bytes) end=\(r.endReason ?? "-")")
+            print("\(head) → \(formatter.string(from: ended)) video=\(r.videoCodec ?? "-")/\(r.videoFrames) audio=\(r.audioCodec ?? "-")/\(r.audioFrames) bytes=\(r.bytes) end=\(r.endReason ?? "-")")
         }
     }
 }
