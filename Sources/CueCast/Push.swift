@@ -27,37 +27,33 @@ struct Push: AsyncParsableCommand {
             let data = try await connection.send(.POST, "/api/v1/streams/\(stream)/pushes", body: body)
             let target = (try JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
             print("added \(target["id"] ?? "?") \(target["name"] ?? "") → \(target["url"] ?? "") (\(target["state"] ?? "?"))")
-            // A target may be set up before its stream's key, so this is a note, not a refusal; but a stream with
-            // no key cannot publish (and the console lists only streams with keys), which a typo would also cause.
-            let keys = ((try? JSONSerialization.jsonObject(with: try await connection.send(.GET, "/api/v1/keys"))) as? [String: Any])?["keys"]
-            if let keys = keys as? [[String: Any]], !keys.contains(where: { $0["stream"] as? String == stream && $0["active"] as? Bool == true }) {
-                let note = "note: \(stream) has no active stream key, so it cannot publish yet and the console does not list it; "
-                    + "make one with `cuecast keys add \(stream)`\n"
-                FileHandle.standardError.write(Data(note.utf8))
-            }
+            // The server's note: the stream has no active key (a target may be set up before it, or the name has a typo).
+            if let note = target["note"] as? String { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         }
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List a stream's targets and what each is doing.")
-        @Argument(help: "Stream, <app>/<name>.") var stream: String
+        static let configuration = CommandConfiguration(abstract: "List a stream's targets, or every stream's, and what each is doing.")
+        @Argument(help: "Stream, <app>/<name>; every stream's targets when left out.") var stream: String?
         @Flag(help: "Print the JSON answer.") var json = false
         @OptionGroup var connection: Cue.Connection
 
         func run() async throws {
-            let data = try await connection.send(.GET, "/api/v1/streams/\(stream)/pushes")
+            let data = try await connection.send(.GET, stream.map { "/api/v1/streams/\($0)/pushes" } ?? "/api/v1/pushes")
             if json {
                 print(String(decoding: data, as: UTF8.self))
                 return
             }
             let targets = ((try JSONSerialization.jsonObject(with: data)) as? [String: Any])?["pushes"] as? [[String: Any]] ?? []
-            if targets.isEmpty { print("no push targets on \(stream)") }
+            if targets.isEmpty { print(stream.map { "no push targets on \($0)" } ?? "no push targets") }
             for target in targets {
+                // Listing every stream's, each line starts with its stream.
+                let on = stream == nil ? "\(target["stream"] ?? "?")  " : ""
                 // With its time: a target back to `live` still shows why it last went down, and when.
                 let at = (target["lastErrorAt"] as? String).map { " at \($0)" } ?? ""
                 let error = (target["lastError"] as? String).map { "  last error\(at): \($0)" } ?? ""
                 let sent = (target["bytesSent"] as? Int).map { " \($0 / 1024) KiB sent" } ?? ""
-                print("\(target["id"] ?? "?")  \(target["name"] ?? "")  \(target["url"] ?? "")  \(target["state"] ?? "?")\(sent)\(error)")
+                print("\(on)\(target["id"] ?? "?")  \(target["name"] ?? "")  \(target["url"] ?? "")  \(target["state"] ?? "?")\(sent)\(error)")
             }
         }
     }

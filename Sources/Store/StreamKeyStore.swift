@@ -78,6 +78,14 @@ public struct StreamKeyStore: Sendable {
         }
     }
 
+    /// Whether `stream` has a key that is not revoked, i.e. whether a publisher can claim it by a key of its own.
+    public func hasActiveKey(stream: String) async throws -> Bool {
+        try await database.pool.read { db in
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM stream_key WHERE stream = ? AND revoked_at IS NULL", arguments: [stream]) ?? 0 > 0
+        }
+    }
+
     /// Whether any key, active or revoked, was ever made for `stream`.
     public func exists(stream: String) async throws -> Bool {
         try await database.pool.read { db in

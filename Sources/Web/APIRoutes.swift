@@ -136,7 +136,7 @@ public struct APIRoutes: Sendable {
         let api = router.group("api/v1").add(middleware: requiring(.admin))
 
         StatsRoutes(hub: hub, api: self, status: status).register(on: stats)
-        PushRoutes(service: pushes).register(read: operate, write: api)
+        PushRoutes(service: pushes, keys: keys).register(read: operate, write: api)
         stats.get("streams") { _, context in
             StreamList(streams: hub.liveStreams.map { view($0, role: context.role ?? .viewerStats) })
         }

@@ -1,11 +1,13 @@
 import Hummingbird
 import Media
 import Push
+import Store
 
-/// `/api/v1/streams/<app>/<stream>/pushes`: a stream's push targets. Answers show each URL with its key masked;
-/// the key is never given back once saved.
+/// `/api/v1/streams/<app>/<stream>/pushes`: a stream's push targets; `/api/v1/pushes`: every stream's. Answers
+/// show each URL with its key masked; the key is never given back once saved.
 struct PushRoutes: Sendable {
     let service: PushService
+    let keys: StreamKeyStore
 
     struct NewTarget: Decodable {
         var url: String
@@ -19,8 +21,29 @@ struct PushRoutes: Sendable {
 
     struct TargetList: ResponseEncodable { var pushes: [PushStatus] }
 
+    /// A target just added, with a `note` when its stream has no active key. Such a target is stored all the same
+    /// (it may be set up before the key), but the stream cannot publish until it has one, which a typo in the
+    /// stream's name would also cause.
+    struct AddedTarget: ResponseEncodable {
+        var target: PushStatus
+        var note: String?
+
+        private enum CodingKeys: String, CodingKey { case note }
+
+        func encode(to encoder: any Encoder) throws {
+            try target.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encodeIfPresent(note, forKey: .note)
+        }
+    }
+
+    static func keylessNote(_ stream: StreamPath) -> String {
+        "\(stream) has no active stream key, so it cannot publish yet; make one with `cuecast keys add \(stream)` (or check the name)"
+    }
+
     /// Listing (keys masked) for operators; adding, switching and removing targets for admins.
     func register(read: RouterGroup<CueCastRequestContext>, write api: RouterGroup<CueCastRequestContext>) {
+        read.get("pushes") { _, _ in TargetList(pushes: service.all()) }
         read.get("streams/:app/:name/pushes") { _, context in
             TargetList(pushes: service.list(stream: try APIRoutes.streamPath(context)))
         }
@@ -34,7 +57,8 @@ struct PushRoutes: Sendable {
             }
             do {
                 let status = try await service.add(stream: path, name: body.name, url: body.url, enabled: body.enabled ?? true)
-                return EditedResponse(status: .created, response: status)
+                let note = try await keys.hasActiveKey(stream: path.description) ? nil : Self.keylessNote(path)
+                return EditedResponse(status: .created, response: AddedTarget(target: status, note: note))
             } catch let failure as PushService.Failure {
                 switch failure {
                 case .badURL: throw APIError(.badRequest, failure.description, field: "url")

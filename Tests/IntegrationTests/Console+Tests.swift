@@ -72,8 +72,10 @@ import TestSupport
             let target = "rtmp://127.0.0.1:\(port)/live/later-key-0123456789"
             let shot = artifacts.appendingPathComponent("console-offline-push.png").path
             try? FileManager.default.removeItem(atPath: shot)
+            // A stream with a target and no key: listed too, with a note (a typo in a name shows up so).
+            _ = try await LongRealTimeTests.PushTests.addTarget(server, stream: "live/nokey", url: "rtmp://127.0.0.1:1/live/nokey-key-0123", name: "typo")
             async let browser = Tool("python3").run(
-                [script, server.httpBase, server.server.adminToken, "live/later", target, artifacts.path], timeout: 120, requireSuccess: false)
+                [script, server.httpBase, server.server.adminToken, "live/later", target, artifacts.path, "live/nokey"], timeout: 120, requireSuccess: false)
             // The target exists before any publish, and waits; the browser has seen it so (its screenshot).
             try await server.eventually(timeout: 60, "the browser seeing the target it added") {
                 FileManager.default.fileExists(atPath: shot)
@@ -87,6 +89,7 @@ import TestSupport
             let seen = try JSONSerialization.jsonObject(with: Data(output.text.utf8)) as? [String: Any] ?? [:]
             #expect(seen["ok"] as? Bool == true && seen["offlineState"] as? String == "idle", "\(seen)")
             #expect((seen["failedLine"] as? String)?.contains("last error at ") == true, "\(seen)")
+            #expect((seen["keylessLine"] as? String)?.contains("typo") == true && (seen["keylessLine"] as? String)?.contains("nokey-key-0123") == false, "\(seen)")
             // What the target got is the show: video frames read back through nginx-rtmp's own play output.
             let dir = try TemporaryDirectory()
             let frames = try await LongRealTimeTests.PushTests.framesThrough("rtmp://127.0.0.1:\(port)/live/later-key-0123456789", seconds: 3, into: dir, name: "later")

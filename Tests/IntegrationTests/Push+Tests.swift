@@ -328,6 +328,32 @@ extension LongRealTimeTests {
         }
     }
 
+    /// A target on a stream with no active key is stored, with a note saying the stream cannot publish yet; one on
+    /// a stream with a key has no note. `/api/v1/pushes` lists every stream's targets, keys masked.
+    @Test func everyStreamsTargetsAndTheNoteOfAKeylessStream() async throws {
+        try await withServer { server in
+            let keyless = try await Self.addTarget(server, stream: "live/nokey", url: "rtmp://127.0.0.1:1/live/nokey-secret-1", name: "a")
+            let note = keyless.json["note"] as? String ?? ""
+            #expect(note.contains("live/nokey has no active stream key") && note.contains("cuecast keys add live/nokey"), "\(keyless.json)")
+            #expect(keyless.json["state"] as? String == "idle" && keyless.json["stream"] as? String == "live/nokey", "\(keyless.json)")
+            _ = try await server.server.keys.add(stream: "live/keyed")
+            let keyed = try await Self.addTarget(server, stream: "live/keyed", url: "rtmp://127.0.0.1:1/live/keyed-secret-2", name: "b")
+            #expect(keyed.json["note"] == nil, "\(keyed.json)")
+            // A revoked key is no key.
+            try await server.server.keys.revoke(stream: "live/keyed")
+            let revoked = try await Self.addTarget(server, stream: "live/keyed", url: "rtmp://127.0.0.1:1/live/keyed-secret-3", name: "c")
+            #expect((revoked.json["note"] as? String)?.contains("live/keyed has no active stream key") == true, "\(revoked.json)")
+
+            let all = try await server.request(.GET, "/api/v1/pushes")
+            #expect(all.status == 200)
+            let listed = (try JSONSerialization.jsonObject(with: Data(all.body.utf8)) as? [String: Any])?["pushes"] as? [[String: Any]] ?? []
+            #expect(listed.map { $0["id"] as? String ?? "" } == [keyed.id, revoked.id, keyless.id], "ordered by stream, then age: \(all.body)")
+            #expect(listed.map { $0["stream"] as? String ?? "" } == ["live/keyed", "live/keyed", "live/nokey"])
+            #expect(!all.body.contains("secret") && all.body.contains("rtmp://127.0.0.1:1/live/no…-1"), "\(all.body)")
+            #expect(!all.body.contains("\"note\""), "the note is for the answer to an add only")
+        }
+    }
+
     /// Targets are stored: after a restart they are listed again, keys still masked.
     @Test func targetsSurviveARestart() async throws {
         let dir = try TemporaryDirectory()

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Sets up a push target in the operator console for a stream that is not live yet, then sees it go live.
 
-Usage: console_offline_push.py BASE_URL ADMIN_TOKEN APP/STREAM PUSH_URL ARTIFACT_DIR
+Usage: console_offline_push.py BASE_URL ADMIN_TOKEN APP/STREAM PUSH_URL ARTIFACT_DIR KEYLESS_STREAM
 
-Checks, in order: the console lists the stream (it has a key) under "Not live" with a push form; a target added
+Checks, in order: the console lists the stream (it has a key) under "Not live" with a push form, and also
+KEYLESS_STREAM (no key; the caller gave it a target through the API) with that target and a note that it cannot
+publish until it has a key; a target added
 there is listed with its key masked; once the stream publishes (the caller starts the publish when the API shows
 the target), the stream's live card lists the target as live and the "Not live" entry is gone; a second target
 added on the live card, with nothing listening, shows its last error and when. Screenshots go to ARTIFACT_DIR.
@@ -19,7 +21,7 @@ from selenium.webdriver.common.by import By
 DEAD_TARGET = "rtmp://127.0.0.1:1/live/dead-key-0123456789"
 
 
-def main(base, token, stream, push_url, artifacts):
+def main(base, token, stream, push_url, artifacts, keyless):
     seen = {}
     console = chromium(1280, 1000)
     try:
@@ -28,6 +30,16 @@ def main(base, token, stream, push_url, artifacts):
         card = wait("the stream under 'Not live'", lambda: console.find_elements(By.CSS_SELECTOR, offline), 20)[0]
         assert console.find_element(By.ID, "offline").is_displayed(), "the 'Not live' list is hidden"
         assert not console.find_elements(By.CSS_SELECTOR, f'#streams section.stream[data-stream="{stream}"]'), "listed as live"
+
+        assert not card.find_element(By.CSS_SELECTOR, ".keyless").is_displayed(), "a note on a stream that has a key"
+        keyless_card = wait("the keyless stream under 'Not live'", lambda: console.find_elements(
+            By.CSS_SELECTOR, f'#offline section.stream.offline[data-stream="{keyless}"]'), 20)[0]
+        note = keyless_card.find_element(By.CSS_SELECTOR, ".keyless")
+        assert note.is_displayed() and "no active stream key" in note.text and f"cuecast keys add {keyless}" in note.text, \
+            f"keyless note: {note.text!r}"
+        targets = wait("the keyless stream's target", lambda: keyless_card.find_elements(By.CSS_SELECTOR, ".pushes li[data-push]"), 10)
+        seen["keylessNote"] = note.text
+        seen["keylessLine"] = targets[0].text
 
         form = card.find_element(By.CSS_SELECTOR, 'form[data-kind="push"]')
         form.find_element(By.NAME, "name").send_keys("before-show")
@@ -70,7 +82,7 @@ def main(base, token, stream, push_url, artifacts):
 
 if __name__ == "__main__":
     try:
-        main(*sys.argv[1:6])
+        main(*sys.argv[1:7])
     except AssertionError as error:
         print(f"check failed: {error}", file=sys.stderr)
         sys.exit(1)

@@ -124,21 +124,24 @@
   }
 
   async function refreshOfflineOnce() {
-    let keys;
+    let keys, pushes;
     try {
-      const response = await api("/api/v1/keys");
-      if (!response.ok) return;
-      keys = (await response.json()).keys || [];
+      const [keyAnswer, pushAnswer] = await Promise.all([api("/api/v1/keys"), api("/api/v1/pushes")]);
+      if (!keyAnswer.ok || !pushAnswer.ok) return;
+      keys = (await keyAnswer.json()).keys || [];
+      pushes = (await pushAnswer.json()).pushes || [];
     } catch (error) { return; }
-    const names = new Set(keys.filter((key) => key.active && !cards.has(key.stream)).map((key) => key.stream));
+    // Every stream with a key, and every stream with targets: one without a key cannot publish (a typo in its
+    // name, or the key is still to be made), and says so rather than hiding its targets.
+    const keyed = new Set(keys.filter((key) => key.active).map((key) => key.stream));
+    const names = new Set([...keyed, ...pushes.map((target) => target.stream)].filter((name) => !cards.has(name)));
     for (const name of offline.keys()) if (!names.has(name)) removeOffline(name);
     for (const name of [...names].sort()) {
-      if (cards.has(name)) continue; // went live while this refresh waited
       const element = offline.get(name) || offlineCard(name);
-      try {
-        const response = await api(`/api/v1/streams/${name}/pushes`);
-        if (response.ok && offline.get(name) === element) renderPushes(name, element, (await response.json()).pushes || []);
-      } catch (error) { /* the next refresh tries again */ }
+      const note = element.querySelector(".keyless");
+      note.hidden = keyed.has(name);
+      note.textContent = keyed.has(name) ? "" : `no active stream key: it cannot publish until one is made (cuecast keys add ${name})`;
+      renderPushes(name, element, pushes.filter((target) => target.stream === name));
     }
     $("offline").hidden = offline.size === 0;
   }
