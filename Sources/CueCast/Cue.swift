@@ -31,7 +31,9 @@ struct Cue: AsyncParsableCommand {
             let path = ((dataDir ?? ProcessInfo.processInfo.environment["CUECAST_DATA_DIR"] ?? "./data") as NSString)
                 .appendingPathComponent("admin-token")
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw ValidationError("no admin token: pass --token, set CUECAST_ADMIN_TOKEN, or point --data-dir at the server's data")
+                // Not a usage error: the command is right, the token is elsewhere (run from another directory).
+                throw CommandFailure(
+                    "no admin token: \(path) is not there; pass --token, set CUECAST_ADMIN_TOKEN, or point --data-dir at the server's data directory")
             }
             return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }

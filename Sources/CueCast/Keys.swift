@@ -28,9 +28,7 @@ struct Keys: AsyncParsableCommand {
 
         // In validate(), not run(): ArgumentParser then prints this command's usage with the error, not the root's.
         func validate() throws {
-            guard let path = StreamPath(stream) else {
-                throw ValidationError("stream must be <app>/<name> using letters, digits, '-', '_' or '.'")
-            }
+            let path = try StreamArgument.check(stream)
             if let reservation = path.reservation { throw ValidationError(reservation) }
         }
 

@@ -14,12 +14,15 @@ struct Push: AsyncParsableCommand {
         subcommands: [Add.self, List.self, Enable.self, Disable.self, Remove.self])
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a target: rtmp(s)://host[:port]/<app>/<stream key>.")
+        static let configuration = CommandConfiguration(
+            abstract: "Add a target: rtmp(s)://host[:port]/<app>/<stream key>[?query], as the platform gives it (a signed key keeps its query).")
         @Argument(help: "Stream, <app>/<name>.") var stream: String
         @Argument(help: "Target URL as the platform gives it, key included.") var url: String
         @Option(help: "A name for the target (default: its host).") var name: String?
         @Flag(help: "Store the target switched off.") var disabled = false
         @OptionGroup var connection: Cue.Connection
+
+        func validate() throws { _ = try StreamArgument.check(stream) }
 
         func run() async throws {
             var body: [String: Any] = ["url": url, "enabled": !disabled]
@@ -38,13 +41,18 @@ struct Push: AsyncParsableCommand {
         @Flag(help: "Print the JSON answer.") var json = false
         @OptionGroup var connection: Cue.Connection
 
+        func validate() throws { if let stream { _ = try StreamArgument.check(stream) } }
+
         func run() async throws {
             let data = try await connection.send(.GET, stream.map { "/api/v1/streams/\($0)/pushes" } ?? "/api/v1/pushes")
             if json {
                 print(String(decoding: data, as: UTF8.self))
                 return
             }
-            let targets = ((try JSONSerialization.jsonObject(with: data)) as? [String: Any])?["pushes"] as? [[String: Any]] ?? []
+            let answer = (try JSONSerialization.jsonObject(with: data)) as? [String: Any]
+            let targets = answer?["pushes"] as? [[String: Any]] ?? []
+            // The stream has no active key: the same note as when a target is added.
+            if let note = answer?["note"] as? String { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
             if targets.isEmpty { print(stream.map { "no push targets on \($0)" } ?? "no push targets") }
             for target in targets {
                 // Listing every stream's, each line starts with its stream.
@@ -53,7 +61,9 @@ struct Push: AsyncParsableCommand {
                 let at = (target["lastErrorAt"] as? String).map { " at \($0)" } ?? ""
                 let error = (target["lastError"] as? String).map { "  last error\(at): \($0)" } ?? ""
                 let sent = (target["bytesSent"] as? Int).map { " \($0 / 1024) KiB sent" } ?? ""
-                print("\(on)\(target["id"] ?? "?")  \(target["name"] ?? "")  \(target["url"] ?? "")  \(target["state"] ?? "?")\(sent)\(error)")
+                let reconnects = (target["reconnects"] as? Int).flatMap { $0 > 0 ? " \($0) reconnects" : nil } ?? ""
+                let retry = (target["retryAt"] as? String).map { "  next try at \($0)" } ?? ""
+                print("\(on)\(target["id"] ?? "?")  \(target["name"] ?? "")  \(target["url"] ?? "")  \(target["state"] ?? "?")\(sent)\(reconnects)\(retry)\(error)")
             }
         }
     }
@@ -64,6 +74,8 @@ struct Push: AsyncParsableCommand {
         @Argument(help: "Target id (pt_…).") var id: String
         @OptionGroup var connection: Cue.Connection
 
+        func validate() throws { _ = try StreamArgument.check(stream) }
+
         func run() async throws { try await Push.switchTarget(on: true, stream: stream, id: id, connection: connection) }
     }
 
@@ -72,6 +84,8 @@ struct Push: AsyncParsableCommand {
         @Argument(help: "Stream, <app>/<name>.") var stream: String
         @Argument(help: "Target id (pt_…).") var id: String
         @OptionGroup var connection: Cue.Connection
+
+        func validate() throws { _ = try StreamArgument.check(stream) }
 
         func run() async throws { try await Push.switchTarget(on: false, stream: stream, id: id, connection: connection) }
     }
@@ -86,6 +100,8 @@ struct Push: AsyncParsableCommand {
         @Argument(help: "Stream, <app>/<name>.") var stream: String
         @Argument(help: "Target id (pt_…).") var id: String
         @OptionGroup var connection: Cue.Connection
+
+        func validate() throws { _ = try StreamArgument.check(stream) }
 
         func run() async throws {
             _ = try await connection.send(.DELETE, "/api/v1/streams/\(stream)/pushes/\(id)")

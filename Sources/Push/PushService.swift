@@ -70,6 +70,20 @@ public final class PushService: Sendable {
         session?.start()
     }
 
+    /// Waits for a target's session to take its first steps, so the answer to an add or a switch-on shows
+    /// `connecting` when the stream is live rather than the `idle` of a session not yet started. Those steps are
+    /// tasks on the session's loop (the start, then the publish it found), and may hand the session over to the
+    /// publisher's loop, where its successor starts next: an empty task queued behind them on whichever loop holds
+    /// the session now, a few times over, runs after all of them. Idle is the answer while the stream is not live.
+    private func settle(_ id: String, stream: StreamPath) async {
+        for _ in 0..<8 {
+            guard let session = entries.withLockedValue({ $0[id]?.session }),
+                session.currentStatus.state == .idle, hub.stream(stream) != nil
+            else { return }
+            try? await session.eventLoop.submit {}.get()
+        }
+    }
+
     private func makeSession(
         _ record: PushTargetRecord, on eventLoop: (any EventLoop)? = nil, succeeding predecessor: (PushSession, PushSession.Carried)? = nil
     ) -> PushSession? {
@@ -121,6 +135,7 @@ public final class PushService: Sendable {
         guard label.count <= 100 else { throw Failure.badName("name longer than 100 characters") }
         let record = try await store.add(stream: stream.description, name: label, url: url, enabled: enabled)
         install(record)
+        await settle(record.id, stream: stream)
         logger.info("push target added", metadata: ["stream": "\(stream)", "push": "\(record.id)", "target": "\(parsed.masked)"])
         return entries.withLockedValue { $0[record.id].map(status) } ?? PushStatus(
             id: record.id, stream: record.stream, name: record.name, url: parsed.masked, enabled: enabled)
@@ -148,6 +163,7 @@ public final class PushService: Sendable {
         if enabled, let session = makeSession(record) {
             entries.withLockedValue { $0[id]?.session = session }
             session.start()
+            await settle(id, stream: stream)
         }
         logger.info("push target \(enabled ? "enabled" : "disabled")", metadata: ["stream": "\(stream)", "push": "\(id)"])
         return entries.withLockedValue { $0[id].map(status) }

@@ -159,11 +159,11 @@ public final class PushSession: Sendable {
             update { $0.enabled = false; $0.move(to: .disabled); $0.retryAt = nil }
             if let output = state.output {
                 state.intent = .stopped
-                output.close(reason: "push switched off")
+                output.close(reason: "push stopped")
             } else {
                 state.channel?.close(promise: nil)
             }
-            logger.info("push target off")
+            logger.info("push target stopped")
         }
     }
 

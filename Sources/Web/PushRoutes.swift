@@ -19,7 +19,11 @@ struct PushRoutes: Sendable {
         var enabled: Bool
     }
 
-    struct TargetList: ResponseEncodable { var pushes: [PushStatus] }
+    struct TargetList: ResponseEncodable {
+        var pushes: [PushStatus]
+        /// One stream's list: set when that stream has no active key (see `AddedTarget`).
+        var note: String? = nil
+    }
 
     /// A target just added, with a `note` when its stream has no active key. Such a target is stored all the same
     /// (it may be set up before the key), but the stream cannot publish until it has one, which a typo in the
@@ -45,7 +49,11 @@ struct PushRoutes: Sendable {
     func register(read: RouterGroup<CueCastRequestContext>, write api: RouterGroup<CueCastRequestContext>) {
         read.get("pushes") { _, _ in TargetList(pushes: service.all()) }
         read.get("streams/:app/:name/pushes") { _, context in
-            TargetList(pushes: service.list(stream: try APIRoutes.streamPath(context)))
+            let path = try APIRoutes.streamPath(context)
+            let pushes = service.list(stream: path)
+            var note: String?
+            if !pushes.isEmpty, try await !keys.hasActiveKey(stream: path.description) { note = Self.keylessNote(path) }
+            return TargetList(pushes: pushes, note: note)
         }
         api.post("streams/:app/:name/pushes") { request, context in
             let path = try APIRoutes.streamPath(context)

@@ -16,6 +16,7 @@ public enum WebRouter {
         let router = Router(context: CueCastRequestContext.self)
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: StorageErrorMiddleware())
+        router.add(middleware: APINotFoundMiddleware())
         router.get("healthz") { _, _ in
             ["status": "ok"]
         }

@@ -63,7 +63,9 @@ import TestSupport
             let id = try #require(added.split(separator: " ").dropFirst().first.map(String.init))
             #expect(id.hasPrefix("pt_"), "\(added)")
             #expect(!added.contains("cli-secret-key-42"))
-            let listed = try await cuecast(["push", "list", "live/cli"] + connection).text
+            let listing = try await cuecast(["push", "list", "live/cli"] + connection)
+            let listed = listing.text
+            #expect(listing.stderr.contains("live/cli has no active stream key"), "the note again: \(listing.stderr)")
             #expect(listed.contains("channels"))
             #expect(listed.contains("rtmp://127.0.0.1:1/live/cl…42"))
             #expect(!listed.contains("cli-secret-key-42"))
@@ -75,7 +77,7 @@ import TestSupport
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             async let publish = ffmpegPublish(Fixtures.audioOnly, to: "\(server.rtmpBase)/live/\(key)")
             var failing = ""
-            for _ in 0..<150 where !failing.contains("last error") {
+            for _ in 0..<150 where !(failing.contains("last error") && failing.contains("next try at")) {
                 failing = try await cuecast(["push", "list", "live/cli"] + connection).text
                 try await Task.sleep(for: .milliseconds(100))
             }
@@ -94,10 +96,19 @@ import TestSupport
             }
             #expect(ended.contains("audio=aac/") && !ended.contains("→ live"), "\(ended)")
             #expect(failing.contains("last error at 20") && failing.contains("127.0.0.1:1: connection refused"), "\(failing)")
+            #expect(failing.contains("retrying") && failing.contains("next try at 20"), "\(failing)")
             _ = try await cuecast(["push", "disable", "live/cli", id] + connection)
             #expect(try await cuecast(["push", "list", "live/cli"] + connection).text.contains("disabled"))
             _ = try await cuecast(["push", "remove", "live/cli", id] + connection)
             #expect(try await cuecast(["push", "list", "live/cli"] + connection).text.contains("no push targets"))
+            // A stream without its app is a usage error, caught before anything is sent.
+            let noApp = try await cuecast(["push", "add", "cli", "rtmp://127.0.0.1:1/live/k-0123456789"] + connection, requireSuccess: false)
+            #expect(noApp.status == 64)
+            #expect(noApp.stderr.contains("stream must be <app>/<name>") && noApp.stderr.contains("Usage: cuecast push add"), "\(noApp.stderr)")
+            // No token where the command looks: not a usage error (exit 1), and it says where it looked.
+            let noToken = try await cuecast(["push", "list", "--server", server.httpBase, "--data-dir", "/nonexistent-cuecast"], requireSuccess: false)
+            #expect(noToken.status == 1)
+            #expect(noToken.stderr.contains("no admin token: /nonexistent-cuecast/admin-token is not there") && !noToken.stderr.contains("Usage:"), "\(noToken.stderr)")
             let bad = try await cuecast(["push", "add", "live/cli", "http://example.com/a/b"] + connection, requireSuccess: false)
             // The server's refusal is a failure of the command (exit 1), not a usage error (64, with usage text).
             #expect(bad.status == 1)

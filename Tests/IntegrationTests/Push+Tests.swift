@@ -190,12 +190,19 @@ extension LongRealTimeTests {
         let nginx = try Self.nginx(port: port)
         defer { nginx.stop() }
         try await withServer { server in
-            // One more target than loops: round-robin puts at least one on a loop the publisher is not on.
+            // Targets until every loop has one, so whichever loop the publisher lands on, some target starts on
+            // another. Round-robin alone does not promise it: each API request's connection takes the next loop
+            // too, so one add after another can land every session on the same loop; a request in between shifts
+            // the turn.
             var targets: [Target] = []
-            for k in 0...loops.count {
-                targets.append(try await Self.addTarget(server, stream: "live/moves", url: "rtmp://127.0.0.1:\(port)/live/m\(k)", name: "m\(k)"))
+            var before: [any EventLoop] = []
+            for k in 0..<32 where !loops.allSatisfy({ loop in before.contains { $0 === loop } }) {
+                let target = try await Self.addTarget(server, stream: "live/moves", url: "rtmp://127.0.0.1:\(port)/live/m\(k)", name: "m\(k)")
+                targets.append(target)
+                before.append(try #require(server.server.pushes.session(id: target.id)).eventLoop)
+                if k % 2 == 0 { _ = try await server.request(.GET, "/healthz", token: .some(nil)) }
             }
-            let before = try targets.map { try #require(server.server.pushes.session(id: $0.id)).eventLoop }
+            #expect(loops.allSatisfy { loop in before.contains { $0 === loop } }, "a target on every loop")
             let path = try #require(StreamPath("live/moves"))
             let publish = try await server.publishLive(path, loops: -1)
             defer { publish.cancel() }
@@ -211,6 +218,20 @@ extension LongRealTimeTests {
                 #expect(session.eventLoop === stream.eventLoop, "push \(target.id) runs on the publisher's loop")
             }
             #expect(server.logs.contains("push moved to the publisher's event loop"))
+            // Added while live, until one was made on another loop than the publisher's and moved there: each
+            // answer shows the connection under way, not the `idle` of a session that has not started yet.
+            let movesBefore = server.logs.all.filter { $0.contains("push moved to the publisher's event loop") }.count
+            for k in 0..<32 where server.logs.all.filter({ $0.contains("push moved to the publisher's event loop") }).count == movesBefore {
+                if k % 2 == 1 { _ = try await server.request(.GET, "/healthz", token: .some(nil)) }  // shifts the turn, as above
+                let late = try await Self.addTarget(server, stream: "live/moves", url: "rtmp://127.0.0.1:\(port)/live/late\(k)", name: "late\(k)")
+                #expect(["connecting", "live"].contains(late.state), "\(late.json)")
+                _ = try await Self.waitFor("live", server, stream: "live/moves", id: late.id)
+                let off = try await server.request(.PATCH, "/api/v1/streams/live/moves/pushes/\(late.id)", body: "{\"enabled\": false}")
+                #expect(off.body.contains("\"state\":\"disabled\""), "\(off.body)")
+                let on = try await server.request(.PATCH, "/api/v1/streams/live/moves/pushes/\(late.id)", body: "{\"enabled\": true}")
+                #expect(on.body.contains("\"state\":\"connecting\"") || on.body.contains("\"state\":\"live\""), "\(on.body)")
+            }
+            #expect(server.logs.all.filter { $0.contains("push moved to the publisher's event loop") }.count > movesBefore, "a late target moved")
             let dir = try TemporaryDirectory()
             defer { dir.remove() }
             let frames = try await Self.framesThrough("rtmp://127.0.0.1:\(port)/live/m0", seconds: 2, into: dir, name: "moved")
@@ -350,7 +371,18 @@ extension LongRealTimeTests {
             #expect(listed.map { $0["id"] as? String ?? "" } == [keyed.id, revoked.id, keyless.id], "ordered by stream, then age: \(all.body)")
             #expect(listed.map { $0["stream"] as? String ?? "" } == ["live/keyed", "live/keyed", "live/nokey"])
             #expect(!all.body.contains("secret") && all.body.contains("rtmp://127.0.0.1:1/live/no…-1"), "\(all.body)")
-            #expect(!all.body.contains("\"note\""), "the note is for the answer to an add only")
+            #expect(!all.body.contains("\"note\""), "no note in the list of every stream's")
+            // One stream's list carries the note too, while the stream has no key.
+            let one = try await server.request(.GET, "/api/v1/streams/live/nokey/pushes").body
+            #expect(one.contains("\"note\":\"live/nokey has no active stream key"), "\(one)")
+            _ = try await server.server.keys.add(stream: "live/nokey")
+            #expect(!(try await server.request(.GET, "/api/v1/streams/live/nokey/pushes").body.contains("\"note\"")))
+            // A path the API does not have (the app left out) gets the API's JSON error, not a bare 404.
+            let stray = try await server.request(.POST, "/api/v1/streams/nokey/pushes", body: "{\"url\": \"rtmp://h/a/k\"}")
+            #expect(stray.status == 404)
+            let error = (try JSONSerialization.jsonObject(with: Data(stray.body.utf8)) as? [String: Any])?["error"] as? [String: Any]
+            let message = error?["message"] as? String ?? ""
+            #expect(message.contains("no API operation POST /api/v1/streams/nokey/pushes") && message.contains("<app>/<name>"), "\(stray.body)")
         }
     }
 
