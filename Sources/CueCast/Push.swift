@@ -51,8 +51,10 @@ struct Push: AsyncParsableCommand {
             }
             let answer = (try JSONSerialization.jsonObject(with: data)) as? [String: Any]
             let targets = answer?["pushes"] as? [[String: Any]] ?? []
-            // The stream has no active key: the same note as when a target is added.
-            if let note = answer?["note"] as? String { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+            // A stream with no active key: the same note as when a target is added (one per such stream when
+            // listing every stream's).
+            let notes = (answer?["note"] as? String).map { [$0] } ?? ((answer?["notes"] as? [String: String]) ?? [:]).sorted { $0.key < $1.key }.map(\.value)
+            for note in notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
             if targets.isEmpty { print(stream.map { "no push targets on \($0)" } ?? "no push targets") }
             for target in targets {
                 // Listing every stream's, each line starts with its stream.

@@ -41,13 +41,27 @@ struct PushRoutes: Sendable {
         }
     }
 
+    /// Every stream's targets, with the note of each stream among them that has no active key (by stream).
+    struct EveryTarget: ResponseEncodable {
+        var pushes: [PushStatus]
+        var notes: [String: String]?
+    }
+
     static func keylessNote(_ stream: StreamPath) -> String {
         "\(stream) has no active stream key, so it cannot publish yet; make one with `cuecast keys add \(stream)` (or check the name)"
     }
 
     /// Listing (keys masked) for operators; adding, switching and removing targets for admins.
     func register(read: RouterGroup<CueCastRequestContext>, write api: RouterGroup<CueCastRequestContext>) {
-        read.get("pushes") { _, _ in TargetList(pushes: service.all()) }
+        read.get("pushes") { _, _ in
+            let pushes = service.all()
+            let keyed = Set(try await keys.list().filter(\.isActive).map(\.stream))
+            var notes: [String: String] = [:]
+            for stream in Set(pushes.map(\.stream)).subtracting(keyed) {
+                if let path = StreamPath(stream) { notes[stream] = Self.keylessNote(path) }
+            }
+            return EveryTarget(pushes: pushes, notes: notes.isEmpty ? nil : notes)
+        }
         read.get("streams/:app/:name/pushes") { _, context in
             let path = try APIRoutes.streamPath(context)
             let pushes = service.list(stream: path)

@@ -70,8 +70,10 @@ import TestSupport
             #expect(listed.contains("rtmp://127.0.0.1:1/live/cl…42"))
             #expect(!listed.contains("cli-secret-key-42"))
             // With no stream, every stream's targets, each line led by its stream.
-            let everyStream = try await cuecast(["push", "list"] + connection).text
+            let everyStreamListing = try await cuecast(["push", "list"] + connection)
+            let everyStream = everyStreamListing.text
             #expect(everyStream.contains("live/cli  \(id)  channels  rtmp://127.0.0.1:1/live/cl…42  idle"), "\(everyStream)")
+            #expect(everyStreamListing.stderr.contains("note: live/cli has no active stream key"), "\(everyStreamListing.stderr)")
             // Live, the target cannot connect (port 1): the list says why, and when.
             let key = try await cuecast(["keys", "add", "live/cli", "--quiet", "--data-dir", server.server.configuration.dataDir]).text
                 .trimmingCharacters(in: .whitespacesAndNewlines)

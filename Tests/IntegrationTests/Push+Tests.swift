@@ -371,12 +371,18 @@ extension LongRealTimeTests {
             #expect(listed.map { $0["id"] as? String ?? "" } == [keyed.id, revoked.id, keyless.id], "ordered by stream, then age: \(all.body)")
             #expect(listed.map { $0["stream"] as? String ?? "" } == ["live/keyed", "live/keyed", "live/nokey"])
             #expect(!all.body.contains("secret") && all.body.contains("rtmp://127.0.0.1:1/live/no…-1"), "\(all.body)")
-            #expect(!all.body.contains("\"note\""), "no note in the list of every stream's")
+            // Both streams lack an active key now (live/keyed's was revoked): a note for each, by stream.
+            let notes = (try JSONSerialization.jsonObject(with: Data(all.body.utf8)) as? [String: Any])?["notes"] as? [String: String] ?? [:]
+            #expect(notes.keys.sorted() == ["live/keyed", "live/nokey"], "\(all.body)")
+            #expect(notes["live/nokey"]?.contains("cuecast keys add live/nokey") == true, "\(all.body)")
             // One stream's list carries the note too, while the stream has no key.
             let one = try await server.request(.GET, "/api/v1/streams/live/nokey/pushes").body
             #expect(one.contains("\"note\":\"live/nokey has no active stream key"), "\(one)")
             _ = try await server.server.keys.add(stream: "live/nokey")
             #expect(!(try await server.request(.GET, "/api/v1/streams/live/nokey/pushes").body.contains("\"note\"")))
+            let after = try await server.request(.GET, "/api/v1/pushes").body
+            let notesAfter = (try JSONSerialization.jsonObject(with: Data(after.utf8)) as? [String: Any])?["notes"] as? [String: String] ?? [:]
+            #expect(notesAfter.keys.sorted() == ["live/keyed"], "\(after)")
             // A path the API does not have (the app left out) gets the API's JSON error, not a bare 404.
             let stray = try await server.request(.POST, "/api/v1/streams/nokey/pushes", body: "{\"url\": \"rtmp://h/a/k\"}")
             #expect(stray.status == 404)
