@@ -22,7 +22,7 @@ struct PushRoutes: Sendable {
     struct TargetList: ResponseEncodable {
         var pushes: [PushStatus]
         /// One stream's list: set when that stream has no active key (see `AddedTarget`).
-        var note: String? = nil
+        var note: String?
     }
 
     /// A target just added, with a `note` when its stream has no active key. Such a target is stored all the same
@@ -51,6 +51,11 @@ struct PushRoutes: Sendable {
         "\(stream) has no active stream key, so it cannot publish yet; make one with `cuecast keys add \(stream)` (or check the name)"
     }
 
+    /// The note for `stream` if it has no active key, else nil.
+    func keylessNote(for stream: StreamPath) async throws -> String? {
+        try await keys.hasActiveKey(stream: stream.description) ? nil : Self.keylessNote(stream)
+    }
+
     /// Listing (keys masked) for operators; adding, switching and removing targets for admins.
     func register(read: RouterGroup<CueCastRequestContext>, write api: RouterGroup<CueCastRequestContext>) {
         read.get("pushes") { _, _ in
@@ -65,9 +70,7 @@ struct PushRoutes: Sendable {
         read.get("streams/:app/:name/pushes") { _, context in
             let path = try APIRoutes.streamPath(context)
             let pushes = service.list(stream: path)
-            var note: String?
-            if !pushes.isEmpty, try await !keys.hasActiveKey(stream: path.description) { note = Self.keylessNote(path) }
-            return TargetList(pushes: pushes, note: note)
+            return TargetList(pushes: pushes, note: pushes.isEmpty ? nil : try await keylessNote(for: path))
         }
         api.post("streams/:app/:name/pushes") { request, context in
             let path = try APIRoutes.streamPath(context)
@@ -79,8 +82,7 @@ struct PushRoutes: Sendable {
             }
             do {
                 let status = try await service.add(stream: path, name: body.name, url: body.url, enabled: body.enabled ?? true)
-                let note = try await keys.hasActiveKey(stream: path.description) ? nil : Self.keylessNote(path)
-                return EditedResponse(status: .created, response: AddedTarget(target: status, note: note))
+                return EditedResponse(status: .created, response: AddedTarget(target: status, note: try await keylessNote(for: path)))
             } catch let failure as PushService.Failure {
                 switch failure {
                 case .badURL: throw APIError(.badRequest, failure.description, field: "url")

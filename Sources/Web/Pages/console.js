@@ -124,23 +124,25 @@
   }
 
   async function refreshOfflineOnce() {
-    let keys, pushes;
+    let keys, pushes, notes;
     try {
       const [keyAnswer, pushAnswer] = await Promise.all([api("/api/v1/keys"), api("/api/v1/pushes")]);
       if (!keyAnswer.ok || !pushAnswer.ok) return;
       keys = (await keyAnswer.json()).keys || [];
-      pushes = (await pushAnswer.json()).pushes || [];
+      const targets = await pushAnswer.json();
+      pushes = targets.pushes || [];
+      notes = targets.notes || {};
     } catch (error) { return; }
     // Every stream with a key, and every stream with targets: one without a key cannot publish (a typo in its
-    // name, or the key is still to be made), and says so rather than hiding its targets.
+    // name, or the key is still to be made), and shows the server's note saying so rather than hiding its targets.
     const keyed = new Set(keys.filter((key) => key.active).map((key) => key.stream));
     const names = new Set([...keyed, ...pushes.map((target) => target.stream)].filter((name) => !cards.has(name)));
     for (const name of offline.keys()) if (!names.has(name)) removeOffline(name);
     for (const name of [...names].sort()) {
       const element = offline.get(name) || offlineCard(name);
       const note = element.querySelector(".keyless");
-      note.hidden = keyed.has(name);
-      note.textContent = keyed.has(name) ? "" : `no active stream key: it cannot publish until one is made (cuecast keys add ${name})`;
+      note.hidden = !notes[name];
+      note.textContent = notes[name] || "";
       renderPushes(name, element, pushes.filter((target) => target.stream === name));
     }
     $("offline").hidden = offline.size === 0;
