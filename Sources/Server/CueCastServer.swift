@@ -181,19 +181,24 @@ public struct CueCastServer: Sendable {
             configuration: .init(
                 additionalChannelHandlers: [httpConnections.handler()]
                     + hlsDelivery.pipelineHandlers(serverName: Self.serverName, sendfile: https == nil, logger: logger)))
-        let app = Application(
-            router: router,
+        let httpServer = HTTPService(
+            responder: router.buildResponder(),
             server: try https.map { try .tls(http1, tlsConfiguration: $0.reloadingConfiguration) } ?? http1,
             configuration: .init(
                 address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: Self.serverName,
                 backlog: RTMPServer.listenBacklog),
-            services: [
-                hlsService, ReloadService(signals: reloadSignals, reload: { [self] in reloadCertificate() }),
-                HeapTrimService(logger: logger),
-            ]
-                + (configuration.statistics ? [StatsService(hub: hub, hls: hls, eventLoop: MultiThreadedEventLoopGroup.singleton.any())] : []),
-            onServerRunning: { channel in ports.set(http: channel.localAddress?.port ?? 0) },
-            logger: logger)
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger,
+            onServerRunning: { channel in ports.set(http: channel.localAddress?.port ?? 0) })
+        // The HTTP side's services stop in reverse: the listener first (in-flight answers finish), then the rest.
+        let app = ServiceGroup(
+            configuration: .init(
+                services: [
+                    hlsService, ReloadService(signals: reloadSignals, reload: { [self] in reloadCertificate() }),
+                    HeapTrimService(logger: logger),
+                ]
+                    + (configuration.statistics ? [StatsService(hub: hub, hls: hls, eventLoop: MultiThreadedEventLoopGroup.singleton.any())] : [])
+                    + [httpServer],
+                logger: logger))
         // Shut down in reverse order: RTMP first (clients told, playlists ended, sessions closed), then HTTP
         // (in-flight responses finish). What is still running after `shutdown-timeout` is cancelled.
         var group = ServiceGroupConfiguration(

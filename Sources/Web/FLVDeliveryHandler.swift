@@ -214,6 +214,7 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return refuse(context: context, head: head, status: .serviceUnavailable, message: limit)
         }
         var headers = HTTPHeaders()
+        headers.add(name: "Date", value: HTTPDateHeader.shared.value())
         headers.add(name: "Server", value: serverName)
         headers.add(name: "Content-Type", value: "video/x-flv")
         headers.add(name: "Cache-Control", value: "no-cache, no-store")
@@ -264,6 +265,7 @@ final class FLVDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let json = try? encoder.encode(Answer(error: .init(status: Int(status.code), message: message)))
         let body = ByteBuffer(bytes: json ?? Data())
         var headers = HTTPHeaders()
+        headers.add(name: "Date", value: HTTPDateHeader.shared.value())
         headers.add(name: "Server", value: serverName)
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: "\(body.readableBytes)")

@@ -200,7 +200,7 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 reply.body = .bytes(try segment.read(range))
             } catch {
                 logger.error("could not send segment: \(error)")
-                reply = HLSReply(status: .internalServerError, headers: ["Content-Length": "0", "Server": serverName])
+                reply = HLSReply(status: .internalServerError, headers: ["Content-Length": "0", "Date": HTTPDateHeader.shared.value(), "Server": serverName])
             }
         } else if case .file(let segment, let range) = reply.body {
             do {
@@ -208,7 +208,7 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 file = (FileRegion(fileHandle: handle, readerIndex: range.lowerBound, endIndex: range.upperBound), handle)
             } catch {
                 logger.error("could not send segment: \(error)")
-                reply = HLSReply(status: .internalServerError, headers: ["Content-Length": "0", "Server": serverName])
+                reply = HLSReply(status: .internalServerError, headers: ["Content-Length": "0", "Date": HTTPDateHeader.shared.value(), "Server": serverName])
             }
         }
         // Corked while a segment goes out (nginx's tcp_nopush): the head leaves in the body's packets instead of
@@ -303,9 +303,10 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         return .answer(reply)
     }
 
-    /// What every answer given here carries: `Server`, and for an HTTP/1.0 keep-alive request `Connection:
-    /// keep-alive`, or the client waits for a close.
+    /// What every answer given here carries: `Date` and `Server`, as the router's answers do, and for an HTTP/1.0
+    /// keep-alive request `Connection: keep-alive`, or the client waits for a close.
     func stamp(_ reply: inout HLSReply, http10: Bool) {
+        reply.headers.add(name: "Date", value: HTTPDateHeader.shared.value())
         reply.headers.add(name: "Server", value: serverName)
         if http10 { reply.headers.add(name: "Connection", value: "keep-alive") }
     }
