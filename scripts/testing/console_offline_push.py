@@ -12,6 +12,7 @@ added on the live card, with nothing listening, shows its last error and when. S
 Prints one JSON object with what it saw; exits 0 when every check passed.
 """
 import json
+import re
 import sys
 
 from headless import chromium, open_console, wait
@@ -70,10 +71,14 @@ def main(base, token, stream, push_url, artifacts, keyless):
         form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         failed = wait("the dead target's last error on the live card", lambda: [
             item for item in console.find_elements(By.CSS_SELECTOR, f'{live} .pushes li[data-push]')
-            if "nobody-there" in item.text and "last error at " in item.text], 30)[0]
+            if "nobody-there" in item.text and "last error at " in item.text and "next try at " in item.text], 30)[0]
         seen["failedLine"] = failed.text
         assert "connection refused" in failed.text and DEAD_TARGET.rsplit("/", 1)[1] not in failed.text, \
             f"dead push line: {failed.text}"
+        # Both times in UTC to the second, as the CLI and the log write them.
+        stamp = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"
+        assert re.search(f"last error at {stamp}: ", failed.text) and re.search(f"next try at {stamp}", failed.text), \
+            f"dead push line's times: {failed.text}"
         seen["ok"] = True
     finally:
         console.quit()

@@ -226,10 +226,12 @@
       item.dataset.push = target.id;
       item.dataset.state = target.state;
       const rate = target.bitsPerSecond != null ? ` · ${(target.bitsPerSecond / 1000).toFixed(0)} kbit/s` : "";
-      const at = target.lastErrorAt ? ` at ${new Date(target.lastErrorAt).toLocaleTimeString()}` : "";
+      // Times in UTC, to the second, as the CLI and the server's log give them, so the three can be laid side by side.
+      const at = target.lastErrorAt ? ` at ${utc(target.lastErrorAt)}` : "";
       const error = target.lastError ? ` · last error${at}: ${target.lastError}` : "";
+      const retry = target.retryAt ? ` · next try at ${utc(target.retryAt)}` : "";
       const text = Object.assign(document.createElement("span"), {
-        textContent: `${target.name} → ${target.url} · ${target.state}${rate} · ${target.reconnects} reconnects${error}`,
+        textContent: `${target.name} → ${target.url} · ${target.state}${rate} · ${target.reconnects} reconnects${error}${retry}`,
       });
       const toggle = Object.assign(document.createElement("button"), {
         type: "button", className: "secondary", textContent: target.enabled ? "Switch off" : "Switch on",
@@ -238,6 +240,10 @@
       item.append(text, " ", toggle);
       return item;
     }));
+  }
+
+  function utc(time) {
+    return new Date(time).toISOString().replace(/\.\d+Z$/, "Z");
   }
 
   async function pushRequest(name, element, suffix, method, body) {
