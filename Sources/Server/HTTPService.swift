@@ -7,13 +7,15 @@ import NIOHTTP1
 import ServiceLifecycle
 import Web
 
-/// The HTTP (or HTTPS) listener as a service: Hummingbird's server answering each request from `responder`, every
+/// The HTTP (or HTTPS) listener as a service: Hummingbird's server answering each request from `responder`, each
 /// answer carrying `Date` (`HTTPDateHeader`) and `Server`.
 ///
 /// This is the request loop of Hummingbird's `Application.run`, composed from the same public parts, without the
-/// date cache that `Application` always runs: its once-a-second timer was most of an idle server's CPU, and the
+/// date cache that `Application` always runs: its once-a-second timer was about half an idle server's CPU, and the
 /// header costs nothing between requests when formatted on demand. Errors the responder throws that are not HTTP
-/// errors become `500` (logged at debug, as in `Application`); a request the parser rejects ends its connection.
+/// errors become `500` (logged at debug); a request the parser rejects gets Hummingbird's own bare `400` and its
+/// connection is closed. Unlike `Application`, no task-local `Logger.current` is set: CueCast reads the request's
+/// logger from its context.
 struct HTTPService<Responder: HTTPResponder>: Service
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
     let responder: Responder

@@ -16,10 +16,22 @@ import re
 import sys
 
 from headless import chromium, open_console, wait
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 
 DEAD_TARGET = "rtmp://127.0.0.1:1/live/dead-key-0123456789"
+
+
+def first_line(console, selector):
+    """(text, data-state) of the first element matching `selector`, or None. The console rebuilds a card's target
+    lines at every refresh, so an element found a moment ago may be gone: its text is read here, once, and a line
+    replaced while being read counts as not there yet."""
+    try:
+        items = console.find_elements(By.CSS_SELECTOR, selector)
+        return (items[0].text, items[0].get_attribute("data-state")) if items else None
+    except StaleElementReferenceException:
+        return None
 
 
 def main(base, token, stream, push_url, artifacts, keyless):
@@ -38,29 +50,28 @@ def main(base, token, stream, push_url, artifacts, keyless):
         note = keyless_card.find_element(By.CSS_SELECTOR, ".keyless")
         assert note.is_displayed() and "no active stream key" in note.text and f"cuecast keys add {keyless}" in note.text, \
             f"keyless note: {note.text!r}"
-        targets = wait("the keyless stream's target", lambda: keyless_card.find_elements(By.CSS_SELECTOR, ".pushes li[data-push]"), 10)
         seen["keylessNote"] = note.text
-        seen["keylessLine"] = targets[0].text
+        seen["keylessLine"] = wait("the keyless stream's target", lambda: first_line(
+            console, f'#offline section.stream.offline[data-stream="{keyless}"] .pushes li[data-push]'), 10)[0]
 
         form = card.find_element(By.CSS_SELECTOR, 'form[data-kind="push"]')
         form.find_element(By.NAME, "name").send_keys("before-show")
         form.find_element(By.NAME, "url").send_keys(push_url)
         form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        item = wait("the target listed on the offline card",
-                    lambda: console.find_elements(By.CSS_SELECTOR, f'{offline} .pushes li[data-push]'), 15)[0]
+        text, state = wait("the target listed on the offline card",
+                           lambda: first_line(console, f'{offline} .pushes li[data-push]'), 15)
         key = push_url.rsplit("/", 1)[1]
-        text = item.text
         assert "before-show" in text and key not in text and "…" in text, f"offline push line: {text}"
         seen["offlineLine"] = text
-        seen["offlineState"] = item.get_attribute("data-state")
+        seen["offlineState"] = state
         console.save_screenshot(f"{artifacts}/console-offline-push.png")
 
         # The caller publishes now; the live card takes over and its target goes live.
         live = f'#streams section.stream[data-stream="{stream}"]'
         line = wait("the target live on the stream's live card",
-                    lambda: console.find_elements(By.CSS_SELECTOR, f'{live} .pushes li[data-state="live"]'), 60)[0]
-        seen["liveLine"] = line.text
-        assert key not in line.text, f"live push line: {line.text}"
+                    lambda: first_line(console, f'{live} .pushes li[data-state="live"]'), 60)[0]
+        seen["liveLine"] = line
+        assert key not in line, f"live push line: {line}"
         wait("the 'Not live' entry gone", lambda: not console.find_elements(By.CSS_SELECTOR, offline), 10)
         console.save_screenshot(f"{artifacts}/console-offline-push-live.png")
 
@@ -69,16 +80,22 @@ def main(base, token, stream, push_url, artifacts, keyless):
         form.find_element(By.NAME, "name").send_keys("nobody-there")
         form.find_element(By.NAME, "url").send_keys(DEAD_TARGET)
         form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        failed = wait("the dead target's last error on the live card", lambda: [
-            item for item in console.find_elements(By.CSS_SELECTOR, f'{live} .pushes li[data-push]')
-            if "nobody-there" in item.text and "last error at " in item.text and "next try at " in item.text], 30)[0]
-        seen["failedLine"] = failed.text
-        assert "connection refused" in failed.text and DEAD_TARGET.rsplit("/", 1)[1] not in failed.text, \
-            f"dead push line: {failed.text}"
-        # Both times in UTC to the second, as the CLI and the log write them.
+        def dead_line():
+            # The card's lines are rebuilt every refresh: read each line's text once, here, and keep that copy. The
+            # next try shows while the target waits out its back-off (not while it is connecting again).
+            try:
+                texts = [item.text for item in console.find_elements(By.CSS_SELECTOR, f'{live} .pushes li[data-push]')]
+            except StaleElementReferenceException:
+                return None
+            return next((text for text in texts
+                         if "nobody-there" in text and "last error at " in text and "next try at " in text), None)
+        failed = wait("the dead target's last error and next try on the live card", dead_line, 30)
+        seen["failedLine"] = failed
+        assert "connection refused" in failed and DEAD_TARGET.rsplit("/", 1)[1] not in failed, f"dead push line: {failed}"
+        # Both times in UTC to the second, as the API and the CLI write them.
         stamp = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"
-        assert re.search(f"last error at {stamp}: ", failed.text) and re.search(f"next try at {stamp}", failed.text), \
-            f"dead push line's times: {failed.text}"
+        assert re.search(f"last error at {stamp}: ", failed) and re.search(f"next try at {stamp}", failed), \
+            f"dead push line's times: {failed}"
         seen["ok"] = True
     finally:
         console.quit()

@@ -226,7 +226,7 @@
       item.dataset.push = target.id;
       item.dataset.state = target.state;
       const rate = target.bitsPerSecond != null ? ` · ${(target.bitsPerSecond / 1000).toFixed(0)} kbit/s` : "";
-      // Times in UTC, to the second, as the CLI and the server's log give them, so the three can be laid side by side.
+      // Times in UTC, to the second, as the API and the CLI give them, so the two can be laid side by side.
       const at = target.lastErrorAt ? ` at ${utc(target.lastErrorAt)}` : "";
       const error = target.lastError ? ` · last error${at}: ${target.lastError}` : "";
       const retry = target.retryAt ? ` · next try at ${utc(target.retryAt)}` : "";
