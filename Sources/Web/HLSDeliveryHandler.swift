@@ -200,7 +200,7 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 reply.body = .bytes(try segment.read(range))
             } catch {
                 logger.error("could not send segment: \(error)")
-                reply = HLSReply(status: .internalServerError, headers: ["Content-Length": "0", "Date": HTTPDateHeader.shared.value(), "Server": serverName])
+                reply = serverError()
             }
         } else if case .file(let segment, let range) = reply.body {
             do {
@@ -208,7 +208,7 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 file = (FileRegion(fileHandle: handle, readerIndex: range.lowerBound, endIndex: range.upperBound), handle)
             } catch {
                 logger.error("could not send segment: \(error)")
-                reply = HLSReply(status: .internalServerError, headers: ["Content-Length": "0", "Date": HTTPDateHeader.shared.value(), "Server": serverName])
+                reply = serverError()
             }
         }
         // Corked while a segment goes out (nginx's tcp_nopush): the head leaves in the body's packets instead of
@@ -301,6 +301,11 @@ final class HLSDeliveryHandler: ChannelDuplexHandler, RemovableChannelHandler {
         stamp(&reply, http10: request.version == .http1_0)
         logger.debug("HLS request", metadata: ["method": "\(request.method)", "path": "\(request.uri)", "status": "\(reply.status.code)"])
         return .answer(reply)
+    }
+
+    /// The answer when a segment that was listed cannot be read.
+    private func serverError() -> HLSReply {
+        HLSReply(status: .internalServerError, headers: ["Content-Length": "0", "Date": HTTPDateHeader.shared.value(), "Server": serverName])
     }
 
     /// What every answer given here carries: `Date` and `Server`, as the router's answers do, and for an HTTP/1.0
