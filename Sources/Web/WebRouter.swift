@@ -13,7 +13,8 @@ public enum WebRouter {
         adminToken: String, rtmpPublicURL: String, corsOrigin: String, status: @escaping @Sendable () -> ServerStatus,
         hlsRoutes: HLSRoutes? = nil, tokens: APITokenStore? = nil, pages: PageRoutes = PageRoutes()
     ) -> Router<CueCastRequestContext> {
-        let router = Router(context: CueCastRequestContext.self)
+        // HEAD wherever GET is (RFC 9110 §9.3.2): the GET's head, no body.
+        let router = Router(context: CueCastRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: StorageErrorMiddleware())
         router.add(middleware: APINotFoundMiddleware())

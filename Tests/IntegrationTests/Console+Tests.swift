@@ -121,6 +121,14 @@ import TestSupport
                 #expect(response.body.contains("\"message\""), "\(path): \(response.body)")
             }
             #expect(try await server.request(.GET, "/watch/live/bad%20name", token: .some(nil)).status == 400)
+            // HEAD wherever GET is: the same status and length, no body (a link checker or a CDN's probe).
+            for path in ["/console", "/watch/live/demo", "/assets/console.js", "/healthz", "/api/v1/openapi.json"] {
+                let get = try await server.fetch(path)
+                let head = try await server.fetch(path, method: .HEAD)
+                #expect(get.status == 200 && head.status == 200, "\(path): GET \(get.status), HEAD \(head.status)")
+                #expect(head.body.isEmpty, "\(path)")
+                #expect(head.headers["Content-Length"] == ["\(get.body.count)"], "\(path): \(head.headers)")
+            }
         }
     }
 
