@@ -928,6 +928,26 @@ def run_g2g_publisher(port, app, name, clip, seconds, started, stop, results):
         results.put({"sent": publisher.sent, "sentPTS": publisher.sent_pts, "error": error, "bytes": publisher.bytes_sent})
 
 
+def run_publishers_in_step(targets, clip, seconds, started, stop, results):
+    """Child process: one publisher per (port, app, name) in `targets`, all sending the clip's tags in step
+    (`rtmpclient.run_in_step`); puts None or the error on `results` at the end."""
+    pin_client()
+    tags = rtmpclient.read_flv_tags(clip)
+    publishers = [rtmpclient.Publisher(port, app, name, tags) for port, app, name in targets]
+    error = None
+    try:
+        for publisher in publishers:
+            publisher.connect()
+        started.set()
+        rtmpclient.run_in_step(publishers, seconds, stop)
+    except Exception as failure:  # reported by the parent
+        error = repr(failure)
+    finally:
+        for publisher in publishers:
+            publisher.close()
+        results.put(error)
+
+
 def run_g2g_readers(specs, seconds, stop, results):
     """Child process: the timing readers in one epoll loop; puts each one's (timestamp, receive time) list."""
     pin_client()
@@ -1295,6 +1315,76 @@ def push_cost(server, sink, clip, count, seconds, work, restart=True):
     return push_delays(result, played, answer)
 
 
+def push_cost_together(pair, clip, count, seconds, windows):
+    """The push's CPU with both servers of `pair` (key → a stopped server) running at once: each is published the
+    clip (our TCP_NODELAY publishers, driven in step by one process, `run_publishers_in_step`) and pushes it to
+    `count` targets on a sink of its own, both pinned to the server core, and every window of `seconds` reads the
+    two CPU clocks at the same instants. Servers taking turns a minute apart meet a different VM each (single
+    rounds spread ±25 % and more); at once they meet the same one. Returns, per key, the CPU-s per target-second of
+    each window and their sums."""
+    sinks, ids, publishers, queues = {}, {}, [], []
+    stop = multiprocessing.Event()
+    started_servers = []
+    try:
+        for key, server in pair.items():
+            sink = sinks[key] = Sink(os.path.join(server.work, f"together-{key}"))
+            sink.start()
+            if isinstance(server, NginxRTMP):
+                server.push_to = [(sink.port, k) for k in range(count)]
+            server.start()
+            started_servers.append(server)
+            ids[key] = add_push_targets(server, sink, count)
+        # One process sends the same messages to both servers in step, turning the order with each message:
+        # with a publisher each, whichever was a few ms ahead woke the idle core and the other rode on it
+        # (two identical CueCasts measured 0.9–1.5× each other that way).
+        targets = [(server.rtmp,) + tuple(server.publish_url(0).split("/", 3)[3].split("/", 1)) for server in pair.values()]
+        queue, started = multiprocessing.Queue(), multiprocessing.Event()
+        publisher = multiprocessing.Process(target=run_publishers_in_step,
+                                            args=(targets, clip, windows * seconds + 120, started, stop, queue))
+        publisher.start()
+        publishers.append(publisher)
+        queues.append(queue)
+        if not started.wait(15):
+            raise RuntimeError(f"our publishers did not start: {queue.get(timeout=5) if not publisher.is_alive() else 'timeout'}")
+        time.sleep(FANOUT_SETTLE + 2)  # targets connect and settle
+        result = {key: {"windows": [], "cpuSeconds": 0.0, "targetSeconds": 0.0} for key in pair}
+        for _ in range(windows):
+            before, t0 = {key: cpu_seconds(server.pid) for key, server in pair.items()}, time.monotonic()
+            time.sleep(seconds)
+            after, t1 = {key: cpu_seconds(server.pid) for key, server in pair.items()}, time.monotonic()
+            for key in pair:
+                used = after[key] - before[key]
+                result[key]["windows"].append(used / (count * (t1 - t0)))
+                result[key]["cpuSeconds"] += used
+                result[key]["targetSeconds"] += count * (t1 - t0)
+        for key, server in pair.items():
+            if server.process.poll() is not None:
+                raise RuntimeError(f"{server.name} exited during the window")
+        if not publisher.is_alive():
+            raise RuntimeError(f"our publishers stopped during the windows: {queue.get(timeout=5)}")
+        for entry in result.values():
+            entry["cpuPerTargetSecond"] = entry["cpuSeconds"] / entry["targetSeconds"]
+        return result
+    finally:
+        stop.set()
+        for queue in queues:
+            try:
+                queue.get(timeout=15)  # the publishers' answer: read so that the process can exit
+            except Exception:
+                pass
+        stop_processes(*publishers)
+        for key, server in pair.items():
+            if server in started_servers and not isinstance(server, NginxRTMP):
+                try:
+                    remove_push_targets(server, ids.get(key, []))
+                except OSError:
+                    pass
+            server.stop()
+            server.push_to = []
+        for sink in sinks.values():
+            sink.stop()
+
+
 def add_push_targets(server, sink, count):
     """CueCast: `count` push targets on the sink through the API (their ids); nginx-rtmp has them in its config."""
     ids = []
@@ -1493,7 +1583,8 @@ def report(figures, options):
     row("RSS MB with slow viewers", s_c["rssBytes"]["slow"] / 2**20, s_n["rssBytes"]["slow"] / 2**20, "bounded", "", 4)
     fanout_rows(row, c.get("fanout") or {}, n.get("fanout") or {})
     g2g_rows(row, c.get("glassToGlass") or {}, n.get("glassToGlass") or {})
-    push_rows(row, c.get("push") or {}, n.get("push") or {}, (figures.get("cuecastTS") or {}).get("push") or {})
+    push_rows(row, c.get("push") or {}, n.get("push") or {}, (figures.get("cuecastTS") or {}).get("push") or {},
+              figures.get("pushTogether"))
     if "stats" in figures:
         st = figures["stats"]
         add("")
@@ -1668,7 +1759,7 @@ def memory_table(memory, counts):
     return "\n".join(lines)
 
 
-def push_rows(row, p_c, p_n, p_t=None):
+def push_rows(row, p_c, p_n, p_t=None, together=None):
     """Push rows: CueCast's push targets next to nginx-rtmp's own `push` directive, to the same nginx-rtmp sink.
     `p_t`: CueCast with TS HLS alone (`--hls-low-latency off`), the same work as nginx-rtmp; the CPU goal is read
     there, and the default (with the CMAF rendition too) is shown beside it."""
@@ -1687,8 +1778,22 @@ def push_rows(row, p_c, p_n, p_t=None):
             r_t, r_n = at(p_t, count, "cpuPerTargetSecondRounds"), at(p_n, count, "cpuPerTargetSecondRounds")
             spread = (f" (each round: {', '.join(f'{x / y:.2f}×' for x, y in zip(r_t, r_n))})"
                       if r_t and r_n and len(r_t) == len(r_n) and all(r_n) else "")
-            row(f"Push to {count} targets, both making TS HLS: server CPU s per target-s{spread}", t, b, "≤ 1.0× nginx-rtmp",
-                "yes" if t is not None and b and t <= b else "no", 5)
+            row(f"Push to {count} targets, both making TS HLS, taking turns: server CPU s per target-s{spread}", t, b,
+                "≤ 1.0× nginx-rtmp", "yes" if t is not None and b and t <= b else "no", 5)
+            both = (together or {}).get(str(count))
+            if both:
+                # Both servers at once, every window read at the same instants; the same measurement of CueCast
+                # against a second CueCast shows how far two identical servers differ this way.
+                t_w, n_w = both["cuecastTS"]["windows"], both["nginx"]["windows"]
+                twins = both.get("control") or {}
+                c_r = [x / y for x, y in zip(twins.get("cuecastTS", {}).get("windows", []),
+                                             twins.get("cuecastTS2", {}).get("windows", [])) if y]
+                control = (f"; CueCast against a second CueCast: {sum(twins['cuecastTS']['windows']) / sum(twins['cuecastTS2']['windows']):.3f}×, "
+                           f"windows {min(c_r):.2f}–{max(c_r):.2f}×") if c_r else ""
+                t_a, n_a = both["cuecastTS"]["cpuPerTargetSecond"], both["nginx"]["cpuPerTargetSecond"]
+                row(f"Push to {count} targets, both making TS HLS, both running at once: server CPU s per target-s "
+                    f"(each window: {', '.join(f'{x / y:.2f}×' for x, y in zip(t_w, n_w) if y)}{control})", t_a, n_a,
+                    "≤ 1.0× nginx-rtmp", "yes" if t_a <= n_a else "no", 5)
             row(f"Push to {count} targets, CueCast also making LL-HLS (its default): server CPU s per target-s", a, b, "", "", 5)
             f_t, f_n = at(p_t, count, "cpuPerTargetSecondFFmpeg"), at(p_n, count, "cpuPerTargetSecondFFmpeg")
             if f_t is not None or f_n is not None:
@@ -1793,6 +1898,20 @@ G2G_NOTE = """- Glass-to-glass on loopback. Our own publisher (`rtmpclient.Publi
   Publisher and readers are separate processes on the client core, one clock (CLOCK_MONOTONIC).
 """
 
+PUSH_NOTE = """- Push. One publish of the clip by our own publisher (`TCP_NODELAY`, each message written at once, as librtmp
+  does) pushed to 1, 4 and 10 targets on an nginx-rtmp sink of its own (on the client core), next to nginx-rtmp's
+  own `push` directive doing the same; both servers make TS HLS as well. Taking turns: each server runs alone for
+  a round, a minute after the other, and its CPU is summed over the rounds; on this VM one round's ratio spreads
+  by ±25 % and more, as wide as the gap the goal is about. At once: both servers run side by side on the server
+  core, each with its own publisher connection and sink, and every window reads both CPU clocks at the same
+  instants, so they meet the same VM. One process publishes to both in step, each message to one server and then the other within tens of
+  microseconds, the order turning with every message: with a publisher each, whichever happened to send a few
+  ms ahead woke the idle core and the other rode on that wake-up, and two identical CueCasts measured 0.90–1.50×
+  each other. The same measurement of CueCast against a second CueCast (same build, same settings) is in every
+  run and shows how far two identical servers differ this way. Both servers use less CPU at once than alone (on
+  a VM a core woken from idle costs more per wake-up); the ratio is what is compared.
+"""
+
 
 def fanout_header(figures):
     text, o = "", figures["options"]
@@ -1829,6 +1948,8 @@ def write_report(figures, options, window, fragment, write_json=True):
             notes += FANOUT_NOTE
         if any("glassToGlass" in figures[key] for key in ("cuecast", "nginx")):
             notes += G2G_NOTE
+        if any("push" in figures[key] for key in ("cuecast", "nginx")):
+            notes += PUSH_NOTE
         f.write(header + table + "\n" + notes)
     return table
 
@@ -1877,6 +1998,9 @@ def main():
                         help="target counts for the push workload, each pushed to an nginx-rtmp sink (0: no push run)")
     parser.add_argument("--push-seconds", type=float, default=20, help="seconds the push targets are timed per count and round")
     parser.add_argument("--push-rounds", type=int, default=3, help="turns each server takes per push count (CPU summed over them)")
+    parser.add_argument("--push-together-windows", type=int, default=8,
+                        help="windows of the push run with both servers at once, per count (0: none)")
+    parser.add_argument("--push-together-seconds", type=float, default=10, help="seconds of each such window")
     parser.add_argument("--only", help="run only this workload (memory, push, lowlatency, held or llg2g) and print its figures")
     parser.add_argument("--held-clients", type=int, default=2000, help=f"blocking reloads held at once on {HELD_PART}")
     parser.add_argument("--held-rounds", type=int, default=5)
@@ -1939,6 +2063,11 @@ def main():
         os.makedirs(pushers["cuecastTS"].work, exist_ok=True)
         pushers["cuecastTS"].prepare(1)
         pushers["cuecastTS"].name = "CueCast (TS HLS only)"
+        twin = CueCast(os.path.join(work, "cuecast-ts-twin"), window, fragment, options.binary,
+                       viewer_limit + ["--hls-low-latency", "off"])
+        os.makedirs(twin.work, exist_ok=True)
+        twin.prepare(1)
+        twin.name = "CueCast (TS HLS only, a second one)"
         figures.setdefault("cuecastTS", {})
         for count in options.push_targets:
             rounds = {key: [] for key in pushers}
@@ -1960,6 +2089,17 @@ def main():
                         sink.stop()
             for key in pushers:
                 figures[key].setdefault("push", {})[str(count)] = merge_push_rounds(rounds[key])
+            if options.push_together_windows:
+                # Both at once, then CueCast against a second CueCast at once: how far two identical servers
+                # measured this way differ is the method's own spread.
+                log(f"CueCast (TS HLS only) and nginx-rtmp at once: push to {count} targets, "
+                    f"{options.push_together_windows} windows of {options.push_together_seconds:g} s")
+                together = push_cost_together({"cuecastTS": pushers["cuecastTS"], "nginx": made["nginx"]}, options.clip, count,
+                                              options.push_together_seconds, options.push_together_windows)
+                log(f"CueCast (TS HLS only) against itself at once: push to {count} targets")
+                control = push_cost_together({"cuecastTS": pushers["cuecastTS"], "cuecastTS2": twin}, options.clip, count,
+                                             options.push_together_seconds, options.push_together_windows)
+                figures.setdefault("pushTogether", {})[str(count)] = dict(together, control=control)
 
     def remux_rounds(servers, what):
         """Remux figures per server and publisher count, the servers taking turns for `options.rounds` rounds."""
@@ -2042,9 +2182,10 @@ def main():
         def row(name, a, b, goal_text, met, digits=4, unit=""):
             lines.append(f"| {name} | {fmt(a, digits, unit)} | {fmt(b, digits, unit)} | {fmt(ratio(a, b), 3)} | {goal_text} | {met} |")
         push_rows(row, figures["cuecast"].get("push") or {}, figures["nginx"].get("push") or {},
-                  figures["cuecastTS"].get("push") or {})
-        print(json.dumps({key: figures[key].get("push") for key in ("cuecast", "cuecastTS", "nginx")}, indent=1))
-        print(f"Push workload, {figures['date']}, {figures['version']}:\n" + "\n".join(lines))
+                  figures["cuecastTS"].get("push") or {}, figures.get("pushTogether"))
+        print(json.dumps(dict({key: figures[key].get("push") for key in ("cuecast", "cuecastTS", "nginx")},
+                              together=figures.get("pushTogether")), indent=1))
+        print(f"Push workload, {figures['date']}, {figures['version']}:\n" + "\n".join(lines) + "\n\n" + PUSH_NOTE)
         shutil.rmtree(work, ignore_errors=True)
         return
     for key, remux in remux_rounds(made, "remux cost").items():

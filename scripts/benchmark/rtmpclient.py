@@ -371,6 +371,47 @@ class Publisher:
             pass
 
 
+def run_in_step(publishers, duration, stop=None):
+    """Sends the same tags at real time through several connected publishers at once (one clip each, the same
+    timestamps), for `duration` s or until `stop` is set. Each message goes to every publisher within tens of
+    microseconds, the order turning with each message, so that no server is always the first one woken."""
+    first = publishers[0]
+    video_stamps = [s for k, s, b in first.tags if k == VIDEO and is_video_frame(b)]
+    step = (video_stamps[-1] - video_stamps[0]) / max(1, len(video_stamps) - 1) if len(video_stamps) > 1 else 33
+    length = (video_stamps[-1] + step) if video_stamps else max(s for _, s, _ in first.tags) + 33
+    for publisher in publishers:
+        publisher.sock.settimeout(None)
+    started = time.monotonic()
+    end = started + duration
+    turn = 0
+    for loop in range(100000):
+        offset = round(loop * length)
+        for kind, stamp, body in first.tags:
+            if loop and (kind == DATA_AMF0 or is_sequence_header(kind, body)):
+                continue  # metadata and sequence headers go once
+            when = started + (stamp + offset) / 1000
+            while True:
+                now = time.monotonic()
+                if now >= end or (stop is not None and stop.is_set()):
+                    return
+                if now >= when:
+                    break
+                readable, _, _ = select.select([p.sock for p in publishers], [], [], min(when - now, 0.05))
+                for publisher in publishers:
+                    if publisher.sock in readable:
+                        publisher._drain(0)
+            stamp = (stamp + offset) & 0xFFFFFFFF
+            turn += 1
+            order = publishers[turn % len(publishers):] + publishers[:turn % len(publishers)]
+            for publisher in order:
+                if kind == DATA_AMF0:
+                    publisher.send(5, DATA_AMF0, publisher.stream_id, 0, amf_encode("@setDataFrame") + body)
+                elif kind == AUDIO:
+                    publisher.send(4, AUDIO, publisher.stream_id, stamp, body)
+                elif kind == VIDEO:
+                    publisher.send(6, VIDEO, publisher.stream_id, stamp, body)
+
+
 # --- Non-blocking readers ---------------------------------------------------------------------------------------
 
 class Reader:
