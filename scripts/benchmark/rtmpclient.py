@@ -331,38 +331,20 @@ class Publisher:
     def run(self, duration, stop=None):
         """Sends the tags at real time for `duration` s (or until `stop`, a multiprocessing Event, is set)."""
         self.sock.settimeout(None)
-        video_stamps = [s for k, s, b in self.tags if k == VIDEO and is_video_frame(b)]
-        step = (video_stamps[-1] - video_stamps[0]) / max(1, len(video_stamps) - 1) if len(video_stamps) > 1 else 33
-        length = (video_stamps[-1] + step) if video_stamps else max(s for _, s, _ in self.tags) + 33
-        started = time.monotonic()
-        end = started + duration
-        for loop in range(100000):
-            offset = round(loop * length)
-            for kind, stamp, body in self.tags:
-                if loop and (kind == DATA_AMF0 or is_sequence_header(kind, body)):
-                    continue  # metadata and sequence headers go once
-                when = started + (stamp + offset) / 1000
-                while True:
-                    now = time.monotonic()
-                    if now >= end or (stop is not None and stop.is_set()):
-                        return
-                    if now >= when:
-                        break
-                    self._drain(min(when - now, 0.05))
-                stamp = (stamp + offset) & 0xFFFFFFFF
-                if kind == DATA_AMF0:
-                    self.send(5, DATA_AMF0, self.stream_id, 0, amf_encode("@setDataFrame") + body)
-                elif kind == AUDIO:
-                    self.send(4, AUDIO, self.stream_id, stamp, body)
-                elif kind == VIDEO:
-                    if is_video_frame(body):
-                        # Noted as the send starts: on loopback the last byte reaches the server during sendall,
-                        # and a reader's clock must not run ahead of this one.
-                        self.sent[stamp] = time.monotonic()
-                        # AVC video tags carry a signed 24-bit composition offset after the packet type.
-                        cts = int.from_bytes(body[2:5], "big", signed=True) if len(body) >= 5 else 0
-                        self.sent_pts[(stamp + cts) & 0xFFFFFFFF] = self.sent[stamp]
-                    self.send(6, VIDEO, self.stream_id, stamp, body)
+        for kind, stamp, body in scheduled_tags(self.tags, duration, stop, lambda wait: self._drain(wait)):
+            if kind == DATA_AMF0:
+                self.send(5, DATA_AMF0, self.stream_id, 0, amf_encode("@setDataFrame") + body)
+            elif kind == AUDIO:
+                self.send(4, AUDIO, self.stream_id, stamp, body)
+            elif kind == VIDEO:
+                if is_video_frame(body):
+                    # Noted as the send starts: on loopback the last byte reaches the server during sendall,
+                    # and a reader's clock must not run ahead of this one.
+                    self.sent[stamp] = time.monotonic()
+                    # AVC video tags carry a signed 24-bit composition offset after the packet type.
+                    cts = int.from_bytes(body[2:5], "big", signed=True) if len(body) >= 5 else 0
+                    self.sent_pts[(stamp + cts) & 0xFFFFFFFF] = self.sent[stamp]
+                self.send(6, VIDEO, self.stream_id, stamp, body)
 
     def close(self):
         try:
@@ -371,22 +353,18 @@ class Publisher:
             pass
 
 
-def run_in_step(publishers, duration, stop=None):
-    """Sends the same tags at real time through several connected publishers at once (one clip each, the same
-    timestamps), for `duration` s or until `stop` is set. Each message goes to every publisher within tens of
-    microseconds, the order turning with each message, so that no server is always the first one woken."""
-    first = publishers[0]
-    video_stamps = [s for k, s, b in first.tags if k == VIDEO and is_video_frame(b)]
+def scheduled_tags(tags, duration, stop, wait):
+    """The clip's tags at real time, looped, as (kind, 32-bit timestamp, body), each yielded at its time, for
+    `duration` s or until `stop` is set; metadata and sequence headers only the first time round. `wait(seconds)`
+    is called while a tag is not due yet (at most 50 ms at a time)."""
+    video_stamps = [s for k, s, b in tags if k == VIDEO and is_video_frame(b)]
     step = (video_stamps[-1] - video_stamps[0]) / max(1, len(video_stamps) - 1) if len(video_stamps) > 1 else 33
-    length = (video_stamps[-1] + step) if video_stamps else max(s for _, s, _ in first.tags) + 33
-    for publisher in publishers:
-        publisher.sock.settimeout(None)
+    length = (video_stamps[-1] + step) if video_stamps else max(s for _, s, _ in tags) + 33
     started = time.monotonic()
     end = started + duration
-    turn = 0
     for loop in range(100000):
         offset = round(loop * length)
-        for kind, stamp, body in first.tags:
+        for kind, stamp, body in tags:
             if loop and (kind == DATA_AMF0 or is_sequence_header(kind, body)):
                 continue  # metadata and sequence headers go once
             when = started + (stamp + offset) / 1000
@@ -396,20 +374,30 @@ def run_in_step(publishers, duration, stop=None):
                     return
                 if now >= when:
                     break
-                readable, _, _ = select.select([p.sock for p in publishers], [], [], min(when - now, 0.05))
-                for publisher in publishers:
-                    if publisher.sock in readable:
-                        publisher._drain(0)
-            stamp = (stamp + offset) & 0xFFFFFFFF
-            turn += 1
-            order = publishers[turn % len(publishers):] + publishers[:turn % len(publishers)]
-            for publisher in order:
-                if kind == DATA_AMF0:
-                    publisher.send(5, DATA_AMF0, publisher.stream_id, 0, amf_encode("@setDataFrame") + body)
-                elif kind == AUDIO:
-                    publisher.send(4, AUDIO, publisher.stream_id, stamp, body)
-                elif kind == VIDEO:
-                    publisher.send(6, VIDEO, publisher.stream_id, stamp, body)
+                wait(min(when - now, 0.05))
+            yield kind, (stamp + offset) & 0xFFFFFFFF, body
+
+
+def run_in_step(publishers, duration, stop=None):
+    """Sends the same tags at real time through several connected publishers at once (one clip each, the same
+    timestamps), for `duration` s or until `stop` is set. Each message goes to every publisher within tens of
+    microseconds, the order turning with each message, so that no server is always the first one woken."""
+    for publisher in publishers:
+        publisher.sock.settimeout(None)
+
+    def wait(seconds):
+        readable, _, _ = select.select([p.sock for p in publishers], [], [], seconds)
+        for publisher in publishers:
+            if publisher.sock in readable:
+                publisher._drain(0)
+    for turn, (kind, stamp, body) in enumerate(scheduled_tags(publishers[0].tags, duration, stop, wait)):
+        for publisher in publishers[turn % len(publishers):] + publishers[:turn % len(publishers)]:
+            if kind == DATA_AMF0:
+                publisher.send(5, DATA_AMF0, publisher.stream_id, 0, amf_encode("@setDataFrame") + body)
+            elif kind == AUDIO:
+                publisher.send(4, AUDIO, publisher.stream_id, stamp, body)
+            elif kind == VIDEO:
+                publisher.send(6, VIDEO, publisher.stream_id, stamp, body)
 
 
 # --- Non-blocking readers ---------------------------------------------------------------------------------------
