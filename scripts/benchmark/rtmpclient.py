@@ -261,6 +261,7 @@ class Publisher:
     def __init__(self, port, app, name, tags):
         self.port, self.app, self.name = port, app, name
         self.tags = tags
+        self.sock = None        # until connect()
         self.sent = {}          # video timestamp (32-bit) -> monotonic send time
         self.sent_pts = {}      # video presentation time (timestamp + composition offset, 32-bit) -> send time
         self.bytes_sent = 0
@@ -347,6 +348,8 @@ class Publisher:
                 self.send(6, VIDEO, self.stream_id, stamp, body)
 
     def close(self):
+        if self.sock is None:
+            return
         try:
             self.sock.close()
         except OSError:
