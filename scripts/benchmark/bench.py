@@ -1322,19 +1322,20 @@ def push_cost_together(pair, clip, count, seconds, windows):
     two CPU clocks at the same instants. Servers taking turns a minute apart meet a different VM each (single
     rounds spread ±25 % and more); at once they meet the same one. Returns, per key, the CPU-s per target-second of
     each window and their sums."""
-    sinks, ids, publishers, queues = {}, {}, [], []
+    sinks, ids = {}, {}
     stop = multiprocessing.Event()
     started_servers = []
+    publisher, queue = None, multiprocessing.Queue()
     answered = []
     measured = False
 
-    def answer(queue):
+    def answer(timeout=5):
         """The publishers' process's answer (None or its error), read once; its exit code if it gave none."""
         if not answered:
             try:
-                answered.append(queue.get(timeout=5))
+                answered.append(queue.get(timeout=timeout))
             except Exception:
-                answered.append(f"no answer; exit code {publishers[0].exitcode if publishers else None}")
+                answered.append(f"no answer; exit code {publisher.exitcode if publisher else None}")
         return answered[0]
     try:
         for key, server in pair.items():
@@ -1350,16 +1351,14 @@ def push_cost_together(pair, clip, count, seconds, windows):
         # with a publisher each, whichever was a few ms ahead woke the idle core and the other rode on it
         # (two identical CueCasts measured 0.9–1.5× each other that way).
         targets = [(server.rtmp,) + tuple(server.publish_url(0).split("/", 3)[3].split("/", 1)) for server in pair.values()]
-        queue, started = multiprocessing.Queue(), multiprocessing.Event()
+        started = multiprocessing.Event()
         publisher = multiprocessing.Process(target=run_publishers_in_step,
                                             args=(targets, clip, windows * seconds + 120, started, stop, queue))
         publisher.start()
-        publishers.append(publisher)
-        queues.append(queue)
         deadline = time.monotonic() + 15
         while not started.wait(0.2):
             if not publisher.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"our publishers did not start: {answer(queue) if not publisher.is_alive() else 'timeout'}")
+                raise RuntimeError(f"our publishers did not start: {answer() if not publisher.is_alive() else 'timeout'}")
         time.sleep(FANOUT_SETTLE + 2)  # targets connect and settle
         result = {key: {"windows": [], "cpuSeconds": 0.0, "targetSeconds": 0.0} for key in pair}
         for _ in range(windows):
@@ -1375,7 +1374,7 @@ def push_cost_together(pair, clip, count, seconds, windows):
             if server.process.poll() is not None:
                 raise RuntimeError(f"{server.name} exited during the window")
         if not publisher.is_alive():
-            raise RuntimeError(f"our publishers stopped during the windows: {answer(queue)}")
+            raise RuntimeError(f"our publishers stopped during the windows: {answer()}")
         # Every target still getting frames: a server whose pushes failed would use less CPU and look better.
         specs = [("rtmp", sink.port, f"t{k}") for sink in sinks.values() for k in range(count)]
         check_queue = multiprocessing.Queue()
@@ -1392,13 +1391,9 @@ def push_cost_together(pair, clip, count, seconds, windows):
         return result
     finally:
         stop.set()
-        for queue in queues:
-            if not answered:
-                try:
-                    queue.get(timeout=15)  # the publishers' answer: read so that the process can exit
-                except Exception:
-                    pass
-        stop_processes(*publishers)
+        if publisher is not None:
+            answer(timeout=15)  # read, so that the process can exit
+        stop_processes(publisher)
         leftover = []
         for key, server in pair.items():
             if server in started_servers and not isinstance(server, NginxRTMP) and server.process.poll() is None:
