@@ -10,6 +10,7 @@ import bisect
 import statistics
 import asyncio
 import json
+import math
 import multiprocessing
 import os
 import platform
@@ -928,9 +929,10 @@ def run_g2g_publisher(port, app, name, clip, seconds, started, stop, results):
         results.put({"sent": publisher.sent, "sentPTS": publisher.sent_pts, "error": error, "bytes": publisher.bytes_sent})
 
 
-def run_publishers_in_step(targets, clip, seconds, started, stop, results):
-    """Child process: one publisher per (port, app, name) in `targets`, all sending the clip's tags in step
-    (`rtmpclient.run_in_step`); puts None or the error on `results` at the end."""
+def run_publishers_in_turns(targets, pids, clip, warmup, order, turn_seconds, settle, seconds, started, stop, results):
+    """Child process: one publisher per (port, app, name) in `targets`, feeding their servers (`pids`, whose CPU
+    clocks it reads) in turns (`rtmpclient.run_in_turns`); puts ("turns", [turn…]) when the turns are over and
+    ("end", None or the error) at the end."""
     pin_client()
     publishers, error = [], None
     try:
@@ -939,11 +941,12 @@ def run_publishers_in_step(targets, clip, seconds, started, stop, results):
         for publisher in publishers:
             publisher.connect()
         started.set()
-        rtmpclient.run_in_step(publishers, seconds, stop)
+        rtmpclient.run_in_turns(publishers, warmup, order, turn_seconds, settle, lambda i: cpu_seconds(pids[i]),
+                                lambda turns: results.put(("turns", turns)), seconds, stop)
     except Exception as failure:  # reported by the parent
         error = repr(failure)
     finally:
-        results.put(error)
+        results.put(("end", error))
         for publisher in publishers:
             publisher.close()
 
@@ -1315,31 +1318,40 @@ def push_cost(server, sink, clip, count, seconds, work, restart=True):
     return push_delays(result, played, answer)
 
 
-def push_cost_together(pair, clip, count, seconds, windows):
-    """The push's CPU with both servers of `pair` (key → a stopped server) running at once: each is published the
-    clip (our TCP_NODELAY publishers, driven in step by one process, `run_publishers_in_step`) and pushes it to
-    `count` targets on a sink of its own, both pinned to the server core, and every window of `seconds` reads the
-    two CPU clocks at the same instants. Servers taking turns a minute apart meet a different VM each (single
-    rounds spread ±25 % and more); at once they meet the same one. Returns, per key, the CPU-s per target-second of
-    each window and their sums."""
+def push_cost_in_turns(pair, clip, count, blocks, turn_seconds, settle):
+    """The push's CPU, the two servers of `pair` ({key: a stopped server}, the reference first) taking short turns:
+    both run at once, pinned to the server core, each publishing-connected (our TCP_NODELAY publishers, one
+    process, `run_publishers_in_turns`) and pushing to `count` targets on a sink of its own, but only one is fed
+    the clip at a time, so each is alone on the core in its turn. Turns of `turn_seconds` in `blocks` blocks of
+    reference, subject, subject, reference and the other way round (ABBA, BAAB: a drift of the VM through a block
+    moves both alike), each turn's CPU read on the server's own clock over whole GOPs from its first keyframe
+    `settle` s in (the steady state; CueCast's receive low watermark is off after a pause and back a second or two
+    later) to its end. Turns a minute apart met a different VM each and one round's ratio
+    spread ±25 % and more; seconds apart they meet nearly the same one, and the blocks give an interval.
+    Returns, per key, the turns' CPU-s per target-second and their sums, and the paired ratio (`paired_ratio`)."""
+    keys = list(pair)
     sinks, ids = {}, {}
     stop = multiprocessing.Event()
     started_servers = []
     publisher, queue = None, multiprocessing.Queue()
-    answered = []
+    ended = []
     measured = False
 
-    def answer(timeout=5):
-        """The publishers' process's answer (None or its error), read once; its exit code if it gave none."""
-        if not answered:
+    def end_answer(timeout=5):
+        """The publishers' process's last word (None or its error), read once; its exit code if it gave none."""
+        if not ended:
             try:
-                answered.append(queue.get(timeout=timeout))
+                while True:
+                    what, value = queue.get(timeout=timeout)
+                    if what == "end":
+                        ended.append(value)
+                        break
             except Exception:
-                answered.append(f"no answer; exit code {publisher.exitcode if publisher else None}")
-        return answered[0]
+                ended.append(f"no answer; exit code {publisher.exitcode if publisher else None}")
+        return ended[0]
     try:
         for key, server in pair.items():
-            sink = sinks[key] = Sink(os.path.join(server.work, f"together-{key}"))
+            sink = sinks[key] = Sink(os.path.join(server.work, f"turns-{key}"))
             sink.start()
             if isinstance(server, NginxRTMP):
                 server.push_to = [(sink.port, k) for k in range(count)]
@@ -1347,35 +1359,39 @@ def push_cost_together(pair, clip, count, seconds, windows):
             started_servers.append(server)
             ids[key] = []
             add_push_targets(server, sink, count, ids[key])
-        # One process sends the same messages to both servers in step, turning the order with each message:
-        # with a publisher each, whichever was a few ms ahead woke the idle core and the other rode on it
-        # (two identical CueCasts measured 0.9–1.5× each other that way).
         targets = [(server.rtmp,) + tuple(server.publish_url(0).split("/", 3)[3].split("/", 1)) for server in pair.values()]
+        # ABBA then BAAB: no server's turn runs on into the next block's, so a slow spell of the VM is not shared
+        # by two blocks through one long run of a server.
+        order = [who for block in range(blocks) for who in ((0, 1, 1, 0) if block % 2 == 0 else (1, 0, 0, 1))]
+        warmup = FANOUT_SETTLE + 2  # both fed: streams live, targets connected and settled
+        budget = warmup + len(order) * (turn_seconds + 2) + 60
         started = multiprocessing.Event()
-        publisher = multiprocessing.Process(target=run_publishers_in_step,
-                                            args=(targets, clip, windows * seconds + 120, started, stop, queue))
+        publisher = multiprocessing.Process(target=run_publishers_in_turns,
+                                            args=(targets, [server.pid for server in pair.values()], clip, warmup, order,
+                                                  turn_seconds, settle, budget + 60, started, stop, queue))
         publisher.start()
         deadline = time.monotonic() + 15
         while not started.wait(0.2):
             if not publisher.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"our publishers did not start: {answer() if not publisher.is_alive() else 'timeout'}")
-        time.sleep(FANOUT_SETTLE + 2)  # targets connect and settle
-        result = {key: {"windows": [], "cpuSeconds": 0.0, "targetSeconds": 0.0} for key in pair}
-        for _ in range(windows):
-            before, t0 = {key: cpu_seconds(server.pid) for key, server in pair.items()}, time.monotonic()
-            time.sleep(seconds)
-            after, t1 = {key: cpu_seconds(server.pid) for key, server in pair.items()}, time.monotonic()
-            for key in pair:
-                used = after[key] - before[key]
-                result[key]["windows"].append(used / (count * (t1 - t0)))
-                result[key]["cpuSeconds"] += used
-                result[key]["targetSeconds"] += count * (t1 - t0)
+                raise RuntimeError(f"our publishers did not start: {end_answer() if not publisher.is_alive() else 'timeout'}")
+        deadline = time.monotonic() + budget
+        while True:
+            try:
+                what, turns = queue.get(timeout=1)
+                break
+            except Exception:  # queue.Empty: no word yet
+                if not publisher.is_alive():
+                    raise RuntimeError(f"our publishers stopped during the turns: {end_answer()}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the turns did not end within {budget:g} s")
+        if what != "turns":
+            ended.append(turns)
+            raise RuntimeError(f"our publishers stopped during the turns: {turns}")
         for key, server in pair.items():
             if server.process.poll() is not None:
-                raise RuntimeError(f"{server.name} exited during the window")
-        if not publisher.is_alive():
-            raise RuntimeError(f"our publishers stopped during the windows: {answer()}")
-        # Every target still getting frames: a server whose pushes failed would use less CPU and look better.
+                raise RuntimeError(f"{server.name} exited during the turns")
+        # Every target still getting frames (both servers are fed again): a server whose pushes failed would use
+        # less CPU and look better.
         specs = [("rtmp", sink.port, f"t{k}") for sink in sinks.values() for k in range(count)]
         check_queue = multiprocessing.Queue()
         readers = multiprocessing.Process(target=run_g2g_readers, args=(specs, 4, multiprocessing.Event(), check_queue))
@@ -1384,15 +1400,22 @@ def push_cost_together(pair, clip, count, seconds, windows):
         readers.join(10)
         starved = [f"{spec[1]}/{spec[2]}" for spec, reader in zip(specs, played) if not reader["frames"]]
         if starved:
-            raise RuntimeError(f"push targets with no frames after the windows: {', '.join(starved)}")
+            raise RuntimeError(f"push targets with no frames after the turns: {', '.join(starved)}")
+        result = {key: {"turns": [], "cpuSeconds": 0.0, "targetSeconds": 0.0} for key in keys}
+        for turn in turns:
+            entry = result[keys[turn["who"]]]
+            entry["turns"].append(turn["cpuSeconds"] / (count * turn["seconds"]))
+            entry["cpuSeconds"] += turn["cpuSeconds"]
+            entry["targetSeconds"] += count * turn["seconds"]
         for entry in result.values():
             entry["cpuPerTargetSecond"] = entry["cpuSeconds"] / entry["targetSeconds"]
+        result["paired"] = paired_ratio(turns, keys, count)
         measured = True
         return result
     finally:
         stop.set()
         if publisher is not None:
-            answer(timeout=15)  # read, so that the process can exit
+            end_answer(timeout=15)  # read, so that the process can exit
         stop_processes(publisher)
         leftover = []
         for key, server in pair.items():
@@ -1407,6 +1430,32 @@ def push_cost_together(pair, clip, count, seconds, windows):
             sink.stop()
         if leftover and measured:  # (otherwise the error that ended the measurement is the one to see)
             raise RuntimeError(f"push targets left behind on {', '.join(leftover)}")
+
+
+# Student's t, two-sided 95 %, by degrees of freedom (1–30); beyond, the normal 1.96 is near enough.
+T_95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+
+
+def paired_ratio(turns, keys, count):
+    """The subject's (keys[1]) CPU over the reference's (keys[0]) from turns in blocks of four (ABBA or BAAB):
+    each block's ratio (its subject CPU-s per target-s over its reference's), their geometric mean and its 95 %
+    interval (Student's t on the blocks' log ratios: blocks share no turn and no run of one server, so they are
+    taken as independent draws of the VM)."""
+    ratios = []
+    for at in range(0, len(turns) - 3, 4):
+        block = turns[at:at + 4]
+        per = [sum(t["cpuSeconds"] for t in block if t["who"] == who) /
+               (count * sum(t["seconds"] for t in block if t["who"] == who)) for who in (0, 1)]
+        if per[0] > 0:
+            ratios.append(per[1] / per[0])
+    logs = [math.log(r) for r in ratios if r > 0]
+    if len(logs) < 2:
+        return {"blocks": ratios}
+    mean, spread = statistics.fmean(logs), statistics.stdev(logs) / math.sqrt(len(logs))
+    t = T_95[len(logs) - 2] if len(logs) - 1 <= len(T_95) else 1.96
+    return {"blocks": ratios, "geometricMean": math.exp(mean), "low": math.exp(mean - t * spread),
+            "high": math.exp(mean + t * spread)}
 
 
 def add_push_targets(server, sink, count, ids=None):
@@ -1609,7 +1658,7 @@ def report(figures, options):
     fanout_rows(row, c.get("fanout") or {}, n.get("fanout") or {})
     g2g_rows(row, c.get("glassToGlass") or {}, n.get("glassToGlass") or {})
     push_rows(row, c.get("push") or {}, n.get("push") or {}, (figures.get("cuecastTS") or {}).get("push") or {},
-              figures.get("pushTogether"))
+              figures.get("pushTurns"))
     if "stats" in figures:
         st = figures["stats"]
         add("")
@@ -1784,48 +1833,64 @@ def memory_table(memory, counts):
     return "\n".join(lines)
 
 
-def push_rows(row, p_c, p_n, p_t=None, together=None):
+def push_rows(row, p_c, p_n, p_t=None, turns=None):
     """Push rows: CueCast's push targets next to nginx-rtmp's own `push` directive, to the same nginx-rtmp sink.
     `p_t`: CueCast with TS HLS alone (`--hls-low-latency off`), the same work as nginx-rtmp; the CPU goal is read
-    there, and the default (with the CMAF rendition too) is shown beside it."""
+    there, on the short turns (`turns`, from `push_cost_in_turns`), and the default (with the CMAF rendition too)
+    is shown beside it."""
     p_t = p_t or {}
     counts = sorted({int(k) for side in (p_c, p_n) for k in side})
 
     def at(side, count, key, scale=1):
         value = (side.get(str(count)) or {}).get(key)
         return value * scale if value is not None else None
+
+    def interval(paired):
+        return f"{paired['geometricMean']:.3f}×, 95 % interval {paired['low']:.3f}–{paired['high']:.3f}×"
     for count in counts:
         a, b = at(p_c, count, "cpuPerTargetSecond"), at(p_n, count, "cpuPerTargetSecond")
         if p_t:
+            paired = (turns or {}).get(str(count))
+            if paired:
+                # The goal: each server alone on the core in turns seconds apart, in blocks. Shown met ("yes") when
+                # the whole 95 % interval is at or under 1.0, missed ("no") when it is all above, and only when
+                # the same method finds two identical CueCasts alike to within 5 % (their whole interval inside
+                # 0.95–1.05); otherwise "not shown", either way.
+                p = paired.get("paired") or {}
+                control = paired.get("control") or {}
+                c = control.get("paired") or {}
+                if "geometricMean" in c:
+                    control_text = f"; CueCast against a second CueCast: {interval(c)}"
+                    control_tight = 0.95 <= c["low"] and c["high"] <= 1.05
+                else:
+                    control_text = f"; the control failed: {control['error']}" if "error" in control else "; no control"
+                    control_tight = False
+                if "error" in paired:
+                    name, met = f"failed: {paired['error']}", "not shown"
+                elif "geometricMean" not in p:
+                    name, met = f"{len(p.get('blocks', []))} block(s), too few for an interval", "not shown"
+                else:
+                    blocks = p["blocks"]
+                    name = (f"{len(blocks)} blocks; each block {min(blocks):.2f}–{max(blocks):.2f}×; geometric mean "
+                            f"{interval(p)}")
+                    met = ("yes" if p["high"] <= 1.0 and control_tight else "no" if p["low"] > 1.0 and control_tight
+                           else "not shown")
+                row(f"Push to {count} targets, both making TS HLS, short turns (each server alone; {name}{control_text}): "
+                    f"server CPU s per target-s, summed over the turns", (paired.get("cuecastTS") or {}).get("cpuPerTargetSecond"),
+                    (paired.get("nginx") or {}).get("cpuPerTargetSecond"),
+                    "≤ 1.0× nginx-rtmp, all of the 95 % interval", met, 5)
             t = at(p_t, count, "cpuPerTargetSecond")
-            # Each round's own ratio (the two servers take turns within a round): on a shared VM they spread
-            # wider than the gap the goal is about, which the summed figure alone would hide.
+            # One turn each per round, a minute apart: each round's own ratio shows how far that spreads.
             r_t, r_n = at(p_t, count, "cpuPerTargetSecondRounds"), at(p_n, count, "cpuPerTargetSecondRounds")
             spread = (f" (each round: {', '.join(f'{x / y:.2f}×' for x, y in zip(r_t, r_n))})"
                       if r_t and r_n and len(r_t) == len(r_n) and all(r_n) else "")
-            row(f"Push to {count} targets, both making TS HLS, taking turns: server CPU s per target-s{spread}", t, b,
-                "≤ 1.0× nginx-rtmp", "yes" if t is not None and b and t <= b else "no", 5)
-            both = (together or {}).get(str(count))
-            if both:
-                # Both servers at once, every window read at the same instants; the same measurement of CueCast
-                # against a second CueCast shows how far two identical servers differ this way.
-                t_w, n_w = both["cuecastTS"]["windows"], both["nginx"]["windows"]
-                twins = both.get("control") or {}
-                c_r = [x / y for x, y in zip(twins.get("cuecastTS", {}).get("windows", []),
-                                             twins.get("cuecastTS2", {}).get("windows", [])) if y]
-                control = (f"; CueCast against a second CueCast: {sum(twins['cuecastTS']['windows']) / sum(twins['cuecastTS2']['windows']):.3f}×, "
-                           f"windows {min(c_r):.2f}–{max(c_r):.2f}×") if c_r else ""
-                t_a, n_a = both["cuecastTS"]["cpuPerTargetSecond"], both["nginx"]["cpuPerTargetSecond"]
-                # Not the goal's figure: on one core, a server woken less often (CueCast's receive low watermark)
-                # can ride on the other's wake-ups more than it is ridden on, which the twin control cannot show.
-                row(f"Push to {count} targets, both making TS HLS, both running at once (co-located, see notes): server "
-                    f"CPU s per target-s (each window: {', '.join(f'{x / y:.2f}×' for x, y in zip(t_w, n_w) if y)}{control})",
-                    t_a, n_a, "", "", 5)
+            row(f"Push to {count} targets, both making TS HLS, one long turn each per round{spread}: server CPU s per target-s",
+                t, b, "", "", 5)
             row(f"Push to {count} targets, CueCast also making LL-HLS (its default): server CPU s per target-s", a, b, "", "", 5)
             f_t, f_n = at(p_t, count, "cpuPerTargetSecondFFmpeg"), at(p_n, count, "cpuPerTargetSecondFFmpeg")
             if f_t is not None or f_n is not None:
-                row(f"Push to {count} targets, both making TS HLS, ffmpeg publishing: server CPU s per target-s", f_t, f_n,
-                    "≤ 1.0× nginx-rtmp", "yes" if f_t is not None and f_n and f_t <= f_n else "no", 5)
+                row(f"Push to {count} targets, both making TS HLS, ffmpeg publishing, one long turn each per round: "
+                    f"server CPU s per target-s", f_t, f_n, "", "", 5)
         else:
             row(f"Push to {count} targets: server CPU s per target-s", a, b, "≤ 1.0× nginx-rtmp",
                 "yes" if a is not None and b and a <= b else "no", 5)
@@ -1927,19 +1992,21 @@ G2G_NOTE = """- Glass-to-glass on loopback. Our own publisher (`rtmpclient.Publi
 
 PUSH_NOTE = """- Push. One publish of the clip by our own publisher (`TCP_NODELAY`, each message written at once, as librtmp
   does) pushed to 1, 4 and 10 targets on an nginx-rtmp sink of its own (on the client core), next to nginx-rtmp's
-  own `push` directive doing the same; both servers make TS HLS as well. Taking turns: each server runs alone for
-  a round, a minute after the other, and its CPU is summed over the rounds; on this VM one round's ratio spreads
-  by ±25 % and more, as wide as the gap the goal is about. At once: both servers run side by side on the server
-  core, each with its own publisher connection and sink, and every window reads both CPU clocks at the same
-  instants, so they meet the same VM. One process publishes to both in step, each message to one server and then the other within tens of
-  microseconds, the order turning with every message: with a publisher each, whichever happened to send a few
-  ms ahead woke the idle core and the other rode on that wake-up, and two identical CueCasts measured 0.90–1.50×
-  each other. The same measurement of CueCast against a second CueCast (same build, same settings) is in every
-  run and shows how far two identical servers differ this way. That control cannot show a bias between two
-  servers that wake differently: CueCast sets a receive low watermark on the publisher's socket (about 20 ms of
-  stream) and is woken every few messages, nginx-rtmp on every message, so CueCast's wake-ups always fall beside
-  one of nginx-rtmp's and may ride on it more often than the other way round. So the at-once ratio is shown
-  beside the turns, and the goal is read on the turns.
+  own `push` directive doing the same; both servers make TS HLS as well. The CPU goal is read on short turns:
+  both servers run, each with its publisher connected and its targets pushing, but one process feeds the clip to
+  one server at a time, so each is alone on the server core in its turn. Turns of 8 s change on keyframes (a
+  server's timestamps go on where its last turn stopped) and come in blocks of nginx-rtmp, CueCast, CueCast,
+  nginx-rtmp and then the other way round; each turn is read on the server's own CPU clock over whole GOPs, from
+  its first keyframe 2.5 s in (CueCast drops its receive low watermark after a second without bytes and sets it
+  again a second or two after they return) to its end. Each block gives a ratio; the row shows their geometric
+  mean and its 95 % interval (Student's t over the blocks). "yes": the whole interval is at or under 1.0×; "no":
+  all of it is above; either only when the same measurement of CueCast against a second, identical CueCast finds
+  them alike within 5 % (its whole interval inside 0.95–1.05×); otherwise "not shown". An idle CueCast still
+  wakes a few times a second (its once-a-second tickers, ~0.3 ms/s) during nginx-rtmp's turns; that is not
+  counted against either. Long turns (each server alone for a round, a minute after the other) are still run
+  for the delay, the restart and ffmpeg publishing; one such round's ratio spreads by ±25 % and more on this VM,
+  so their CPU figure carries no verdict. Running both servers at once was tried and dropped: on one core, a
+  server woken less often can ride on the other's wake-ups, a bias no control of two identical servers shows.
 """
 
 
@@ -2027,10 +2094,17 @@ def main():
     parser.add_argument("--push-targets", default="1,4,10",
                         help="target counts for the push workload, each pushed to an nginx-rtmp sink (0: no push run)")
     parser.add_argument("--push-seconds", type=float, default=20, help="seconds the push targets are timed per count and round")
-    parser.add_argument("--push-rounds", type=int, default=3, help="turns each server takes per push count (CPU summed over them)")
-    parser.add_argument("--push-together-windows", type=int, default=8,
-                        help="windows of the push run with both servers at once, per count (0: none)")
-    parser.add_argument("--push-together-seconds", type=float, default=10, help="seconds of each such window")
+    parser.add_argument("--push-rounds", type=int, default=1,
+                        help="rounds per push count in which each server runs alone for --push-seconds, one after "
+                             "the other (delay, restart, ffmpeg publishing; CPU summed over them)")
+    parser.add_argument("--push-blocks", type=int, default=8,
+                        help="blocks of four short turns (nginx-rtmp, CueCast, CueCast, nginx-rtmp, then the other way round) for the push CPU goal, "
+                             "per count, and as many for CueCast against a second CueCast (0: none)")
+    parser.add_argument("--push-turn-seconds", type=float, default=8,
+                        help="seconds of each short turn (whole GOPs of the clip: 2 s)")
+    parser.add_argument("--push-turn-settle", type=float, default=2.5,
+                        help="seconds at the start of each short turn not measured (the server back to its steady state); "
+                             "the measurement starts at the next keyframe")
     parser.add_argument("--only", help="run only this workload (memory, push, lowlatency, held or llg2g) and print its figures")
     parser.add_argument("--held-clients", type=int, default=2000, help=f"blocking reloads held at once on {HELD_PART}")
     parser.add_argument("--held-rounds", type=int, default=5)
@@ -2040,6 +2114,10 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--report-only", metavar="JSON", help="write the markdown report again from a run's JSON, measuring nothing")
     options = parser.parse_args()
+    if options.push_blocks and not (0 < options.push_turn_settle <= options.push_turn_seconds - 2 and options.push_turn_seconds <= 12):
+        # A turn needs a keyframe (2 s GOPs) after its settling; a server is left unfed for two turns at a time, and
+        # CueCast closes a publisher silent for 30 s.
+        parser.error("--push-turn-settle must be positive and at least 2 s under --push-turn-seconds, which is at most 12")
     options.streams = [int(x) for x in options.streams.split(",")]
     options.fanout_viewers = [int(x) for x in options.fanout_viewers.split(",") if x.strip() and int(x) > 0]
     options.push_targets = [int(x) for x in options.push_targets.split(",") if x.strip() and int(x) > 0]
@@ -2083,9 +2161,9 @@ def main():
             server.stop()
 
     def push_workload():
-        # A single stream's CPU is a few ms a second, so one window's figure swings by a fifth between runs on a
-        # shared VM: the servers take turns for several rounds and the CPU is summed over all of them.
-        # CueCast runs twice: as it comes (TS HLS and the Low-Latency CMAF rendition of the stream), and with TS
+        # A single stream's CPU is a few ms a second, and one window's figure swings by a fifth and more between
+        # turns a minute apart on a shared VM: the goal is read on short turns in blocks (`push_cost_in_turns`);
+        # the long rounds give the delay, the restart and ffmpeg publishing. CueCast runs twice: as it comes (TS HLS and the Low-Latency CMAF rendition of the stream), and with TS
         # HLS alone, the work nginx-rtmp does beside its pushes.
         pushers = dict(made)
         pushers["cuecastTS"] = CueCast(os.path.join(work, "cuecast-ts"), window, fragment, options.binary,
@@ -2119,17 +2197,27 @@ def main():
                         sink.stop()
             for key in pushers:
                 figures[key].setdefault("push", {})[str(count)] = merge_push_rounds(rounds[key])
-            if options.push_together_windows:
-                # Both at once, then CueCast against a second CueCast at once: how far two identical servers
-                # measured this way differ is the method's own spread.
-                log(f"CueCast (TS HLS only) and nginx-rtmp at once: push to {count} targets, "
-                    f"{options.push_together_windows} windows of {options.push_together_seconds:g} s")
-                together = push_cost_together({"cuecastTS": pushers["cuecastTS"], "nginx": made["nginx"]}, options.clip, count,
-                                              options.push_together_seconds, options.push_together_windows)
-                log(f"CueCast (TS HLS only) against itself at once: push to {count} targets")
-                control = push_cost_together({"cuecastTS": pushers["cuecastTS"], "cuecastTS2": twin}, options.clip, count,
-                                             options.push_together_seconds, options.push_together_windows)
-                figures.setdefault("pushTogether", {})[str(count)] = dict(together, control=control)
+            if options.push_blocks:
+                # Short turns, nginx-rtmp against CueCast, then a second CueCast against CueCast: how far two
+                # identical servers measured this way differ is the method's own spread.
+                log(f"CueCast (TS HLS only) and nginx-rtmp in short turns: push to {count} targets, "
+                    f"{options.push_blocks} blocks of four {options.push_turn_seconds:g} s turns")
+                entry = {}
+                try:
+                    entry = push_cost_in_turns({"nginx": made["nginx"], "cuecastTS": pushers["cuecastTS"]}, options.clip,
+                                               count, options.push_blocks, options.push_turn_seconds, options.push_turn_settle)
+                except Exception as failure:  # reported in its row; the other counts and workloads go on
+                    log(f"short turns at {count} targets failed: {failure!r}")
+                    entry = {"error": repr(failure)}
+                log(f"CueCast (TS HLS only) against a second CueCast in short turns: push to {count} targets")
+                try:
+                    entry["control"] = push_cost_in_turns({"cuecastTS2": twin, "cuecastTS": pushers["cuecastTS"]}, options.clip,
+                                                          count, options.push_blocks, options.push_turn_seconds,
+                                                          options.push_turn_settle)
+                except Exception as failure:
+                    log(f"short turns of the control at {count} targets failed: {failure!r}")
+                    entry["control"] = {"error": repr(failure)}
+                figures.setdefault("pushTurns", {})[str(count)] = entry
 
     def remux_rounds(servers, what):
         """Remux figures per server and publisher count, the servers taking turns for `options.rounds` rounds."""
@@ -2212,9 +2300,9 @@ def main():
         def row(name, a, b, goal_text, met, digits=4, unit=""):
             lines.append(f"| {name} | {fmt(a, digits, unit)} | {fmt(b, digits, unit)} | {fmt(ratio(a, b), 3)} | {goal_text} | {met} |")
         push_rows(row, figures["cuecast"].get("push") or {}, figures["nginx"].get("push") or {},
-                  figures["cuecastTS"].get("push") or {}, figures.get("pushTogether"))
+                  figures["cuecastTS"].get("push") or {}, figures.get("pushTurns"))
         print(json.dumps(dict({key: figures[key].get("push") for key in ("cuecast", "cuecastTS", "nginx")},
-                              together=figures.get("pushTogether")), indent=1))
+                              turns=figures.get("pushTurns")), indent=1))
         print(f"Push workload, {figures['date']}, {figures['version']}:\n" + "\n".join(lines) + "\n\n" + PUSH_NOTE)
         shutil.rmtree(work, ignore_errors=True)
         return

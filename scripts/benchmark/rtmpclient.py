@@ -231,6 +231,11 @@ def is_video_frame(payload):
     return payload[1] == 1 if payload[0] & 0x0F in (7, 12) else True
 
 
+def is_keyframe(payload):
+    """A video frame that is a keyframe (FLV frame type 1, in the high nibble, legacy and Enhanced RTMP alike)."""
+    return is_video_frame(payload) and (payload[0] >> 4) & 0x07 == 1
+
+
 def is_sequence_header(kind, payload):
     if kind == VIDEO:
         return len(payload) >= 2 and not is_video_frame(payload)
@@ -315,6 +320,15 @@ class Publisher:
         self.sock.sendall(data)
         self.bytes_sent += len(data)
 
+    def send_tag(self, kind, stamp, body):
+        """One of the clip's tags as its RTMP message (metadata as `@setDataFrame`, which has no timestamp)."""
+        if kind == DATA_AMF0:
+            self.send(5, DATA_AMF0, self.stream_id, 0, amf_encode("@setDataFrame") + body)
+        elif kind == AUDIO:
+            self.send(4, AUDIO, self.stream_id, stamp, body)
+        elif kind == VIDEO:
+            self.send(6, VIDEO, self.stream_id, stamp, body)
+
     def _drain(self, wait):
         """Waits up to `wait` s, reading (and dropping) what the server sends."""
         readable, _, _ = select.select([self.sock], [], [], max(0.0, wait))
@@ -333,19 +347,14 @@ class Publisher:
         """Sends the tags at real time for `duration` s (or until `stop`, a multiprocessing Event, is set)."""
         self.sock.settimeout(None)
         for kind, stamp, body in scheduled_tags(self.tags, duration, stop, lambda wait: self._drain(wait)):
-            if kind == DATA_AMF0:
-                self.send(5, DATA_AMF0, self.stream_id, 0, amf_encode("@setDataFrame") + body)
-            elif kind == AUDIO:
-                self.send(4, AUDIO, self.stream_id, stamp, body)
-            elif kind == VIDEO:
-                if is_video_frame(body):
-                    # Noted as the send starts: on loopback the last byte reaches the server during sendall,
-                    # and a reader's clock must not run ahead of this one.
-                    self.sent[stamp] = time.monotonic()
-                    # AVC video tags carry a signed 24-bit composition offset after the packet type.
-                    cts = int.from_bytes(body[2:5], "big", signed=True) if len(body) >= 5 else 0
-                    self.sent_pts[(stamp + cts) & 0xFFFFFFFF] = self.sent[stamp]
-                self.send(6, VIDEO, self.stream_id, stamp, body)
+            if kind == VIDEO and is_video_frame(body):
+                # Noted as the send starts: on loopback the last byte reaches the server during sendall,
+                # and a reader's clock must not run ahead of this one.
+                self.sent[stamp] = time.monotonic()
+                # AVC video tags carry a signed 24-bit composition offset after the packet type.
+                cts = int.from_bytes(body[2:5], "big", signed=True) if len(body) >= 5 else 0
+                self.sent_pts[(stamp + cts) & 0xFFFFFFFF] = self.sent[stamp]
+            self.send_tag(kind, stamp, body)
 
     def close(self):
         if self.sock is None:
@@ -381,26 +390,65 @@ def scheduled_tags(tags, duration, stop, wait):
             yield kind, (stamp + offset) & 0xFFFFFFFF, body
 
 
-def run_in_step(publishers, duration, stop=None):
-    """Sends the same tags at real time through several connected publishers at once (one clip each, the same
-    timestamps), for `duration` s or until `stop` is set. Each message goes to every publisher within tens of
-    microseconds, the order turning with each message, so that no server is always the first one woken."""
-    for publisher in publishers:
-        publisher.sock.settimeout(None)
-
+def _drain_all(publishers):
+    """A `wait(seconds)` for `scheduled_tags` that reads (and drops) what any of the servers sends meanwhile."""
     def wait(seconds):
         readable, _, _ = select.select([p.sock for p in publishers], [], [], seconds)
         for publisher in publishers:
             if publisher.sock in readable:
                 publisher._drain(0)
-    for turn, (kind, stamp, body) in enumerate(scheduled_tags(publishers[0].tags, duration, stop, wait)):
-        for publisher in publishers[turn % len(publishers):] + publishers[:turn % len(publishers)]:
-            if kind == DATA_AMF0:
-                publisher.send(5, DATA_AMF0, publisher.stream_id, 0, amf_encode("@setDataFrame") + body)
-            elif kind == AUDIO:
-                publisher.send(4, AUDIO, publisher.stream_id, stamp, body)
-            elif kind == VIDEO:
-                publisher.send(6, VIDEO, publisher.stream_id, stamp, body)
+    return wait
+
+
+def run_in_turns(publishers, warmup, order, turn_seconds, settle, cpu_of, on_turns, duration, stop=None):
+    """Feeds several connected publishers' servers one at a time, so that each runs alone on its core in its
+    turn. First every server gets every message for `warmup` s, so that each stream is live and its pushes
+    connected; then turn k feeds only publisher `order[k]` for about `turn_seconds`; then every server again until
+    `duration` s or `stop`. Fed together, each message goes to every server within tens of microseconds, the
+    order turning with each message.
+
+    Turns change on a video keyframe, so each server is fed whole GOPs, and a server's timestamps go on from
+    where its last turn stopped (the clip time it missed is taken off), so it sees one unbroken stream that
+    pauses. Each turn is measured from its first keyframe at least `settle` s after it starts to its end (the
+    next turn's first keyframe), whole GOPs, on the server's CPU clock (`cpu_of(i)`, s): a server may adapt to a
+    pause (CueCast drops its receive low watermark after a second without bytes and sets it again a second or two
+    after they come back), and the turn's measured part is its steady state with keyframes at their real rate.
+    When the turns are over, `on_turns` gets [{"who": i, "cpuSeconds", "seconds"}] in order."""
+    for publisher in publishers:
+        publisher.sock.settimeout(None)
+    everyone = list(range(len(publishers)))
+    feeding = everyone
+    skipped = [0] * len(publishers)         # clip ms each server has not been sent
+    paused_at = [None] * len(publishers)    # the raw timestamp each server stopped at
+    turn, turn_started, measuring = -1, None, None   # measuring: (start time, start reading) of this turn
+    turns = []
+    begun = time.monotonic()
+    for n, (kind, stamp, body) in enumerate(scheduled_tags(publishers[0].tags, duration, stop, _drain_all(publishers))):
+        now = time.monotonic()
+        keyframe = kind == VIDEO and is_keyframe(body)
+        if keyframe and turn < len(order):
+            due = (now - begun >= warmup) if turn < 0 else (now - turn_started >= turn_seconds - 0.25)
+            if not due and 0 <= turn and measuring is None and now - turn_started >= settle - 0.25:
+                measuring = (now, cpu_of(order[turn]))  # read before this keyframe goes out
+            if due:
+                if turn >= 0:
+                    if measuring is None:
+                        raise RuntimeError(f"turn {turn} ended before its {settle:g} s of settling")
+                    turns.append({"who": order[turn], "cpuSeconds": cpu_of(order[turn]) - measuring[1],
+                                  "seconds": now - measuring[0]})
+                turn += 1
+                previous = feeding
+                feeding = [order[turn]] if turn < len(order) else everyone
+                for i in everyone:
+                    if i in previous and i not in feeding:
+                        paused_at[i] = stamp
+                    elif i not in previous and i in feeding:
+                        skipped[i] += stamp - paused_at[i]
+                turn_started, measuring = now, None
+                if turn == len(order):
+                    on_turns(turns)
+        for i in feeding[n % len(feeding):] + feeding[:n % len(feeding)]:
+            publishers[i].send_tag(kind, (stamp - skipped[i]) & 0xFFFFFFFF, body)
 
 
 # --- Non-blocking readers ---------------------------------------------------------------------------------------
