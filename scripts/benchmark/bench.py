@@ -1401,12 +1401,19 @@ def push_cost_in_turns(pair, clip, count, blocks, turn_seconds, settle):
         starved = [f"{spec[1]}/{spec[2]}" for spec, reader in zip(specs, played) if not reader["frames"]]
         if starved:
             raise RuntimeError(f"push targets with no frames after the turns: {', '.join(starved)}")
-        result = {key: {"turns": [], "cpuSeconds": 0.0, "targetSeconds": 0.0} for key in keys}
-        for turn in turns:
+        result = {key: {"turns": [], "cpuSeconds": 0.0, "targetSeconds": 0.0, "afterPause": [], "continued": []}
+                  for key in keys}
+        for index, turn in enumerate(turns):
             entry = result[keys[turn["who"]]]
-            entry["turns"].append(turn["cpuSeconds"] / (count * turn["seconds"]))
+            rate = turn["cpuSeconds"] / (count * turn["seconds"])
+            entry["turns"].append(rate)
             entry["cpuSeconds"] += turn["cpuSeconds"]
             entry["targetSeconds"] += count * turn["seconds"]
+            # A turn right after the same server's own one was fed without a pause: if pausing costs a server
+            # more (work on resuming that outlasts the settling), its turns after a pause show it. (The first
+            # turn follows the warm-up, both servers fed: neither.)
+            if index:
+                entry["continued" if turns[index - 1]["who"] == turn["who"] else "afterPause"].append(rate)
         for entry in result.values():
             entry["cpuPerTargetSecond"] = entry["cpuSeconds"] / entry["targetSeconds"]
         result["paired"] = paired_ratio(turns, keys, count)
@@ -1873,6 +1880,12 @@ def push_rows(row, p_c, p_n, p_t=None, turns=None):
                     blocks = p["blocks"]
                     name = (f"{len(blocks)} blocks; each block {min(blocks):.2f}–{max(blocks):.2f}×; geometric mean "
                             f"{interval(p)}")
+                    pause = [(label, paired[key]) for label, key in (("nginx-rtmp", "nginx"), ("CueCast", "cuecastTS"))
+                             if paired.get(key, {}).get("afterPause") and paired[key].get("continued")]
+                    if pause:
+                        name += "; turns after a pause / turns fed on: " + ", ".join(
+                            f"{label} {statistics.fmean(e['afterPause']) / statistics.fmean(e['continued']):.2f}×"
+                            for label, e in pause)
                     met = ("yes" if p["high"] <= 1.0 and control_tight else "no" if p["low"] > 1.0 and control_tight
                            else "not shown")
                 row(f"Push to {count} targets, both making TS HLS, short turns (each server alone; {name}{control_text}): "
