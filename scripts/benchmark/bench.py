@@ -1444,6 +1444,13 @@ T_95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2
         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
 
 
+def t_95(df):
+    """Student's t, two-sided 95 %, for `df` degrees of freedom (rounded down): the table to 30, beyond it
+    1.96 + 2.36 / df (within 0.003 of the exact value: 2.021 at 40, 2.000 at 60, 1.980 at 120)."""
+    df = max(1, int(df))
+    return T_95[df - 1] if df <= len(T_95) else 1.96 + 2.36 / df
+
+
 def paired_ratio(turns, keys, count):
     """The subject's (keys[1]) CPU over the reference's (keys[0]) from turns in blocks of four (ABBA or BAAB):
     each block's ratio (its subject CPU-s per target-s over its reference's), their geometric mean and its 95 %
@@ -1460,7 +1467,7 @@ def paired_ratio(turns, keys, count):
     if len(logs) < 2:
         return {"blocks": ratios}
     mean, spread = statistics.fmean(logs), statistics.stdev(logs) / math.sqrt(len(logs))
-    t = T_95[len(logs) - 2] if len(logs) - 1 <= len(T_95) else 1.96
+    t = t_95(len(logs) - 1)
     return {"blocks": ratios, "geometricMean": math.exp(mean), "low": math.exp(mean - t * spread),
             "high": math.exp(mean + t * spread)}
 
@@ -1477,7 +1484,7 @@ def corrected_ratio(blocks, control_blocks):
     va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
     spread = math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if va + vb > 0 else len(a) + len(b) - 2
-    t = T_95[max(1, int(df)) - 1] if int(df) <= len(T_95) else 1.96
+    t = t_95(df)
     mean = statistics.fmean(a) - statistics.fmean(b)
     return {"geometricMean": math.exp(mean), "low": math.exp(mean - t * spread), "high": math.exp(mean + t * spread),
             "degreesOfFreedom": df}
