@@ -1451,6 +1451,12 @@ def t_95(df):
     return T_95[df - 1] if df <= len(T_95) else 1.96 + 2.36 / df
 
 
+def log_interval(mean, spread, df):
+    """A geometric mean and its 95 % interval from a mean of logs, its standard error and degrees of freedom."""
+    t = t_95(df)
+    return {"geometricMean": math.exp(mean), "low": math.exp(mean - t * spread), "high": math.exp(mean + t * spread)}
+
+
 def paired_ratio(turns, keys, count):
     """The subject's (keys[1]) CPU over the reference's (keys[0]) from turns in blocks of four (ABBA or BAAB):
     each block's ratio (its subject CPU-s per target-s over its reference's), their geometric mean and its 95 %
@@ -1466,10 +1472,8 @@ def paired_ratio(turns, keys, count):
     logs = [math.log(r) for r in ratios if r > 0]
     if len(logs) < 2:
         return {"blocks": ratios}
-    mean, spread = statistics.fmean(logs), statistics.stdev(logs) / math.sqrt(len(logs))
-    t = t_95(len(logs) - 1)
-    return {"blocks": ratios, "geometricMean": math.exp(mean), "low": math.exp(mean - t * spread),
-            "high": math.exp(mean + t * spread)}
+    return {"blocks": ratios, **log_interval(statistics.fmean(logs), statistics.stdev(logs) / math.sqrt(len(logs)),
+                                             len(logs) - 1)}
 
 
 def corrected_ratio(blocks, control_blocks):
@@ -1482,12 +1486,8 @@ def corrected_ratio(blocks, control_blocks):
     if len(a) < 2 or len(b) < 2:
         return None
     va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
-    spread = math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if va + vb > 0 else len(a) + len(b) - 2
-    t = t_95(df)
-    mean = statistics.fmean(a) - statistics.fmean(b)
-    return {"geometricMean": math.exp(mean), "low": math.exp(mean - t * spread), "high": math.exp(mean + t * spread),
-            "degreesOfFreedom": df}
+    return {**log_interval(statistics.fmean(a) - statistics.fmean(b), math.sqrt(va + vb), df), "degreesOfFreedom": df}
 
 
 def add_push_targets(server, sink, count, ids=None):
@@ -1891,13 +1891,14 @@ def push_rows(row, p_c, p_n, p_t=None, turns=None):
                 p = paired.get("paired") or {}
                 control = paired.get("control") or {}
                 c = control.get("paired") or {}
-                corrected = corrected_ratio(p.get("blocks", []), c.get("blocks", [])) if "geometricMean" in c else None
+                corrected = None
                 if "geometricMean" in c:
                     control_text = f"; CueCast against a second CueCast: {interval(c)}"
+                    corrected = corrected_ratio(p.get("blocks", []), c["blocks"])
+                    if corrected:
+                        control_text += f"; corrected by the control: {interval(corrected)}"
                 else:
                     control_text = f"; the control failed: {control['error']}" if "error" in control else "; no control"
-                if corrected:
-                    control_text += f"; corrected by the control: {interval(corrected)}"
                 if "error" in paired:
                     name, met = f"failed: {paired['error']}", "not shown"
                 elif "geometricMean" not in p:
@@ -2043,9 +2044,9 @@ PUSH_NOTE = """- Push. One publish of the clip by our own publisher (`TCP_NODELA
   The verdict is read on the ratio divided by the control's, with its 95 % interval (Welch's t over both sets of
   blocks, so a noisy control widens it): "yes" when all of it is at or under 1.0×, "no" when all of it is above,
   otherwise "not shown". An idle CueCast still wakes a few times a second (its once-a-second tickers, ~0.3 ms/s)
-  during nginx-rtmp's turns; that is not counted against either. Long turns (each server alone for a round, a minute after the other) are still run
-  for the delay, the restart and ffmpeg publishing; one such round's ratio spreads by ±25 % and more on this VM,
-  so their CPU figure carries no verdict. Running both servers at once was tried and dropped: on one core, a
+  during nginx-rtmp's turns; that is not counted against either. Long turns (each server alone for a round, a
+  minute after the other) are still run for the delay, the restart and ffmpeg publishing; one such round's ratio
+  spreads by ±25 % and more on this VM, so their CPU figure carries no verdict. Running both servers at once was tried and dropped: on one core, a
   server woken less often can ride on the other's wake-ups, a bias no control of two identical servers shows.
 """
 
