@@ -25,7 +25,7 @@ final class PublishSession: PublishSink {
         var droppedRun = 0
     }
     private let repairs: NIOLoopBoundBox<Repairs>
-    private let origin = ContinuousClock.now
+    private let origin = NIODeadline.now()
 
     init(
         stream: LiveStream, hub: StreamHub, sessionID: Int64, log: PublishSessionLog, logger: Logger,
@@ -43,7 +43,8 @@ final class PublishSession: PublishSink {
 
     func received(_ packet: MediaPacket) {
         var packet = packet
-        let now = ContinuousClock.now
+        // The connection stamps the time of the socket read the packet came in; one clock read serves them all.
+        let now = packet.arrival ?? .now()
         packet.arrival = now
         let size = packet.payload.readableBytes
         if packet.kind == .sequenceHeader { packet.format = describe(packet) }
@@ -59,8 +60,7 @@ final class PublishSession: PublishSink {
             logger.notice("media decodable again", metadata: ["stream": "\(stream.path)", "dropped": "\(repairs.value.droppedRun)"])
             repairs.value.droppedRun = 0
         }
-        let elapsed = now - origin
-        let arrival = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+        let arrival = (now - origin).nanoseconds / 1_000_000
         if let jump = repairs.value.timeline.correct(&packet, arrival: arrival) {
             packet.followsTimestampJump = true
             stream.counters.countTimestampJump()

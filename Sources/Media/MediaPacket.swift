@@ -21,8 +21,10 @@ public struct MediaPacket: Sendable {
     public var pts: Int64
     public var isKeyframe: Bool
     public var payload: ByteBuffer
-    /// When the ingest received the packet, for latency figures (segment listed after its media ended).
-    public var arrival: ContinuousClock.Instant?
+    /// When the ingest read the packet off its socket (monotonic), for latency figures. An `NIODeadline` rather
+    /// than a `ContinuousClock.Instant`: the standard library's instant has a layout known only at run time, which
+    /// made every copy of a packet (and of each enum carrying one) go through the runtime's value witnesses.
+    public var arrival: NIODeadline?
     /// For a sequence header that parsed: what it says (the ingest parses it once for everyone).
     public var format: TrackFormat? {
         get { formatBox?.format }

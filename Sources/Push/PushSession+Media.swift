@@ -68,10 +68,7 @@ extension PushSession {
     func publishFigures() {
         let state = self.state.value
         let (bytes, dropped) = (state.bytesSent, state.droppedBefore + (state.reader?.droppedFrames ?? 0))
-        let lag = state.lastArrival.map { arrival -> Double in
-            let elapsed = ContinuousClock.now - arrival
-            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        }
+        let lag = state.lastArrival.map { Double((NIODeadline.now() - $0).nanoseconds) / 1e9 }
         update {
             $0.bytesSent = bytes
             $0.framesDropped = dropped
@@ -80,7 +77,7 @@ extension PushSession {
     }
 
     /// Sends one event; returns the bytes written and, for a frame, when it arrived at the ingest.
-    func send(_ event: StreamEvent, to output: any PlayOutput) -> (Int, ContinuousClock.Instant?) {
+    func send(_ event: StreamEvent, to output: any PlayOutput) -> (Int, NIODeadline?) {
         let id = state.value.messageStreamID
         switch event.kind {
         case .packet(let packet):

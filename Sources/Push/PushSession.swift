@@ -83,7 +83,7 @@ public final class PushSession: Sendable {
         /// Figures kept on the loop and published to `status` once a second and when the connection ends, so
         /// the media path takes no lock per write.
         var bytesSent = 0
-        var lastArrival: ContinuousClock.Instant?
+        var lastArrival: NIODeadline?
         /// The codec of each track's last sequence header sent on this connection.
         var codecs: [Track: Codec] = [:]
         init() {}

@@ -29,6 +29,8 @@ public final class RTMPServerHandler: ChannelInboundHandler {
     private var handshakeTimeout: Scheduled<Void>?
     private var idleCheck: SecondTicker?
     private var lastActivity = NIODeadline.now()
+    /// When the bytes being decoded were read: the arrival time of every message in them.
+    private var readAt = NIODeadline.now()
     private var sink: (any PublishSink)?
     private var player: (any PlaySink)?
     private var announcedConnect = false
@@ -76,6 +78,7 @@ public final class RTMPServerHandler: ChannelInboundHandler {
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
         lastActivity = context.eventLoop.now
+        readAt = lastActivity
         switch phase {
         case .closed:
             return
@@ -174,7 +177,8 @@ public final class RTMPServerHandler: ChannelInboundHandler {
             unflushedWrites = true
         case .authorize(let request):
             authorize(request, context: context)
-        case .media(let packet):
+        case .media(var packet):
+            packet.arrival = readAt
             sink?.received(packet)
         case .metadata(let metadata, let values):
             sink?.received(metadata, values: values)

@@ -317,8 +317,7 @@ final class HLSPipeline {
             finishSegment(endPTS: pts, endDTS: dts)
             if failed { return }
             if let arrival = packet.arrival {
-                let delay = ContinuousClock.now - arrival
-                output?.recordListingDelay(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+                output?.recordListingDelay(Double((NIODeadline.now() - arrival).nanoseconds) / 1e9)
             }
         case .part:
             // Parts are published by the low-latency rendition only; the TS segment stays one run of bytes.

@@ -32,6 +32,8 @@ public struct GOPCache: Sendable {
 
     /// Bytes of a block; a frame over half of it gets a buffer of its own.
     static let blockSize = 64 << 10
+    /// Emptied blocks kept for the next GOP, at most: 2 MB, the GOP of an 8 Mbit/s stream with a 2 s interval.
+    static let spareLimit = 32
 
     public let limits: Limits
     private var entries: [Entry] = []
@@ -44,6 +46,10 @@ public struct GOPCache: Sendable {
     private var bytes = 0
     /// Past the limits: nothing is kept until the next keyframe.
     private var overflowed = false
+    /// Blocks of the last GOP, for the next one to fill (last one taken first): freeing a GOP at each keyframe and
+    /// allocating the next had the kernel fault fresh pages in for every block (glibc gives the top of the heap
+    /// back). A block a reader still holds slices of is replaced, not overwritten, when it is taken.
+    private var spare: [ByteBuffer] = []
 
     public init(limits: Limits = .init()) { self.limits = limits }
 
@@ -62,8 +68,11 @@ public struct GOPCache: Sendable {
     /// Payload bytes kept.
     var keptBytes: Int { bytes }
 
-    /// Bytes the cache holds for them, blocks' unused room included.
-    var allocatedBytes: Int { blocks.reduce(0) { $0 + $1.capacity } }
+    /// Full-size blocks allocated so far (the rest were reused).
+    private(set) var blocksAllocated = 0
+
+    /// Bytes the cache holds for them, blocks' unused room included and emptied blocks kept for reuse.
+    var allocatedBytes: Int { (blocks + spare).reduce(0) { $0 + $1.capacity } }
 
     public mutating func add(_ packet: MediaPacket, hasVideo: Bool) {
         guard limits.isEnabled else { return }
@@ -84,7 +93,15 @@ public struct GOPCache: Sendable {
         } else if let filling, filling >= firstBlock, blocks[filling - firstBlock].writableBytes >= length {
             block = filling
         } else {
-            block = append(ByteBufferAllocator().buffer(capacity: Self.blockSize))
+            if var reused = spare.popLast() {
+                // Emptied only now that nothing else here holds it: `clear()` allocates anew when the storage is
+                // shared, which is also what keeps a reader's slices intact.
+                reused.clear()
+                block = append(reused)
+            } else {
+                block = append(ByteBufferAllocator().buffer(capacity: Self.blockSize))
+                blocksAllocated += 1
+            }
             filling = block
         }
         let offset = blocks[block - firstBlock].writerIndex
@@ -98,6 +115,7 @@ public struct GOPCache: Sendable {
             // Blocks before the oldest one still referenced are let go (audio only: a few per 50 frames).
             let oldest = entries.map(\.block).min() ?? firstBlock + blocks.count
             if oldest > firstBlock {
+                recycle(blocks[..<(oldest - firstBlock)])
                 blocks.removeFirst(oldest - firstBlock)
                 firstBlock = oldest
             }
@@ -109,12 +127,20 @@ public struct GOPCache: Sendable {
     }
 
     public mutating func reset() {
+        recycle(blocks[...])
         entries = []
         blocks = []
         firstBlock = 0
         filling = nil
         bytes = 0
         overflowed = false
+    }
+
+    /// Keeps released full-size blocks for reuse, up to `spareLimit`, to be taken in the order they were filled.
+    private mutating func recycle(_ released: ArraySlice<ByteBuffer>) {
+        for block in released.reversed() where block.capacity == Self.blockSize && spare.count < Self.spareLimit {
+            spare.append(block)
+        }
     }
 
     /// Adds a block; returns its number.

@@ -214,6 +214,34 @@ final class Collector: StreamReader {
         #expect(cache.packets.map(\.dts) == [2_000])
     }
 
+    /// The next GOP is written into the last one's blocks, not into fresh memory, and reads back as it went in.
+    @Test func reusesTheLastGOPsBlocks() {
+        var cache = GOPCache()
+        var blocksAfterFirstGOP = 0
+        var firstGOP: Set<UInt> = []
+        for gop in 0..<3 {
+            let start = Int64(gop * 2_000)
+            cache.add(marked(.video, dts: start, keyframe: true, bytes: 20_000, seed: UInt8(gop)), hasVideo: true)
+            for n in 1..<60 { cache.add(marked(.video, dts: start + Int64(n * 33), bytes: 9_000, seed: UInt8(n)), hasVideo: true) }
+            let kept = cache.packets
+            #expect(kept.count == 60)
+            #expect(kept.first?.payload == ByteBuffer(repeating: UInt8(gop), count: 20_000))
+            #expect(kept.dropFirst().enumerated().allSatisfy { $0.element.payload == ByteBuffer(repeating: UInt8($0.offset + 1), count: 9_000) })
+            // Alike frame for frame, so a GOP written into the last one's blocks puts each frame where it was.
+            let addresses = Set(kept.map { $0.payload.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) } })
+            #expect(addresses.count == 60)
+            if gop == 0 {
+                blocksAfterFirstGOP = cache.blocksAllocated
+                firstGOP = addresses
+            } else {
+                #expect(addresses == firstGOP, "GOP \(gop) written where GOP 0 was")
+            }
+            #expect(cache.allocatedBytes <= 10 * GOPCache.blockSize, "\(cache.allocatedBytes) B")
+        }
+        #expect(blocksAfterFirstGOP == 9, "551 000 B in 64 KB blocks")
+        #expect(cache.blocksAllocated == blocksAfterFirstGOP, "GOPs 1 and 2 filled GOP 0's blocks")
+    }
+
     /// An audio-only stream keeps its last 50 frames, and lets go of the blocks behind them.
     @Test func audioOnlyKeepsItsLastFramesInBoundedMemory() {
         var cache = GOPCache()
