@@ -40,10 +40,10 @@ public struct ChunkDecoder: NIOSingleStepByteToMessageDecoder {
 
     public let limits: ChunkLimits
     public private(set) var chunkSize = 128
-    var streams: [UInt32: ChunkStreamState] = [:]
+    var streams = ChunkStreamTable<ChunkStreamState>()
     /// Each chunk stream's message still arriving. Apart from the headers, so that no copy of a header state holds
     /// a second reference to it while a chunk is appended.
-    var partials: [UInt32: ByteBuffer] = [:]
+    var partials = ChunkStreamTable<ByteBuffer>()
     /// The chunk whose payload is still arriving, and how many of its bytes are to come.
     var openChunk: (chunkStreamID: UInt32, remaining: Int)?
 
@@ -89,11 +89,12 @@ public struct ChunkDecoder: NIOSingleStepByteToMessageDecoder {
         default: break
         }
 
-        if streams[csid] == nil {
+        let known = streams[csid]
+        if known == nil {
             guard format == 0 else { throw .missingFullHeader(chunkStreamID: csid) }
             guard streams.count < limits.maxChunkStreams else { throw .tooManyChunkStreams(limit: limits.maxChunkStreams) }
         }
-        var state = streams[csid] ?? ChunkStreamState()
+        var state = known ?? ChunkStreamState()
         let startsMessage = partials[csid] == nil
 
         switch format {

@@ -181,6 +181,46 @@ import Testing
         #expect(decoder.partials.isEmpty)
     }
 
+    @Test func messagesSpanningChunksOnTheLongHeaderFormsAreAssembledLikeAnyOther() throws {
+        // IDs from 64 on are kept apart from 2–63 (`ChunkStreamTable`): interleave one of each form.
+        let long = (0..<300).map { UInt8(($0 * 7) & 0xFF) }
+        let short = (0..<200).map { UInt8(($0 * 3) & 0xFF) }
+        var c = ChunkBytes()
+        c.type0(csid: 320, timestamp: 5, length: 300, type: 9, stream: 1, body: Array(long[0..<128]))
+        c.type0(csid: 63, timestamp: 6, length: 200, type: 8, stream: 1, body: Array(short[0..<128]))
+        c.type3(csid: 320, body: Array(long[128..<256]))
+        c.type3(csid: 63, body: Array(short[128..<200]))
+        c.type3(csid: 320, body: Array(long[256..<300]))
+        c.type1(csid: 320, delta: 40, length: 1, type: 9, body: [0xEE])
+        let expected = [
+            message(csid: 63, timestamp: 6, type: 8, body: short),
+            message(csid: 320, timestamp: 5, type: 9, body: long),
+            message(csid: 320, timestamp: 45, type: 9, body: [0xEE]),
+        ]
+        #expect(try decodeAll(c.buffer) == expected)
+        #expect(try decodeByteByByte(c.buffer) == expected)
+    }
+
+    @Test func chunkStreamTableCountsBothForms() {
+        var table = ChunkStreamTable<String>()
+        #expect(table.isEmpty)
+        table[2] = "a"
+        table[63] = "b"
+        table[64] = "c"
+        table[65599] = "d"
+        table[2] = "a2"  // replaced, not added
+        #expect(table.count == 4)
+        #expect(table[2] == "a2" && table[63] == "b" && table[64] == "c" && table[65599] == "d" && table[3] == nil && table[65] == nil)
+        #expect(table.removeValue(forKey: 64) == "c")
+        #expect(table.removeValue(forKey: 64) == nil)
+        table[2] = nil
+        table[3] = nil  // absent: no change
+        #expect(table.count == 2)
+        #expect(table.removeValue(forKey: 63) == "b")
+        table[65599] = nil
+        #expect(table.isEmpty)
+    }
+
     @Test func abortDiscardsThePartialMessage() throws {
         var c = ChunkBytes()
         c.type0(csid: 6, timestamp: 0, length: 300, type: 9, stream: 1, body: Array(repeating: 1, count: 128))
