@@ -3,21 +3,19 @@ import Glibc
 #endif
 internal import CMemFD
 public import NIOCore
-import NIOConcurrencyHelpers
 
 /// A finished segment's bytes in an anonymous in-memory file (`memfd_create(2)`).
 ///
 /// A file, not a buffer, so that viewers are served with `sendfile(2)`: the kernel hands the same pages to every
 /// socket, with no copy through this process (measured: segment delivery in `BENCHMARKS.md`). Its pages belong
-/// to the kernel's shared memory, like nginx-rtmp's segments on tmpfs, not to the heap. When the last holder
-/// lets go, the file goes back to the `Pool` it came from (if any, and if it has room) or is closed.
+/// to the kernel's shared memory, like nginx-rtmp's segments on tmpfs, not to the heap. The descriptor is
+/// closed, and the memory freed, when the last holder lets go.
 public final class SegmentFile: Sendable {
-    /// Bytes of the segment; a file taken from a pool may be longer, and bytes past `size` are not the segment's.
     public let size: Int
-    private let memory: Memory
+    private let descriptor: CInt
 
-    fileprivate init(memory: Memory, size: Int) {
-        self.memory = memory
+    fileprivate init(descriptor: CInt, size: Int) {
+        self.descriptor = descriptor
         self.size = size
     }
 
@@ -30,8 +28,12 @@ public final class SegmentFile: Sendable {
 
     /// The file `writer` wrote; it takes no more bytes afterwards.
     public convenience init(_ writer: Writer) {
-        let (memory, size) = writer.hand()
-        self.init(memory: memory, size: size)
+        let (descriptor, size) = writer.hand()
+        self.init(descriptor: descriptor, size: size)
+    }
+
+    deinit {
+        close(descriptor)
     }
 
     /// Bytes `range` (all of them by default), read into memory: for readers that cannot take a file.
@@ -42,7 +44,7 @@ public final class SegmentFile: Sendable {
         var offset = range.lowerBound
         while offset < range.upperBound {
             let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: range.upperBound - offset) { target in
-                pread(memory.descriptor, target.baseAddress, range.upperBound - offset, off_t(offset))
+                pread(descriptor, target.baseAddress, range.upperBound - offset, off_t(offset))
             }
             if count < 0 {
                 if errno == EINTR { continue }
@@ -56,102 +58,37 @@ public final class SegmentFile: Sendable {
 
     /// A handle of its own on the file, for one `FileRegion` write. NIO lets only one thread use a handle at a
     /// time, and viewers on several event loops read the same segment, so each write gets its own descriptor
-    /// (`dup(2)`); the caller closes it once the write is done, and keeps this `SegmentFile` until then: a file
-    /// back in its pool is written over.
+    /// (`dup(2)`); the caller closes it once the write is done.
     public func openHandle() throws(SegmentFileError) -> NIOFileHandle {
-        let copy = dup(memory.descriptor)
+        let copy = dup(descriptor)
         guard copy >= 0 else { throw SegmentFileError(operation: "dup", errno: errno) }
         return NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: copy)
     }
 }
 
 extension SegmentFile {
-    /// One memory file, shared by a writer, the finished file and the views of its parts; back to its pool, or
-    /// closed, with the last of them.
-    fileprivate final class Memory: Sendable {
-        let descriptor: CInt
-        let pool: Pool?
-
-        init(descriptor: CInt, pool: Pool?) {
-            self.descriptor = descriptor
-            self.pool = pool
-        }
-
-        deinit {
-            if pool?.giveBack(descriptor) != true { close(descriptor) }
-        }
-    }
-
-    /// Files of one stream's finished segments, kept for its next ones once no one holds them.
-    ///
-    /// A new file's pages are allocated by the kernel as the segment is written and freed when it is closed: one
-    /// page per 4 KB, every segment (measured: about 4 % of a stream's CPU, `BENCHMARKS.md`). A segment leaves the
-    /// window as a new one starts, so one or two spare files are enough to write every segment into pages that
-    /// already exist. Files are written over from the start and never shortened: each keeps the size of the
-    /// largest segment it held. A reused file keeps the name it was made with (in `/proc/<pid>/fd`).
-    ///
-    /// Taken from on the stream's loop; given back on whichever thread let go of a file last, hence the lock.
-    public final class Pool: Sendable {
-        /// Spare files kept at most.
-        public let capacity: Int
-        /// A file longer than this is closed rather than kept (bytes): an outlier segment does not stay resident.
-        public let largestKept: Int
-        private let spare = NIOLockedValueBox<[CInt]>([])
-
-        public init(capacity: Int = 2, largestKept: Int = 16 << 20) {
-            self.capacity = capacity
-            self.largestKept = largestKept
-        }
-
-        deinit {
-            for descriptor in spare.withLockedValue({ $0 }) { close(descriptor) }
-        }
-
-        /// Files waiting to be written again.
-        public var spareCount: Int { spare.withLockedValue { $0.count } }
-
-        fileprivate func take() -> CInt? {
-            spare.withLockedValue { $0.popLast() }
-        }
-
-        /// True if the pool kept the file; false if the caller must close it.
-        fileprivate func giveBack(_ descriptor: CInt) -> Bool {
-            var status = stat()
-            guard fstat(descriptor, &status) == 0, Int(status.st_size) <= largestKept else { return false }
-            return spare.withLockedValue { spare in
-                guard spare.count < capacity else { return false }
-                spare.append(descriptor)
-                return true
-            }
-        }
-    }
-
     /// Writes a segment's bytes as the muxer produces them; `SegmentFile(_:)` then takes the finished file.
     /// Used by one thread at a time: the remuxer's.
     public final class Writer {
-        private var memory: Memory?
+        private var descriptor: CInt
         /// Bytes written so far.
         public private(set) var size = 0
 
-        /// A spare file of `pool` if it has one, else a new file; `name` shows in `/proc/<pid>/fd` as
-        /// `memfd:<name>` (a reused file keeps its first name). The file goes back to `pool` when the last
-        /// holder lets go.
-        public init(name: String, pool: Pool? = nil) throws(SegmentFileError) {
-            if let descriptor = pool?.take() {
-                memory = Memory(descriptor: descriptor, pool: pool)
-                return
-            }
-            let descriptor = cuecast_memfd_create(name)
+        /// `name` shows in `/proc/<pid>/fd` as `memfd:<name>`.
+        public init(name: String) throws(SegmentFileError) {
+            descriptor = cuecast_memfd_create(name)
             guard descriptor >= 0 else { throw SegmentFileError(operation: "memfd_create", errno: errno) }
-            memory = Memory(descriptor: descriptor, pool: pool)
+        }
+
+        deinit {
+            if descriptor >= 0 { close(descriptor) }
         }
 
         public func append(_ bytes: UnsafeRawBufferPointer) throws(SegmentFileError) {
-            guard let descriptor = memory?.descriptor else { preconditionFailure("writing to a segment file already handed over") }
+            precondition(descriptor >= 0, "writing to a segment file already handed over")
             var rest = bytes
             while let base = rest.baseAddress, !rest.isEmpty {
-                // At the offset, not the file's end: a file from the pool is written over from its start.
-                let written = pwrite(descriptor, base, rest.count, off_t(size))
+                let written = write(descriptor, base, rest.count)
                 if written < 0 {
                     if errno == EINTR { continue }
                     throw SegmentFileError(operation: "write", errno: errno)
@@ -161,18 +98,20 @@ extension SegmentFile {
             }
         }
 
-        /// The bytes written so far, as a file of their own (on the same memory): a part of
+        /// The bytes written so far, as a file of their own (a second descriptor on the same memory): a part of
         /// a segment still being written is served from it. Bytes below `size` never change, so the view is
         /// as final as a finished file.
-        public func view() -> SegmentFile {
-            guard let memory else { preconditionFailure("a view of a segment file already handed over") }
-            return SegmentFile(memory: memory, size: size)
+        public func view() throws(SegmentFileError) -> SegmentFile {
+            precondition(descriptor >= 0, "a view of a segment file already handed over")
+            let copy = dup(descriptor)
+            guard copy >= 0 else { throw SegmentFileError(operation: "dup", errno: errno) }
+            return SegmentFile(descriptor: copy, size: size)
         }
 
-        fileprivate func hand() -> (Memory, Int) {
-            guard let memory else { preconditionFailure("a segment file handed over twice") }
-            defer { self.memory = nil }
-            return (memory, size)
+        fileprivate func hand() -> (CInt, Int) {
+            precondition(descriptor >= 0, "a segment file handed over twice")
+            defer { descriptor = -1 }
+            return (descriptor, size)
         }
     }
 }

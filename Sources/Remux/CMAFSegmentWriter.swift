@@ -46,8 +46,6 @@ final class CMAFSegmentWriter {
     /// Stream indices as the pipeline numbers them (video, then audio), mapped to the muxer's.
     let streamCount: Int
     private(set) var current: Open?
-    /// Files of segments that left the window, written again (`SegmentFile.Pool`).
-    let segmentFiles = SegmentFile.Pool()
     /// The newest frame of each stream, written when the next one (or a part's end) says how long it lasts.
     private var held: [Held?]
     /// Event messages for the open part, written ahead of its `moof` (CMAF puts event messages first in a chunk).
@@ -118,7 +116,7 @@ final class CMAFSegmentWriter {
         if fragmentsInMuxer >= fragmentsPerMuxer && framesInMuxer == 0 { rotateMuxer(firstOffset: offset) }
         current = Open(
             sequence: sequence, startPTS: startPTS, programDateTime: programDateTime, discontinuity: discontinuity,
-            file: try SegmentFile.Writer(name: name, pool: segmentFiles), partStartDTS: startDTS)
+            file: try SegmentFile.Writer(name: name), partStartDTS: startDTS)
     }
 
     /// Replaces the muxer with a fresh one (every fragment of the old one is out: parts end before segments start)
@@ -266,7 +264,11 @@ final class CMAFSegmentWriter {
         current?.partStartDTS = endDTS
         current?.partHasFrames = false
         current?.partTicks += ticks
-        return (part, open.file.view())
+        do {
+            return (part, try open.file.view())
+        } catch {
+            throw .file(error)
+        }
     }
 
     /// The open part's first frame of the pace-setting track is coming: `independent` when a player can start

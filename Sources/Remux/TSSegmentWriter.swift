@@ -23,8 +23,6 @@ final class TSSegmentWriter {
     private let muxer: Muxer
     /// The segment being written, if one is open.
     private(set) var current: SegmentBuilder?
-    /// Files of segments that left the window, written again (`SegmentFile.Pool`).
-    let segmentFiles = SegmentFile.Pool()
 
     /// The muxer's output moves to the segment's file in runs of this size: a few writes a second per stream,
     /// and the output buffer stays small and warm.
@@ -49,7 +47,7 @@ final class TSSegmentWriter {
     func startSegment(
         name: String, sequence: Int, startPTS: Int64, programDateTime: Date, discontinuity: Bool
     ) throws(SegmentFileError) {
-        let file = try SegmentFile.Writer(name: name, pool: segmentFiles)
+        let file = try SegmentFile.Writer(name: name)
         current = SegmentBuilder(
             sequence: sequence, startPTS: startPTS, programDateTime: programDateTime, discontinuity: discontinuity, file: file)
     }
