@@ -56,18 +56,23 @@ import Testing
         #expect(try decodeAll(c.buffer).map(\.csid) == [2, 63, 64, 319, 320, 65599])
     }
 
-    @Test func messageSpanningChunksAndInterleavedStreams() throws {
+    /// Chunk streams 2–63 (one-byte basic header) and the long forms are kept apart (`ChunkStreamTable`): both kinds,
+    /// and one of each interleaved.
+    @Test(arguments: zip([UInt32(6), 320, 6], [UInt32(4), 63, 65599]))
+    func messageSpanningChunksAndInterleavedStreams(videoCSID: UInt32, audioCSID: UInt32) throws {
         let video = (0..<300).map { UInt8($0 & 0xFF) }
         let audio: [UInt8] = Array(repeating: 0xAA, count: 200)
         var c = ChunkBytes()
-        c.type0(csid: 6, timestamp: 10, length: 300, type: 9, stream: 1, body: Array(video[0..<128]))
-        c.type0(csid: 4, timestamp: 11, length: 200, type: 8, stream: 1, body: Array(audio[0..<128]))
-        c.type3(csid: 6, body: Array(video[128..<256]))
-        c.type3(csid: 4, body: Array(audio[128..<200]))
-        c.type3(csid: 6, body: Array(video[256..<300]))
+        c.type0(csid: videoCSID, timestamp: 10, length: 300, type: 9, stream: 1, body: Array(video[0..<128]))
+        c.type0(csid: audioCSID, timestamp: 11, length: 200, type: 8, stream: 1, body: Array(audio[0..<128]))
+        c.type3(csid: videoCSID, body: Array(video[128..<256]))
+        c.type3(csid: audioCSID, body: Array(audio[128..<200]))
+        c.type3(csid: videoCSID, body: Array(video[256..<300]))
+        c.type1(csid: videoCSID, delta: 40, length: 1, type: 9, body: [0xEE])
         let expected = [
-            message(csid: 4, timestamp: 11, type: 8, body: audio),
-            message(csid: 6, timestamp: 10, type: 9, body: video),
+            message(csid: audioCSID, timestamp: 11, type: 8, body: audio),
+            message(csid: videoCSID, timestamp: 10, type: 9, body: video),
+            message(csid: videoCSID, timestamp: 50, type: 9, body: [0xEE]),
         ]
         #expect(try decodeAll(c.buffer) == expected)
         #expect(try decodeByteByByte(c.buffer) == expected)
@@ -179,26 +184,6 @@ import Testing
         // A copy per chunk would show more than one address (freed and reused ones alternate).
         #expect(addresses == [start], "written in place, never copied")
         #expect(decoder.partials.isEmpty)
-    }
-
-    @Test func messagesSpanningChunksOnTheLongHeaderFormsAreAssembledLikeAnyOther() throws {
-        // IDs from 64 on are kept apart from 2–63 (`ChunkStreamTable`): interleave one of each form.
-        let long = (0..<300).map { UInt8(($0 * 7) & 0xFF) }
-        let short = (0..<200).map { UInt8(($0 * 3) & 0xFF) }
-        var c = ChunkBytes()
-        c.type0(csid: 320, timestamp: 5, length: 300, type: 9, stream: 1, body: Array(long[0..<128]))
-        c.type0(csid: 63, timestamp: 6, length: 200, type: 8, stream: 1, body: Array(short[0..<128]))
-        c.type3(csid: 320, body: Array(long[128..<256]))
-        c.type3(csid: 63, body: Array(short[128..<200]))
-        c.type3(csid: 320, body: Array(long[256..<300]))
-        c.type1(csid: 320, delta: 40, length: 1, type: 9, body: [0xEE])
-        let expected = [
-            message(csid: 63, timestamp: 6, type: 8, body: short),
-            message(csid: 320, timestamp: 5, type: 9, body: long),
-            message(csid: 320, timestamp: 45, type: 9, body: [0xEE]),
-        ]
-        #expect(try decodeAll(c.buffer) == expected)
-        #expect(try decodeByteByByte(c.buffer) == expected)
     }
 
     @Test func chunkStreamTableCountsBothForms() {
