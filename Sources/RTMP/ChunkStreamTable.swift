@@ -20,7 +20,8 @@ struct ChunkStreamTable<Value> {
                 had = direct[Int(id)] != nil
                 direct[Int(id)] = newValue
             } else {
-                had = others.updateValue(forKeyOrRemove: id, newValue)
+                had = others[id] != nil
+                others[id] = newValue
             }
             count += (newValue != nil ? 1 : 0) - (had ? 1 : 0)
         }
@@ -36,13 +37,5 @@ struct ChunkStreamTable<Value> {
         }
         if value != nil { count -= 1 }
         return value
-    }
-}
-
-extension Dictionary {
-    /// Sets or removes `key`'s value; true if it had one before.
-    fileprivate mutating func updateValue(forKeyOrRemove key: Key, _ value: Value?) -> Bool {
-        if let value { return updateValue(value, forKey: key) != nil }
-        return removeValue(forKey: key) != nil
     }
 }
