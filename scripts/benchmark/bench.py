@@ -1913,6 +1913,14 @@ def push_rows(row, p_c, p_n, p_t=None, turns=None):
                         name += "; turns after a pause / turns fed on: " + ", ".join(
                             f"{label} {statistics.fmean(e['afterPause']) / statistics.fmean(e['continued']):.2f}×"
                             for label, e in pause)
+                    # A turn far over its server's median is a disturbed one (the VM, or the server): a few of them
+                    # move a block's ratio by a third and the interval with it, so the row says how many there were.
+                    spikes = [(label, paired[key]["turns"]) for label, key in (("nginx-rtmp", "nginx"), ("CueCast", "cuecastTS"))
+                              if paired.get(key, {}).get("turns")]
+                    if spikes:
+                        name += "; turns over 1.3× their server's median: " + ", ".join(
+                            f"{label} {sum(t > 1.3 * statistics.median(turns) for t in turns)}/{len(turns)}"
+                            for label, turns in spikes)
                     met = ("not shown" if not corrected else "yes" if corrected["high"] <= 1.0
                            else "no" if corrected["low"] > 1.0 else "not shown")
                 row(f"Push to {count} targets, both making TS HLS, short turns (each server alone; {name}{control_text}): "
