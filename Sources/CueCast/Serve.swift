@@ -24,6 +24,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Host name used in printed publish and playback URLs (default localhost).") var publicHost: String?
     @Option(help: "Seconds to finish the RTMP handshake (default 10).") var handshakeTimeout: Int?
     @Option(help: "Seconds without data before an RTMP connection is closed (default 30).") var idleTimeout: Int?
+    @Option(help: """
+        Milliseconds of a publisher's stream the kernel gathers before waking the server, 0 to 100: more means \
+        fewer wake-ups and less CPU per stream, while a small frame may wait for the next one; 0 wakes on every \
+        byte, for the lowest delay (default 30).
+        """)
+    var publishGatherMs: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (default info).") var logLevel: String?
     @Option(help: "Target HLS segment duration in seconds; segments end at the next keyframe (default 2).")
     var hlsSegmentDuration: Double?
@@ -77,6 +83,7 @@ struct Serve: AsyncParsableCommand {
                 ("data-dir", dataDir), ("public-host", publicHost),
                 ("handshake-timeout", handshakeTimeout.map(String.init)),
                 ("idle-timeout", idleTimeout.map(String.init)), ("log-level", logLevel),
+                ("publish-gather-ms", publishGatherMs.map(String.init)),
                 ("hls-segment-duration", hlsSegmentDuration.map { String($0) }), ("hls-window", hlsWindow.map(String.init)),
                 ("hls-low-latency", hlsLowLatency), ("hls-part-duration", hlsPartDuration.map { String($0) }),
                 ("hls-dir", hlsDir), ("hls-grace", hlsGrace.map { String($0) }),

@@ -62,6 +62,8 @@ public struct RTMPConnectionConfiguration: Sendable {
     public var session = ServerSession.Configuration()
     public var handshakeTimeoutSeconds: Int64 = 10
     public var idleTimeoutSeconds: Int64 = 30
+    /// Milliseconds of a publisher's stream the kernel gathers before waking the server (`ReceiveLowWatermark`).
+    public var gatherMilliseconds = ReceiveLowWatermark.defaultMilliseconds
 
     public init() {}
 }

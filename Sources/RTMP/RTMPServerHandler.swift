@@ -35,7 +35,7 @@ public final class RTMPServerHandler: ChannelInboundHandler {
     private var player: (any PlaySink)?
     private var announcedConnect = false
     private var unflushedWrites = false
-    private var lowWatermark = ReceiveLowWatermark()
+    private var lowWatermark: ReceiveLowWatermark
     /// Bytes read since the last idle check, about a second ago.
     private var bytesSinceCheck = 0
 
@@ -43,6 +43,7 @@ public final class RTMPServerHandler: ChannelInboundHandler {
         self.configuration = configuration
         self.delegate = delegate
         self.session = ServerSession(configuration: configuration.session)
+        self.lowWatermark = ReceiveLowWatermark(milliseconds: configuration.gatherMilliseconds)
         self.processor = NIOSingleStepByteToMessageProcessor(
             ChunkDecoder(limits: configuration.chunkLimits),
             // A chunk is never larger than its message, so the message limit bounds what waits unread.
@@ -279,7 +280,7 @@ public final class RTMPServerHandler: ChannelInboundHandler {
         }
     }
 
-    /// Once a second while publishing: lets the kernel gather about 20 ms of the stream per wake-up.
+    /// Once a second while publishing: lets the kernel gather `gatherMilliseconds` of the stream per wake-up.
     private func adjustLowWatermark(context: ChannelHandlerContext, over elapsed: TimeAmount) {
         defer { bytesSinceCheck = 0 }
         let perSecond = sink == nil || elapsed.nanoseconds <= 0 ? 0 : Int(Int64(bytesSinceCheck) * 1_000_000_000 / elapsed.nanoseconds)

@@ -23,6 +23,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var adminToken: String?
     public var handshakeTimeout = 10
     public var idleTimeout = 30
+    /// Milliseconds of a publisher's stream gathered per wake-up (`ReceiveLowWatermark`); 0 wakes on every byte.
+    public var publishGatherMilliseconds = ReceiveLowWatermark.defaultMilliseconds
     /// RTMP's own limit (2³¹−1): accepting a large chunk size costs nothing while messages stay bounded.
     public var maxChunkSize = 0x7FFF_FFFF
     public var maxMessageSize = 8 << 20
@@ -84,6 +86,15 @@ public struct ServerConfiguration: Sendable, Equatable {
         },
         Setting("idle-timeout", "seconds without data before an RTMP connection is closed") {
             $0.idleTimeout = try positive($1, "idle-timeout")
+        },
+        Setting(
+            "publish-gather-ms",
+            "milliseconds of a publisher's stream the kernel gathers before waking the server (0 to \(ReceiveLowWatermark.maximumMilliseconds); more: fewer wake-ups and less CPU, a small frame waiting for the next; 0 wakes on every byte)"
+        ) {
+            guard let value = Int($1), (0...ReceiveLowWatermark.maximumMilliseconds).contains(value) else {
+                throw ConfigurationError.invalid("publish-gather-ms", $1)
+            }
+            $0.publishGatherMilliseconds = value
         },
         Setting("max-chunk-size", "largest RTMP chunk size a peer may set, bytes") {
             $0.maxChunkSize = try positive($1, "max-chunk-size")
@@ -250,6 +261,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         var connection = RTMPConnectionConfiguration()
         connection.handshakeTimeoutSeconds = Int64(handshakeTimeout)
         connection.idleTimeoutSeconds = Int64(idleTimeout)
+        connection.gatherMilliseconds = publishGatherMilliseconds
         connection.chunkLimits = ChunkLimits(
             maxChunkSize: maxChunkSize, maxMessageSize: maxMessageSize, maxChunkStreams: maxChunkStreams)
         return connection

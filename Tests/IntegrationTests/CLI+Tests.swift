@@ -168,6 +168,13 @@ import TestSupport
         #expect(throws: ConfigurationError.unknownKey("nope")) { try configuration.set("nope", to: "1") }
         #expect(throws: ConfigurationError.invalid("log-level", "loud")) { try configuration.set("log-level", to: "loud") }
         #expect(throws: ConfigurationError.invalid("stats", "maybe")) { try configuration.set("stats", to: "maybe") }
+        // The receive low watermark's share of the stream: 0 (wake on every byte) to 100 ms.
+        #expect(configuration.rtmpConnection.gatherMilliseconds == 30)
+        for bad in ["-1", "101", "2.5", "soon"] {
+            #expect(throws: ConfigurationError.invalid("publish-gather-ms", bad)) { try configuration.set("publish-gather-ms", to: bad) }
+        }
+        #expect(throws: Never.self) { try configuration.set("publish-gather-ms", to: "0") }
+        #expect(configuration.rtmpConnection.gatherMilliseconds == 0)
         #expect(configuration.statistics)
         #expect(throws: Never.self) { try configuration.set("stats", to: "off") }
         #expect(!configuration.statistics)

@@ -39,8 +39,10 @@ import TestSupport
         }.last
     }
 
-    @Test func aPublisherWaitingForAcknowledgementsKeepsFlowing() async throws {
-        try await withServer { server in
+    /// With the default mark, and with `--publish-gather-ms 0` (the mark left off).
+    @Test(arguments: [ReceiveLowWatermark.defaultMilliseconds, 0])
+    func aPublisherWaitingForAcknowledgementsKeepsFlowing(gatherMilliseconds: Int) async throws {
+        try await withServer(configure: { $0.publishGatherMilliseconds = gatherMilliseconds }) { server in
             let secret = try await server.server.keys.add(stream: "live/acks")
             let window = 64_000
             var setup = RefusalTests.publishBytes(name: "acks?key=\(secret)")
@@ -101,9 +103,13 @@ import TestSupport
                 }
                 return (windowsAfterMark, longestWait, mark)
             }
-            // The mark follows the rate this machine manages: on, and at most a quarter of the window.
+            // The mark follows the rate this machine manages: on, and at most a quarter of the window; or off.
             let value = try #require(mark, "the server's end of the connection")
-            #expect(value >= ReceiveLowWatermark.minimum && value <= 16_000, "\(value)")
+            if gatherMilliseconds > 0 {
+                #expect(value >= ReceiveLowWatermark.minimum && value <= 16_000, "\(value)")
+            } else {
+                #expect(value == 1, "a mark of 0 ms leaves the kernel's default")
+            }
             // Without the early acknowledgement a window waits until a quiet second lowers the mark: a second or
             // more each, two windows at most in these two seconds. A loaded test run slows a healthy server too,
             // so the bounds sit between the two.
