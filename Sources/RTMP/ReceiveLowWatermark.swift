@@ -20,8 +20,8 @@ public struct ReceiveLowWatermark: Sendable, Equatable {
     public static let minimum = 1024
     /// The default share of the stream to wait for, in ms of its bytes.
     public static let defaultMilliseconds = 30
-    /// The most that may be asked for: beyond it a player would see frames arrive in bursts.
-    public static let maximumMilliseconds = 100
+    /// What may be asked for: 0 (off) to 100 ms, beyond which a player would see frames arrive in bursts.
+    public static let millisecondsRange = 0...100
 
     /// Milliseconds of the stream's bytes to wait for; 0 leaves the socket waking on every byte.
     public let milliseconds: Int
@@ -29,9 +29,9 @@ public struct ReceiveLowWatermark: Sendable, Equatable {
     /// The mark in force; 1 is the kernel's default, wake on any byte.
     public private(set) var bytes = 1
 
-    /// `milliseconds` is clamped to 0...`maximumMilliseconds`.
+    /// `milliseconds` is clamped to `millisecondsRange`.
     public init(milliseconds: Int = Self.defaultMilliseconds) {
-        self.milliseconds = min(max(milliseconds, 0), Self.maximumMilliseconds)
+        self.milliseconds = min(max(milliseconds, Self.millisecondsRange.lowerBound), Self.millisecondsRange.upperBound)
     }
 
     /// Takes the bytes read in the last second (and the peer's acknowledgement window, if set); returns the new

@@ -89,9 +89,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         },
         Setting(
             "publish-gather-ms",
-            "milliseconds of a publisher's stream the kernel gathers before waking the server (0 to \(ReceiveLowWatermark.maximumMilliseconds); more: fewer wake-ups and less CPU, a small frame waiting for the next; 0 wakes on every byte)"
+            "milliseconds of a publisher's stream the kernel gathers before waking the server (\(ReceiveLowWatermark.millisecondsRange.lowerBound) to \(ReceiveLowWatermark.millisecondsRange.upperBound); more: fewer wake-ups and less CPU, a small frame waiting for the next; 0 wakes on every byte)"
         ) {
-            guard let value = Int($1), (0...ReceiveLowWatermark.maximumMilliseconds).contains(value) else {
+            guard let value = Int($1), ReceiveLowWatermark.millisecondsRange.contains(value) else {
                 throw ConfigurationError.invalid("publish-gather-ms", $1)
             }
             $0.publishGatherMilliseconds = value

@@ -142,6 +142,15 @@ import TestSupport
         #expect(output.status != 0)
         #expect(output.stderr.contains("unknown setting 'rtmp-prot'"))
     }
+
+    /// Each flag reaches its setting: an out-of-range value given as a flag is refused by name.
+    @Test func flagsReachTheirSettings() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let output = try await cuecast(["serve", "--publish-gather-ms", "101", "--data-dir", dir.path], requireSuccess: false)
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("invalid value '101' for publish-gather-ms"), "\(output.stderr)")
+    }
 }
 
 @Suite struct ServerConfigurationTests {
@@ -152,13 +161,16 @@ import TestSupport
         try Data(#"{"rtmp-port": 1000, "http-port": 2000, "idle-timeout": 5}"#.utf8).write(to: URL(fileURLWithPath: file))
         var configuration = ServerConfiguration()
         try configuration.apply(configFile: file)
-        try configuration.apply(environment: ["CUECAST_HTTP_PORT": "3000", "CUECAST_IDLE_TIMEOUT": "7", "OTHER": "x"])
+        try configuration.apply(environment: [
+            "CUECAST_HTTP_PORT": "3000", "CUECAST_IDLE_TIMEOUT": "7", "CUECAST_PUBLISH_GATHER_MS": "45", "OTHER": "x",
+        ])
         try configuration.set("idle-timeout", to: "9")
         #expect(configuration.rtmpPort == 1000)
         #expect(configuration.httpPort == 3000)
         #expect(configuration.idleTimeout == 9)
         #expect(configuration.handshakeTimeout == 10)
         #expect(configuration.rtmpConnection.idleTimeoutSeconds == 9)
+        #expect(configuration.rtmpConnection.gatherMilliseconds == 45)
     }
 
     @Test func invalidValuesAreErrors() {
@@ -173,6 +185,8 @@ import TestSupport
         for bad in ["-1", "101", "2.5", "soon"] {
             #expect(throws: ConfigurationError.invalid("publish-gather-ms", bad)) { try configuration.set("publish-gather-ms", to: bad) }
         }
+        #expect(throws: Never.self) { try configuration.set("publish-gather-ms", to: "60") }
+        #expect(configuration.rtmpConnection.gatherMilliseconds == 60)
         #expect(throws: Never.self) { try configuration.set("publish-gather-ms", to: "0") }
         #expect(configuration.rtmpConnection.gatherMilliseconds == 0)
         #expect(configuration.statistics)

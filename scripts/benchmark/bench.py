@@ -2003,7 +2003,7 @@ Notes:
   turns at every workload, remux cost is summed over alternating rounds, and delivery figures are the median of
   rounds in which wrk turns between the two running servers every few seconds (`--delivery-rounds`). Compare
   ratios within a run.
-- Remux cost. CueCast sets each publisher socket's receive low watermark to about 20 ms of its stream, so the
+- Remux cost. CueCast sets each publisher socket's receive low watermark to `publish-gather-ms` (30 ms by default) of its stream, so the
   kernel wakes it for several frames at a time (nginx-rtmp, busier per wake-up, gathers about as many by
   itself: in one 10 s sample at 50 publishers it called epoll_wait 1 250 times, CueCast without the mark
   47 600 times).
