@@ -63,7 +63,7 @@ struct Push: AsyncParsableCommand {
                 let at = (target["lastErrorAt"] as? String).map { " at \($0)" } ?? ""
                 let error = (target["lastError"] as? String).map { "  last error\(at): \($0)" } ?? ""
                 let sent = (target["bytesSent"] as? Int).map { " \($0 / 1024) KiB sent" } ?? ""
-                let reconnects = (target["reconnects"] as? Int).flatMap { $0 > 0 ? " \($0) reconnects" : nil } ?? ""
+                let reconnects = (target["reconnects"] as? Int).flatMap { $0 > 0 ? " \($0) reconnect attempts" : nil } ?? ""
                 let retry = (target["retryAt"] as? String).map { "  next try at \($0)" } ?? ""
                 print("\(on)\(target["id"] ?? "?")  \(target["name"] ?? "")  \(target["url"] ?? "")  \(target["state"] ?? "?")\(sent)\(reconnects)\(retry)\(error)")
             }

@@ -26,7 +26,8 @@ public struct PushStatus: Sendable, Codable, Equatable {
     public var lastErrorAt: Date?
     public var connectedAt: Date?
     public var retryAt: Date?
-    /// Connections made again after the first, over the target's life in this process.
+    /// Connection attempts after the first, over the target's life in this process: every retry counts, whether or
+    /// not it got through (five refused attempts in one outage are five).
     public var reconnects: Int
     public var bytesSent: Int
     /// Over the last second or so, while live.

@@ -115,7 +115,7 @@ struct MetricsRoutes: Sendable {
                 ).set(Double(push.state == state ? 1 : 0))
             }
             registry.counter("cuecast_push_sent_bytes_total", labels: labels, help: "Bytes sent to the push target").increment(by: Int64(push.bytesSent))
-            registry.counter("cuecast_push_reconnects_total", labels: labels, help: "Connections made again after the first"
+            registry.counter("cuecast_push_reconnects_total", labels: labels, help: "Connection attempts after the first (every retry counts)"
             ).increment(by: Int64(push.reconnects))
             registry.counter("cuecast_push_dropped_frames_total", labels: labels, help: "Frames dropped because the target fell behind"
             ).increment(by: Int64(push.framesDropped))

@@ -164,6 +164,13 @@ import TestSupport
             try await Tool("curl").run(
                 ["-s", "--limit-rate", "1M", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", "\(http)/hls/live/sd1/\(segmentURI)"], timeout: 90)
         }
+        // The RTMP player is a Python process: it must be connected (a third RTMP connection, after the two
+        // publishers) before the signal, or it meets a closed listener instead of NetStream.Play.Stop.
+        let connected = Date().addingTimeInterval(30)
+        while try await !served.get("/metrics").contains("cuecast_rtmp_connections 3") {
+            guard Date() < connected else { throw TimeoutError(what: "the RTMP player's connection") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         try await Task.sleep(for: .seconds(0.5))
 
         let signalled = ContinuousClock.now

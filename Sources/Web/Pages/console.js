@@ -231,7 +231,7 @@
       const error = target.lastError ? ` · last error${at}: ${target.lastError}` : "";
       const retry = target.retryAt ? ` · next try at ${utc(target.retryAt)}` : "";
       const text = Object.assign(document.createElement("span"), {
-        textContent: `${target.name} → ${target.url} · ${target.state}${rate} · ${target.reconnects} reconnects${error}${retry}`,
+        textContent: `${target.name} → ${target.url} · ${target.state}${rate} · ${target.reconnects} reconnect attempts${error}${retry}`,
       });
       const toggle = Object.assign(document.createElement("button"), {
         type: "button", className: "secondary", textContent: target.enabled ? "Switch off" : "Switch on",
